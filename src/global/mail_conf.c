@@ -1,0 +1,391 @@
+/*
+ * mail_conf - the parameter table and its access functions; see mail_conf.h.
+ *
+ * The embedded defaults are those of "postie serve": loopback, unprivileged
+ * ports, every path inside the instance directory.  A system installation
+ * overrides the listening addresses, paths and mail_owner in its file.
+ */
+#include "global/mail_conf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+#include "util/conf.h"
+#include "util/mem.h"
+#include "util/msg.h"
+
+/* clang-format off */
+const mail_conf_param mail_conf_params[] = {
+    /* Identity (postconf(5)). */
+    {"myhostname", "", MCT_STR, "this host's fully-qualified name (default: from the system)"},
+    {"mydomain", "", MCT_STR, "this host's domain (default: $myhostname less its first label)"},
+    {"myorigin", "$myhostname", MCT_STR, "domain of locally submitted mail"},
+    {"mydestination", "$myhostname, localhost.$mydomain, localhost", MCT_LIST, "domains delivered locally"},
+    {"mynetworks", "127.0.0.0/8 [::1]/128", MCT_LIST, "trusted clients, allowed to relay"},
+    {"relay_domains", "", MCT_LIST, "domains this host relays to from anywhere"},
+    {"relayhost", "", MCT_STR, "send all non-local mail through this host: [host]:port skips MX"},
+    {"mail_name", "postie", MCT_STR, "name in the SMTP greeting and Received headers"},
+    {"syslog_name", "postie", MCT_STR, "program name prefix in log lines"},
+    /* Listening (postie's own: Postfix keeps these in master.cf). */
+    {"inet_interfaces", "loopback-only", MCT_LIST, "addresses to listen on: all, loopback-only, or a list"},
+    {"inet_protocols", "all", MCT_LIST, "ipv4, ipv6 or all"},
+    {"smtpd_listen", "2525", MCT_LIST, "SMTP service: port, or addr:port list (25 on a system install)"},
+    {"submission_listen", "2587", MCT_LIST, "submission service (587 on a system install); empty: off"},
+    {"pop3d_listen", "2110", MCT_LIST, "POP3 service; empty: off"},
+    {"imapd_listen", "2143", MCT_LIST, "IMAP service; empty: off"},
+    /* Files and users. */
+    {"queue_directory", "queue", MCT_PATH, "the queue"},
+    {"data_directory", "data", MCT_PATH, "postie's own state (pid file, caches)"},
+    {"maillog_file", "maillog", MCT_PATH, "log file; empty: syslog"},
+    {"maillog_file_rfc3339", "no", MCT_BOOL, "RFC 3339 time stamps with microseconds in the log"},
+    {"mail_owner", "postie", MCT_STR, "unprivileged user the services run as when started by root"},
+    {"default_privs", "nobody", MCT_STR, "rights for delivery to files and commands of aliases"},
+    {"mail_users_file", "users", MCT_PATH, "virtual users, Dovecot passwd-file syntax (user:{SCHEME}hash:uid:gid::home)"},
+    {"mail_user_source", "file", MCT_LIST, "where users come from: file, system, or both"},
+    {"virtual_mailbox_base", "mail", MCT_PATH, "homes of virtual users without one in the users file"},
+    {"home_mailbox", "Maildir/", MCT_STR, "mailbox relative to home: ends in / for Maildir; empty: mbox in mail_spool_directory"},
+    {"mail_spool_directory", "spool", MCT_PATH, "directory of mbox files, one per user"},
+    {"alias_maps", "aliases", MCT_LIST, "alias files in aliases(5) syntax (hash: prefix accepted)"},
+    {"alias_database", "$alias_maps", MCT_LIST, "alias files that newaliases rebuilds"},
+    {"recipient_delimiter", "+", MCT_STR, "user+extension separator"},
+    {"dns_servers", "", MCT_LIST, "resolver addresses (host:port); empty: /etc/resolv.conf"},
+    /* SMTP server limits (RFC 5321 section 4.5.3). */
+    {"smtpd_banner", "$myhostname ESMTP $mail_name", MCT_STR, "text after 220 in the greeting"},
+    {"message_size_limit", "10240000", MCT_SIZE, "largest message accepted, bytes"},
+    {"header_size_limit", "102400", MCT_SIZE, "largest header section kept, bytes"},
+    {"smtpd_recipient_limit", "1000", MCT_INT, "recipients per message"},
+    {"smtpd_timeout", "300s", MCT_TIME, "idle time before 421 4.4.2"},
+    {"smtpd_total_timeout", "3600s", MCT_TIME, "longest SMTP session before 421 4.4.2"},
+    {"smtpd_client_connection_count_limit", "50", MCT_INT, "simultaneous connections from one client (mynetworks exempt)"},
+    {"smtpd_connection_limit", "500", MCT_INT, "simultaneous SMTP connections in all"},
+    {"smtpd_processes", "2", MCT_INT, "smtpd processes sharing the listening sockets"},
+    {"smtpd_soft_error_limit", "10", MCT_INT, "errors before each reply is delayed"},
+    {"smtpd_hard_error_limit", "20", MCT_INT, "errors before 421 4.7.0 and disconnect"},
+    {"smtpd_error_sleep_time", "1s", MCT_TIME, "delay per reply past the soft error limit"},
+    {"smtpd_junk_command_limit", "100", MCT_INT, "NOOP/RSET/VRFY... without a transaction before disconnect"},
+    {"smtpd_forbid_bare_newline", "normalize", MCT_STR, "bare LF in SMTP: normalize (accept as line end, logged) or reject"},
+    {"disable_vrfy_command", "yes", MCT_BOOL, "answer VRFY with 502"},
+    {"smtpd_tls_cert_file", "", MCT_PATH, "server certificate (PEM); TLS is offered when set"},
+    {"smtpd_tls_key_file", "$smtpd_tls_cert_file", MCT_PATH, "server key (PEM)"},
+    /* Queue (qmgr(8)). */
+    {"queue_run_delay", "300s", MCT_TIME, "how often the deferred queue is scanned"},
+    {"minimal_backoff_time", "300s", MCT_TIME, "least time before a deferred message is retried"},
+    {"maximal_backoff_time", "4000s", MCT_TIME, "most time between retries"},
+    {"maximal_queue_lifetime", "5d", MCT_TIME, "age at which undeliverable mail is returned"},
+    {"bounce_queue_lifetime", "5d", MCT_TIME, "the same for bounces"},
+    {"delay_warning_time", "0h", MCT_TIME, "send a delay notice after this; 0: never"},
+    {"qmgr_message_active_limit", "20000", MCT_INT, "messages in the active queue at once"},
+    {"default_process_limit", "100", MCT_INT, "deliveries running at once"},
+    {"local_destination_concurrency_limit", "2", MCT_INT, "parallel deliveries to one local user"},
+    {"default_destination_concurrency_limit", "20", MCT_INT, "parallel deliveries to one destination"},
+    {"local_delivery_timeout", "600s", MCT_TIME, "longest local delivery (postie's own)"},
+    {NULL, NULL, 0, NULL},
+};
+/* clang-format on */
+
+static char *mc_dir;
+static conf *mc_file;     /* as read from the file */
+static conf *mc_mem;      /* var_set overrides */
+static char mc_host[256];
+static char mc_domain[256];
+
+static const mail_conf_param *mail_conf_lookup(const char *name)
+{
+    for (const mail_conf_param *p = mail_conf_params; p->name; p++)
+        if (strcmp(p->name, name) == 0)
+            return p;
+    return NULL;
+}
+
+void mail_conf_set_dir(const char *dir)
+{
+    const char *d = dir;
+    if (d == NULL || *d == '\0')
+        d = getenv("MAIL_CONFIG");
+    if (d == NULL || *d == '\0')
+        d = MAIL_CONF_DEFAULT_DIR;
+    char real[PATH_MAX];
+    mem_free(&mc_dir);
+    if (realpath(d, real) != NULL)
+        mc_dir = mem_strdup(real);
+    else
+        mc_dir = mem_strdup(d);
+}
+
+const char *mail_conf_dir(void)
+{
+    if (mc_dir == NULL)
+        mail_conf_set_dir(NULL);
+    return mc_dir;
+}
+
+static void mail_conf_warn(const char *path, int line, const char *text,
+                           void *ctx)
+{
+    msg_warn("%s, line %d: %s", path, line, text);
+}
+
+static void mail_conf_identity(void)
+{
+    /* myhostname: from the system when unset (postconf(5)). */
+    if (gethostname(mc_host, sizeof(mc_host)) != 0)
+        snprintf(mc_host, sizeof(mc_host), "localhost");
+    mc_host[sizeof(mc_host) - 1] = '\0';
+    const char *dot = strchr(mc_host, '.');
+    snprintf(mc_domain, sizeof(mc_domain), "%s", dot ? dot + 1 : "localdomain");
+}
+
+void mail_conf_read(void)
+{
+    char *path = mem_alloc(strlen(mail_conf_dir()) + sizeof(MAIL_CONF_FILE) + 2);
+    sprintf(path, "%s/%s", mail_conf_dir(), MAIL_CONF_FILE);
+    conf_free(&mc_file);
+    mc_file = conf_load(path, mail_conf_warn, NULL);
+    if (mc_file == NULL) {
+        if (errno != ENOENT)
+            msg_fatal("open %s: %m", path);
+        mc_file = conf_new();
+        mc_file->path = mem_strdup(path);
+    }
+    mem_free(&path);
+    mail_conf_identity();
+    for (size_t i = 0; i < mc_file->n; i++)
+        if (mail_conf_lookup(mc_file->v[i].name) == NULL)
+            msg_warn("%s, line %d: unknown parameter: %s", mc_file->path,
+                     mc_file->v[i].line, mc_file->v[i].name);
+}
+
+void mail_conf_reload(void)
+{
+    mail_conf_read();
+}
+
+/* The unexpanded value: memory override, file, then embedded default. */
+static const char *mail_conf_rawval(const char *name, bool *known)
+{
+    const char *v;
+    *known = true;
+    if (mc_mem && (v = conf_raw(mc_mem, name)) != NULL)
+        return v;
+    if (mc_file && (v = conf_raw(mc_file, name)) != NULL)
+        return v;
+    const mail_conf_param *p = mail_conf_lookup(name);
+    if (p == NULL) {
+        *known = false;
+        return NULL;
+    }
+    if (strcmp(name, "myhostname") == 0 && p->def[0] == '\0')
+        return mc_host[0] ? mc_host : (mail_conf_identity(), mc_host);
+    if (strcmp(name, "mydomain") == 0 && p->def[0] == '\0') {
+        /* Postfix: $myhostname less its first component. */
+        bool k;
+        const char *h = mail_conf_rawval("myhostname", &k);
+        const char *dot = strchr(h, '.');
+        if (dot != NULL && strchr(dot + 1, '.') != NULL)
+            return dot + 1;
+        return dot ? dot + 1 : (mc_domain[0] ? mc_domain : "localdomain");
+    }
+    return p->def;
+}
+
+static void mail_conf_expand(buf *out, const char *raw, int depth)
+{
+    for (const char *p = raw; *p;) {
+        if (*p != '$') {
+            buf_putc(out, *p++);
+            continue;
+        }
+        p++;
+        char name[128];
+        size_t n = 0;
+        bool brace = *p == '{';
+        if (brace)
+            p++;
+        while ((isalnum((unsigned char)*p) || *p == '_') && n < sizeof(name) - 1)
+            name[n++] = *p++;
+        name[n] = '\0';
+        if (brace && *p == '}')
+            p++;
+        if (n == 0) {
+            buf_putc(out, '$');
+            continue;
+        }
+        bool known;
+        const char *v = mail_conf_rawval(name, &known);
+        if (v == NULL || depth > 10)
+            continue; /* undefined: empty, as postconf does */
+        mail_conf_expand(out, v, depth + 1);
+    }
+}
+
+/* Expanded values are kept for the process's life: callers hold pointers. */
+typedef struct mc_cache {
+    char *name;
+    char *value;
+    struct mc_cache *next;
+} mc_cache;
+static mc_cache *mc_values;
+
+const char *var_str(const char *name)
+{
+    bool known;
+    const char *raw = mail_conf_rawval(name, &known);
+    if (!known)
+        msg_panic("var_str: unknown parameter \"%s\"", name);
+    buf *b = buf_new(1 << 20);
+    mail_conf_expand(b, raw, 0);
+    for (mc_cache *c = mc_values; c; c = c->next) {
+        if (strcmp(c->name, name) == 0 && strcmp(c->value, b->data) == 0) {
+            buf_free(&b);
+            return c->value;
+        }
+    }
+    mc_cache *c = mem_zalloc(sizeof(*c));
+    c->name = mem_strdup(name);
+    c->value = mem_strdup(b->data);
+    c->next = mc_values;
+    mc_values = c;
+    buf_free(&b);
+    return c->value;
+}
+
+long long var_int(const char *name)
+{
+    long long v = conf_parse_int(var_str(name));
+    if (v < 0)
+        msg_fatal("%s: bad number: \"%s\"", name, var_str(name));
+    return v;
+}
+
+long long var_time(const char *name)
+{
+    long long v = conf_parse_time(var_str(name), 's');
+    if (v < 0)
+        msg_fatal("%s: bad time value: \"%s\"", name, var_str(name));
+    return v;
+}
+
+bool var_bool(const char *name)
+{
+    int v = conf_parse_bool(var_str(name));
+    if (v < 0)
+        msg_fatal("%s: bad boolean (yes or no): \"%s\"", name, var_str(name));
+    return v == 1;
+}
+
+char **var_list(const char *name)
+{
+    return conf_split_list(var_str(name));
+}
+
+char *var_path(const char *name)
+{
+    const char *v = var_str(name);
+    if (*v == '\0' || *v == '/')
+        return mem_strdup(v);
+    const char *d = mail_conf_dir();
+    char *p = mem_alloc(strlen(d) + strlen(v) + 2);
+    sprintf(p, "%s/%s", d, v);
+    return p;
+}
+
+bool var_is_set(const char *name)
+{
+    return (mc_mem && conf_raw(mc_mem, name)) ||
+           (mc_file && conf_raw(mc_file, name));
+}
+
+void var_set(const char *name, const char *value)
+{
+    if (mc_mem == NULL)
+        mc_mem = conf_new();
+    conf_set(mc_mem, name, value, 0);
+}
+
+/* Validate one value against its type; NULL when good. */
+static const char *mail_conf_bad_value(const mail_conf_param *p,
+                                       const char *value)
+{
+    switch (p->type) {
+    case MCT_INT:
+    case MCT_SIZE:
+        return conf_parse_int(value) < 0 ? "not a number" : NULL;
+    case MCT_TIME:
+        return conf_parse_time(value, 's') < 0
+                   ? "not a time value (e.g. 300s, 5m, 1h, 5d)" : NULL;
+    case MCT_BOOL:
+        return conf_parse_bool(value) < 0 ? "not yes or no" : NULL;
+    default:
+        return NULL;
+    }
+}
+
+typedef struct mc_check {
+    mail_conf_report_fn report;
+    void *ctx;
+    int problems;
+} mc_check;
+
+static void mail_conf_check_syntax(const char *path, int line,
+                                   const char *text, void *ctx)
+{
+    mc_check *ck = ctx;
+    ck->problems++;
+    ck->report(path, line, text, ck->ctx);
+}
+
+int mail_conf_check(mail_conf_report_fn report, void *ctx)
+{
+    mc_check ck = {report, ctx, 0};
+    char *path = mem_alloc(strlen(mail_conf_dir()) + sizeof(MAIL_CONF_FILE) + 2);
+    sprintf(path, "%s/%s", mail_conf_dir(), MAIL_CONF_FILE);
+    conf *c = conf_load(path, mail_conf_check_syntax, &ck);
+    if (c == NULL) {
+        char text[512];
+        snprintf(text, sizeof(text), "cannot read: %s", strerror(errno));
+        report(path, 0, text, ctx);
+        mem_free(&path);
+        return 1;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        const mail_conf_param *p = mail_conf_lookup(c->v[i].name);
+        char text[512];
+        if (p == NULL) {
+            snprintf(text, sizeof(text), "unknown parameter: %s", c->v[i].name);
+            ck.problems++;
+            report(path, c->v[i].line, text, ctx);
+            continue;
+        }
+        buf *b = buf_new(1 << 20);
+        mail_conf_expand(b, c->v[i].value, 0);
+        const char *why = mail_conf_bad_value(p, b->data);
+        if (why != NULL) {
+            snprintf(text, sizeof(text), "%s = %s: %s", p->name, b->data, why);
+            ck.problems++;
+            report(path, c->v[i].line, text, ctx);
+        }
+        buf_free(&b);
+    }
+    conf_free(&c);
+    mem_free(&path);
+    return ck.problems;
+}
+
+void mail_conf_print(bool all, bool show_defaults_too)
+{
+    for (const mail_conf_param *p = mail_conf_params; p->name; p++) {
+        if (!all && !var_is_set(p->name))
+            continue;
+        bool known;
+        const char *raw = mail_conf_rawval(p->name, &known);
+        printf("%s = %s\n", p->name, raw);
+        if (show_defaults_too && var_is_set(p->name))
+            printf("#   default: %s\n", p->def);
+    }
+}

@@ -1,0 +1,105 @@
+/*
+ * postie - one binary, many commands (and the names sendmail, mailq and
+ * newaliases through links, DESIGN.md "Components").
+ *
+ * This file only finds the instance (-c DIR, $MAIL_CONFIG, /etc/postie) and
+ * dispatches through a table; each command lives in its component.
+ */
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "global/mail_conf.h"
+#include "logtool/logtool.h"
+#include "master/master.h"
+#include "tools/tools.h"
+#include "util/msg.h"
+
+typedef struct postie_cmd {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+} postie_cmd;
+
+static int postie_help(int argc, char **argv);
+
+/* clang-format off */
+static const postie_cmd postie_cmds[] = {
+    {"serve",      master_serve_main,  "serve [--dir DIR]: run the whole system in the foreground"},
+    {"start",      master_start_main,  "start: run as a daemon"},
+    {"stop",       master_stop_main,   "stop: stop the daemon"},
+    {"status",     master_status_main, "status: is it running, and which services"},
+    {"reload",     master_reload_main, "reload: re-read postie.conf"},
+    {"service",    master_service_main, NULL},  /* internal: one service */
+    {"config",     config_main,        "config [check|all|NAME...]: show or check postie.conf"},
+    {"user",       user_main,          "user add|del|list|passwd: virtual mail users"},
+    {"newaliases", newaliases_main,    "newaliases: check and rebuild the alias files"},
+    {"log",        logtool_main,       "log trace|explain|report|follow: read mail logs"},
+    {"help",       postie_help,        "help: this list"},
+    {NULL, NULL, NULL},
+};
+/* clang-format on */
+
+static int postie_help(int argc, char **argv)
+{
+    printf("usage: postie [-c CONFIG_DIR] COMMAND [ARGS]\n\ncommands:\n");
+    for (const postie_cmd *c = postie_cmds; c->name; c++)
+        if (c->help)
+            printf("  %s\n", c->help);
+    return 0;
+}
+
+static const postie_cmd *postie_find(const char *name)
+{
+    for (const postie_cmd *c = postie_cmds; c->name; c++)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    char *self = strdup(argv[0]);
+    const char *prog = basename(self);
+    msg_init(prog);
+    msg_stderr_only();
+
+    /* Called as sendmail, mailq or newaliases: the link name is the command. */
+    if (strcmp(prog, "postie") != 0) {
+        const postie_cmd *c = postie_find(prog);
+        if (c == NULL) {
+            fprintf(stderr, "%s: this command is not available in this version of postie\n", prog);
+            return 69; /* EX_UNAVAILABLE */
+        }
+        mail_conf_set_dir(NULL);
+        return c->fn(argc, argv);
+    }
+
+    int i = 1;
+    const char *dir = NULL;
+    while (i < argc && argv[i][0] == '-') {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            dir = argv[i + 1];
+            i += 2;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            return postie_help(0, NULL);
+        } else {
+            fprintf(stderr, "postie: unknown option: %s\n", argv[i]);
+            return 64; /* EX_USAGE */
+        }
+    }
+    if (i >= argc) {
+        postie_help(0, NULL);
+        return 64;
+    }
+    const postie_cmd *c = postie_find(argv[i]);
+    if (c == NULL) {
+        fprintf(stderr, "postie: unknown command: %s (see: postie help)\n", argv[i]);
+        return 64;
+    }
+    if (dir != NULL)
+        setenv("MAIL_CONFIG", dir, 1); /* children and helpers inherit it */
+    mail_conf_set_dir(dir);
+    return c->fn(argc - i, argv + i);
+}
