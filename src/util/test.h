@@ -53,11 +53,12 @@ static const char *test_current = "?";
         fn();                                                                 \
     } while (0)
 
-static inline int test_done(void)
+static inline int test_done_at(const char *file)
 {
-    fprintf(stderr, "%s: %d checks, %d failed\n", __FILE__, test_checks,
+    fprintf(stderr, "%s: %d checks, %d failed\n", file, test_checks,
             test_failures);
     return test_failures ? 1 : 0;
 }
+#define test_done() test_done_at(__FILE__)
 
 #endif
