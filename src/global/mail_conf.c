@@ -85,6 +85,8 @@ const mail_conf_param mail_conf_params[] = {
     {"local_destination_concurrency_limit", "2", MCT_INT, "parallel deliveries to one local user"},
     {"default_destination_concurrency_limit", "20", MCT_INT, "parallel deliveries to one destination"},
     {"local_delivery_timeout", "600s", MCT_TIME, "longest local delivery (postie's own)"},
+    {"queue_admin_group", "", MCT_STR, "group whose members may change the queue (postie queue delete/hold/release/requeue); root and the queue owner always may"},
+    {"setgid_group", "postdrop", MCT_STR, "group of the setgid postdrop helper and of maildrop/ (local submission without setuid root)"},
     {NULL, NULL, 0, NULL},
 };
 /* clang-format on */
