@@ -1,0 +1,368 @@
+#!/bin/bash
+# smtp_throughput.sh - SMTP-to-Maildir throughput, latency and idle-connection
+# memory of postie and of Debian's Postfix, measured in the same run.
+#
+# What it does (see bench/README.md for how to read the figures):
+#   - starts a private Postfix instance (own config, queue and data
+#     directories under a temp dir, smtpd on 127.0.0.1:<free high port>,
+#     virtual(8) Maildir delivery, fsync as shipped) and a private
+#     "postie serve" instance configured the same way;
+#   - for each: memory per idle SMTP connection (IDLE connections left open
+#     after EHLO, RSS/PSS of the whole process tree before and after), the
+#     latency of one message (connect -> 250, connect -> file in Maildir/new),
+#     then N messages of SIZE bytes over S parallel sessions with Postfix's
+#     smtp-source, timed from the first connection until the N-th message is
+#     in Maildir/new;
+#   - prints messages per second for both and the ratio postie/Postfix.
+# What it does not: it is not a test (make test never runs it), it talks
+# only to 127.0.0.1, and it never touches the system's Postfix (which may be
+# running: different config, queue, data directory, ports and log).
+#
+# Usage (as root: the Postfix instance needs it):
+#   bench/smtp_throughput.sh                  # N=2000 S=20
+#   N=200 S=5 IDLE=50 bench/smtp_throughput.sh   # smoke run
+# Environment:
+#   N (2000) messages, S (20) parallel sessions, SIZE (1024) bytes each,
+#   IDLE (200) idle connections, LAT_RUNS (10) latency samples,
+#   TARGETS ("postfix postie"), POSTIE (build/postie), REUSE (0: one
+#   connection per message as smtp-source does by default; 1: smtp-source -d,
+#   several messages per connection), TIMEOUT (300 s per phase),
+#   KEEP (0; 1 keeps the temp dir for inspection), PROFILE (empty; "strace"
+#   or "perf" profiles postie during its throughput run, output in the temp
+#   dir, which is then kept).
+set -u
+set -o pipefail
+
+N=${N:-2000}
+S=${S:-20}
+SIZE=${SIZE:-1024}
+IDLE=${IDLE:-200}
+LAT_RUNS=${LAT_RUNS:-10}
+TARGETS=${TARGETS:-"postfix postie"}
+REUSE=${REUSE:-0}
+TIMEOUT=${TIMEOUT:-300}
+KEEP=${KEEP:-0}
+PROFILE=${PROFILE:-}
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$HERE/.." && pwd)
+POSTIE=${POSTIE:-$TOP/build/postie}
+PROBE="/usr/bin/python3 $HERE/smtp_probe.py"
+SENDER=bench-sender@bench.test
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "smtp_throughput: $*"; exit 1; }
+
+# ---------------------------------------------------------------- setup
+need_tools() {
+    local missing=()
+    command -v smtp-source >/dev/null || [ -x /usr/sbin/smtp-source ] || missing+=(postfix)
+    [ -x /usr/sbin/postfix ] || missing+=(postfix)
+    [ -x /usr/bin/python3 ] || missing+=(python3)
+    command -v timeout >/dev/null || missing+=(coreutils)
+    [ ${#missing[@]} -eq 0 ] && return 0
+    # Unique names.
+    local pkgs
+    pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        say "installing: $pkgs"
+        # "No configuration": the package must not start a system Postfix.
+        echo "postfix postfix/main_mailer_type select No configuration" |
+            debconf-set-selections 2>/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q $pkgs >&2 ||
+            die "apt-get install $pkgs failed"
+    else
+        die "missing: $pkgs (Debian packages; install them with apt-get as root)"
+    fi
+}
+
+[ "$(id -u)" = 0 ] || die "run as root: the private Postfix instance needs it (sudo $0)"
+need_tools
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+
+WORK=$(mktemp -d /tmp/postie-bench.XXXXXX) || die "mktemp failed"
+chmod 755 "$WORK"
+RESULTS=$WORK/results
+: >"$RESULTS"
+
+PF_DIR=$WORK/postfix
+PF_CONF=$PF_DIR/etc
+PF_MASTER_PID=
+PF_STARTED=
+PT_DIR=$WORK/postie
+PT_PID=
+PROFILE_PID=
+
+# Every process this script started, stopped even on failure or ^C.
+kill_tree() {  # pid signal: the pid and all its descendants
+    local p=$1 sig=$2 kids
+    kids=$(ps -o pid= --ppid "$p" 2>/dev/null)
+    kill "-$sig" "$p" 2>/dev/null
+    for k in $kids; do kill_tree "$k" "$sig"; done
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [ -n "$PROFILE_PID" ]; then kill -INT "$PROFILE_PID" 2>/dev/null; wait "$PROFILE_PID" 2>/dev/null; fi
+    if [ -n "$PT_PID" ] && kill -0 "$PT_PID" 2>/dev/null; then
+        kill -TERM "$PT_PID" 2>/dev/null
+        for _ in $(seq 50); do kill -0 "$PT_PID" 2>/dev/null || break; sleep 0.1; done
+        kill_tree "$PT_PID" KILL
+    fi
+    if [ -n "$PF_STARTED" ]; then
+        postfix -c "$PF_CONF" stop >/dev/null 2>&1
+        if [ -n "$PF_MASTER_PID" ]; then
+            for _ in $(seq 50); do kill -0 "$PF_MASTER_PID" 2>/dev/null || break; sleep 0.1; done
+            kill_tree "$PF_MASTER_PID" KILL
+        fi
+    fi
+    if [ "$KEEP" = 1 ] || [ -n "$PROFILE" ] || [ $rc -ne 0 ]; then
+        say "kept: $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- Postfix
+# Free high ports on loopback (none is 25, none is the system's).
+read -r PF_PORT PT_PORT PT_SUB PT_POP PT_IMAP <<<"$($PROBE ports 5)" || die "no free ports"
+
+pf_setup() {
+    local vuid vgid
+    vuid=$(id -u nobody) vgid=$(getent group nogroup | cut -d: -f3)
+    : "${vgid:=$vuid}"
+    mkdir -p "$PF_CONF" "$PF_DIR/spool" "$PF_DIR/data" "$PF_DIR/mail/bench"
+    chown postfix "$PF_DIR/data"
+    chown -R "$vuid:$vgid" "$PF_DIR/mail"
+    local maxproc=$((IDLE + S + 10))
+    [ $maxproc -lt 100 ] && maxproc=100
+    cat >"$PF_CONF/main.cf" <<EOF
+# Private Postfix instance of postie's bench/smtp_throughput.sh.
+compatibility_level = 3.6
+config_directory = $PF_CONF
+queue_directory = $PF_DIR/spool
+data_directory = $PF_DIR/data
+syslog_name = postfix-bench
+maillog_file = $PF_DIR/maillog
+maillog_file_prefixes = $PF_DIR
+myhostname = bench.localdomain
+mydomain = localdomain
+myorigin = \$myhostname
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mydestination = localhost
+mynetworks = 127.0.0.0/8
+alias_maps =
+alias_database =
+biff = no
+smtputf8_enable = no
+# Mail for bench.test goes to one Maildir through virtual(8), as the one
+# virtual user nobody; the fsyncs are Postfix's defaults (queue file before
+# 250, Maildir file before link to new/).
+virtual_mailbox_domains = bench.test
+virtual_mailbox_base = $PF_DIR/mail
+virtual_mailbox_maps = texthash:$PF_CONF/vmailbox
+virtual_uid_maps = static:$vuid
+virtual_gid_maps = static:$vgid
+EOF
+    echo "bench@bench.test bench/Maildir/" >"$PF_CONF/vmailbox"
+    # master.cf: the services a Maildir flow uses; nothing chrooted; smtpd
+    # on the bench port with room for the idle connections.
+    cat >"$PF_CONF/master.cf" <<EOF
+127.0.0.1:$PF_PORT inet n - n - $maxproc smtpd
+pickup    unix  n - n 60  1 pickup
+cleanup   unix  n - n -   0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+rewrite   unix  - - n -   - trivial-rewrite
+bounce    unix  - - n -   0 bounce
+defer     unix  - - n -   0 bounce
+trace     unix  - - n -   0 bounce
+verify    unix  - - n -   1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n -   - proxymap
+smtp      unix  - - n -   - smtp
+relay     unix  - - n -   - smtp
+showq     unix  n - n -   - showq
+error     unix  - - n -   - error
+retry     unix  - - n -   - error
+discard   unix  - - n -   - discard
+local     unix  - n n -   - local
+virtual   unix  - n n -   - virtual
+anvil     unix  - - n -   1 anvil
+scache    unix  - - n -   1 scache
+postlog   unix-dgram n - n - 1 postlogd
+EOF
+    postfix -c "$PF_CONF" check >"$PF_DIR/check.out" 2>&1 ||
+        { cat "$PF_DIR/check.out" >&2; die "postfix check failed"; }
+    [ -s "$PF_DIR/check.out" ] && { say "postfix check says:"; cat "$PF_DIR/check.out" >&2; }
+    return 0
+}
+
+pf_start() {
+    pf_setup
+    PF_STARTED=1
+    postfix -c "$PF_CONF" start >"$PF_DIR/start.out" 2>&1 ||
+        { cat "$PF_DIR/start.out" >&2; die "postfix start failed"; }
+    for _ in $(seq 100); do
+        [ -s "$PF_DIR/spool/pid/master.pid" ] && break
+        sleep 0.1
+    done
+    PF_MASTER_PID=$(tr -d ' ' <"$PF_DIR/spool/pid/master.pid" 2>/dev/null)
+    [ -n "$PF_MASTER_PID" ] || die "postfix master did not start (see $PF_DIR/maillog)"
+    wait_port "$PF_PORT" || die "postfix smtpd does not answer on 127.0.0.1:$PF_PORT"
+    # virtual(8) makes the Maildir at the first delivery; the watcher needs
+    # new/ to exist, so make it as the mailbox owner.
+    local m=$PF_DIR/mail/bench/Maildir
+    mkdir -p "$m/new" "$m/cur" "$m/tmp"
+    chown -R "$(id -u nobody)" "$PF_DIR/mail/bench"
+    T_MAILDIR=$m T_PORT=$PF_PORT T_ROOT=$PF_MASTER_PID T_RCPT=bench@bench.test
+}
+
+pf_stop() {
+    postfix -c "$PF_CONF" stop >/dev/null 2>&1
+    for _ in $(seq 100); do kill -0 "$PF_MASTER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill_tree "$PF_MASTER_PID" KILL
+    PF_MASTER_PID= PF_STARTED=
+}
+
+wait_port() {  # port: until the greeting comes
+    for _ in $(seq 100); do
+        if /usr/bin/python3 - "$1" <<'EOF' 2>/dev/null; then return 0; fi
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
+ok = s.recv(512).startswith(b"220")
+s.sendall(b"QUIT\r\n"); s.close()
+sys.exit(0 if ok else 1)
+EOF
+        sleep 0.1
+    done
+    return 1
+}
+
+# ---------------------------------------------------------------- postie
+pt_start() {
+    [ -x "$POSTIE" ] || die "no $POSTIE: build it with make -j2"
+    die "postie side not integrated yet"
+}
+
+pt_stop() {
+    kill -TERM "$PT_PID" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$PT_PID" 2>/dev/null || break; sleep 0.1; done
+    kill_tree "$PT_PID" KILL
+    PT_PID=
+}
+
+# ---------------------------------------------------------------- measure
+result() { echo "$1 $2 $3" >>"$RESULTS"; }   # target key value
+get() { awk -v t="$1" -v k="$2" '$1==t && $2==k {v=$3} END {print v}' "$RESULTS"; }
+kv() { sed -n "s/^$2=//p" <<<"$1"; }
+
+measure() {  # target
+    local t=$1 out
+    say "== $t: $IDLE idle connections"
+    out=$(timeout "$TIMEOUT" $PROBE idle 127.0.0.1 "$T_PORT" "$IDLE" "$T_ROOT") ||
+        die "$t: idle-connection probe failed"
+    for k in rss_per_conn_kib pss_per_conn_kib; do
+        result "$t" $k "$(kv "$out" $k)"
+    done
+    result "$t" procs "$(kv "$out" procs_before)->$(kv "$out" procs_after)"
+    say "$(tr '\n' ' ' <<<"$out")"
+
+    say "== $t: latency of one message ($LAT_RUNS runs)"
+    out=$(timeout "$TIMEOUT" $PROBE latency 127.0.0.1 "$T_PORT" "$SENDER" "$T_RCPT" \
+        "$T_MAILDIR" "$LAT_RUNS" "$SIZE") || die "$t: latency probe failed"
+    for k in accept_median_ms mailbox_median_ms mailbox_min_ms mailbox_max_ms; do
+        result "$t" $k "$(kv "$out" $k)"
+    done
+    say "$(tr '\n' ' ' <<<"$out")"
+
+    say "== $t: $N messages of $SIZE bytes over $S sessions"
+    local flags=() fifo=$WORK/wait.$t t0 t1 tlast
+    [ "$REUSE" = 1 ] && flags+=(-d)
+    mkfifo "$fifo"
+    $PROBE wait "$T_MAILDIR" "$N" "$TIMEOUT" >"$fifo" &
+    local wpid=$!
+    exec 7<"$fifo"
+    read -r -u 7 line && [ "$line" = ready ] || die "$t: maildir watcher did not start"
+    [ "$t" = postie ] && profile_start
+    t0=$(date +%s.%N)
+    timeout "$TIMEOUT" smtp-source -s "$S" -m "$N" -l "$SIZE" "${flags[@]}" \
+        -M bench.test -f "$SENDER" -t "$T_RCPT" "127.0.0.1:$T_PORT" \
+        >"$WORK/smtp-source.$t.out" 2>&1 ||
+        { cat "$WORK/smtp-source.$t.out" >&2; kill "$wpid"; die "$t: smtp-source failed"; }
+    t1=$(date +%s.%N)
+    out=$(cat <&7)
+    exec 7<&-
+    wait "$wpid" || { say "$out"; die "$t: only $(kv "$out" arrived) of $N messages arrived in ${TIMEOUT}s"; }
+    [ "$t" = postie ] && profile_stop
+    tlast=$(kv "$out" last)
+    local rate
+    rate=$(awk -v n="$N" -v a="$t0" -v b="$tlast" 'BEGIN {printf "%.1f", n / (b - a)}')
+    result "$t" rate "$rate"
+    result "$t" elapsed_s "$(awk -v a="$t0" -v b="$tlast" 'BEGIN {printf "%.2f", b - a}')"
+    result "$t" accepted_s "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')"
+    say "$t: $rate msg/s (smtp-source done after $(get "$t" accepted_s) s, last in Maildir after $(get "$t" elapsed_s) s)"
+}
+
+profile_start() {
+    case "$PROFILE" in
+    strace) strace -c -f -o "$WORK/strace-postie.txt" -p "$(tree_pids "$PT_PID" | tr '\n' ',' | sed 's/,$//')" 2>/dev/null &
+            PROFILE_PID=$!; sleep 0.5 ;;
+    perf) perf record -g -o "$WORK/perf-postie.data" -p "$(tree_pids "$PT_PID" | tr '\n' ',' | sed 's/,$//')" >/dev/null 2>&1 &
+          PROFILE_PID=$!; sleep 0.5 ;;
+    esac
+}
+
+profile_stop() {
+    [ -n "$PROFILE_PID" ] || return 0
+    kill -INT "$PROFILE_PID" 2>/dev/null
+    wait "$PROFILE_PID" 2>/dev/null
+    PROFILE_PID=
+    say "profile in $WORK ($PROFILE)"
+}
+
+tree_pids() {  # pid: it and its descendants
+    echo "$1"
+    for k in $(ps -o pid= --ppid "$1"); do tree_pids "$k"; done
+}
+
+# ---------------------------------------------------------------- run
+FSYNC=$($PROBE fsync "$WORK") || die "fsync probe failed"
+for t in $TARGETS; do
+    case $t in
+    postfix) pf_start; measure postfix; pf_stop ;;
+    postie) pt_start; measure postie; pt_stop ;;
+    *) die "unknown target $t" ;;
+    esac
+done
+
+# ---------------------------------------------------------------- report
+pfv=$(dpkg-query -W -f='${Version}' postfix 2>/dev/null)
+ptv=$(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null)
+echo
+echo "SMTP -> Maildir, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -r)"
+echo "N=$N messages of $SIZE bytes, S=$S sessions, $( [ "$REUSE" = 1 ] && echo 'several messages per connection' || echo 'one connection per message'), IDLE=$IDLE, latency runs=$LAT_RUNS"
+echo "disk: write 1 KiB + fsync $(kv "$FSYNC" file_fsync_ms) ms, fsync of a directory $(kv "$FSYNC" dir_fsync_ms) ms"
+printf '%-42s %16s %16s\n' "" "postfix" "postie"
+printf '%-42s %16s %16s\n' "" "$pfv" "$ptv"
+row() {  # label key
+    printf '%-42s %16s %16s\n' "$1" "$(get postfix "$2")" "$(get postie "$2")"
+}
+row "throughput (msg/s)" rate
+row "  first connect -> last in Maildir (s)" elapsed_s
+row "  first connect -> smtp-source done (s)" accepted_s
+row "latency, connect -> 250 (ms, median)" accept_median_ms
+row "latency, connect -> Maildir (ms, median)" mailbox_median_ms
+row "  min" mailbox_min_ms
+row "  max" mailbox_max_ms
+row "idle connection, RSS (KiB/conn)" rss_per_conn_kib
+row "idle connection, PSS (KiB/conn)" pss_per_conn_kib
+row "  processes before -> after" procs
+pf=$(get postfix rate) pt=$(get postie rate)
+if [ -n "$pf" ] && [ -n "$pt" ]; then
+    echo "ratio postie/postfix throughput: $(awk -v a="$pt" -v b="$pf" 'BEGIN {printf "%.2f", a / b}')"
+fi
