@@ -141,6 +141,7 @@ typedef struct logline {
     logstr text;                /* the message after "program[pid]: " */
 
     logstr queue_id;            /* Postfix/postie QID, qmail msg number, Exim id, DMA id */
+    bool noqueue;               /* "NOQUEUE: ..." (queue_id stays empty) */
     logstr body;                /* text after "QID: " (or = text) */
 
     /* client / session */

@@ -22,8 +22,8 @@ typedef struct logreader_stats {
     unsigned long long lines;       /* lines handed out */
     unsigned long long bytes;
     unsigned long long truncated;   /* longer than LOGREADER_LINE_MAX, or cut at EOF */
-    unsigned long long binary;      /* contained NUL or other control bytes */
 } logreader_stats;
+/* (Binary lines are spotted by the parser: logline.binary.) */
 
 typedef struct logreader logreader;
 
@@ -35,7 +35,7 @@ logreader *logreader_open(const char *path, const char **err_r);
 void logreader_close(logreader **rp);
 
 /*
- * Next line: 1 and *line_r/*len_r (valid until the next call; not
+ * Next line: 1 and *line_r, *len_r (valid until the next call; not
  * NUL-terminated, the newline removed), 0 at end of input, -1 on a read
  * error (message in *err_r).  In follow mode 0 means "nothing more yet".
  */
