@@ -51,7 +51,7 @@ void msg_panic(const char *fmt, ...)
 void msg_info_as(const char *program, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void msg_vlog(const char *program, const char *severity, const char *fmt,
-              va_list ap);
+              va_list ap) __attribute__((format(printf, 3, 0)));
 
 /* Format one prefix+text into out (for tests); returns length. */
 int msg_format_line(char *out, int outlen, long long usec_epoch,
