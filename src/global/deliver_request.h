@@ -1,0 +1,77 @@
+/*
+ * deliver_request - the protocol between qmgr and a delivery agent (local
+ * now; smtp and lmtp later) on a unix stream socket queue/private/AGENT.
+ * One request per connection.  Text lines ending in LF:
+ *
+ *   request:                          reply, one line per rcpt, in order:
+ *     id=3F2A91C07B12                   INDEX SP DSN SP TEXT LF
+ *     sender=alice@example.org          e.g. "0 2.0.0 delivered to maildir"
+ *     nexthop=example.org
+ *     arrival=1763913600123456          (microseconds since the epoch)
+ *     active=1763913600200000
+ *     handoff=1763913600210000
+ *     rcpt=0 bob@example.org            (index in the queue file, address)
+ *     orcpt=0 rfc822;bob@example.org    (optional, RFC 3461 ORCPT)
+ *     (empty line)
+ *
+ * The agent finds the queue file itself from the ID (active/ID under its
+ * queue_directory) and checks each index and address against it, so a
+ * request names no path.  DSN class 2 means sent, 4 deferred, 5 bounced.
+ * A reply line missing (agent died, timeout) means deferred for qmgr.
+ * Values hold no control characters; unknown names are ignored, so either
+ * side may grow.  The agent logs the delivery lines itself (Postfix's
+ * rule: the program that did the work logs it).
+ *
+ * Does not: any I/O; callers move the bytes.
+ */
+#ifndef POSTIE_GLOBAL_DELIVER_REQUEST_H
+#define POSTIE_GLOBAL_DELIVER_REQUEST_H
+
+#include <stddef.h>
+
+#include "global/queue_file.h"
+#include "util/buf.h"
+
+#define DELIVER_REQUEST_MAX 65536
+#define DELIVER_REPLY_MAX 4096
+
+typedef struct deliver_rcpt {
+    int index;
+    char *addr;
+    char *orcpt;     /* NULL when absent */
+} deliver_rcpt;
+
+typedef struct deliver_request {
+    char id[QUEUE_ID_SIZE];
+    char *sender;    /* "" for the null sender */
+    char *nexthop;   /* "" when none */
+    long long arrival, active, handoff;
+    deliver_rcpt *rcpts;
+    size_t nrcpt;
+} deliver_request;
+
+/* Append the wire form (with the final empty line). 0, or -1 when a value
+ * holds a control character or the request is too long. */
+int deliver_request_format(buf *out, const deliver_request *r);
+/* Parse text up to and including the empty line.  0, or -1 with *err_r (a
+ * static text). */
+int deliver_request_parse(const char *text, size_t len,
+                          deliver_request **r_r, const char **err_r);
+void deliver_request_free(deliver_request **rp);
+/* Add a recipient to a request being built. */
+void deliver_request_add_rcpt(deliver_request *r, int index, const char *addr,
+                              const char *orcpt);
+
+/* Append one reply line; control characters in text become '?'. */
+void deliver_reply_format(buf *out, int index, const char *dsn,
+                          const char *text);
+/* Parse one reply line (without its LF): 0, or -1.  dsn_r holds at least
+ * 16 bytes; *text_r points into line. */
+int deliver_reply_parse(const char *line, int *index_r, char *dsn_r,
+                        const char **text_r);
+/* "sent", "deferred" or "bounced" for a DSN code. */
+const char *deliver_dsn_status(const char *dsn);
+/* Is this a well-formed X.Y.Z status code (RFC 3463)? */
+int deliver_dsn_valid(const char *dsn);
+
+#endif

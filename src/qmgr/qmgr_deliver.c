@@ -1,0 +1,343 @@
+/*
+ * qmgr_deliver - hand recipients to delivery agents and collect results.
+ *
+ * One connection to queue/private/TRANSPORT per recipient (the protocol is
+ * in global/deliver_request.h).  Limits: default_process_limit deliveries
+ * in all; per destination local_destination_concurrency_limit (one local
+ * user: the recipient address) or default_destination_concurrency_limit
+ * (one remote domain).  A recipient held back by its destination's limit
+ * does not hold back the others.
+ *
+ * Cost: scheduling walks the active messages' recipients, O(recipients in
+ * active/) per completed delivery; destination counts are a short list of
+ * at most default_process_limit entries.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "global/deliver_log.h"
+#include "global/deliver_request.h"
+#include "global/mail_addr.h"
+#include "global/mail_conf.h"
+#include "qmgr/qmgr_int.h"
+#include "util/events.h"
+#include "util/mem.h"
+#include "util/msg.h"
+
+typedef struct qmgr_dest {
+    char *key;
+    int count;
+    struct qmgr_dest *next;
+} qmgr_dest;
+
+typedef struct qmgr_job {
+    qmgr_msg *qm;
+    size_t ri;
+    qmgr_dest *dest;
+    const char *transport;
+    int fd;
+    uint64_t timer;
+    buf *in;
+    bool answered;
+} qmgr_job;
+
+static qmgr_dest *qmgr_dests;
+static int qmgr_inflight;
+
+int qmgr_deliver_inflight(void)
+{
+    return qmgr_inflight;
+}
+
+static qmgr_dest *qmgr_deliver_dest(const char *key)
+{
+    for (qmgr_dest *d = qmgr_dests; d; d = d->next)
+        if (strcasecmp(d->key, key) == 0)
+            return d;
+    qmgr_dest *d = mem_zalloc(sizeof(*d));
+    d->key = mem_strdup(key);
+    d->next = qmgr_dests;
+    qmgr_dests = d;
+    return d;
+}
+
+static void qmgr_deliver_dest_release(qmgr_dest *d)
+{
+    if (--d->count > 0)
+        return;
+    for (qmgr_dest **pp = &qmgr_dests; *pp; pp = &(*pp)->next) {
+        if (*pp == d) {
+            *pp = d->next;
+            mem_free(&d->key);
+            mem_free(&d);
+            return;
+        }
+    }
+}
+
+/* Which agent, which next hop, which concurrency key and limit.  Domains
+ * of mydestination go to local; the rest to smtp (issue 5), through
+ * relayhost when set. */
+static const char *qmgr_deliver_route(const char *addr, char **nexthop_r,
+                                      char **key_r, long long *limit_r)
+{
+    char *local, *domain;
+    mail_addr_split(addr, &local, &domain);
+    const char *transport;
+    if (mail_addr_domain_is_local(domain)) {
+        transport = "local";
+        *nexthop_r = mem_strdup(domain);
+        size_t n = strlen(addr) + 8;
+        *key_r = mem_alloc(n);
+        snprintf(*key_r, n, "local:%s", addr);
+        *limit_r = var_int("local_destination_concurrency_limit");
+    } else {
+        transport = "smtp";
+        const char *relay = var_str("relayhost");
+        *nexthop_r = mem_strdup(*relay ? relay : domain);
+        size_t n = strlen(*nexthop_r) + 8;
+        *key_r = mem_alloc(n);
+        snprintf(*key_r, n, "smtp:%s", *nexthop_r);
+        *limit_r = var_int("default_destination_concurrency_limit");
+    }
+    mem_free(&local);
+    mem_free(&domain);
+    return transport;
+}
+
+static void qmgr_deliver_end(qmgr_job *job)
+{
+    qmgr_msg *qm = job->qm;
+    if (job->fd >= 0) {
+        event_remove(job->fd);
+        close(job->fd);
+    }
+    if (job->timer)
+        event_cancel(job->timer);
+    buf_free(&job->in);
+    qmgr_deliver_dest_release(job->dest);
+    qmgr_inflight--;
+    qm->inflight--;
+    mem_free(&job);
+    if (qm->waiting == 0 && qm->inflight == 0)
+        qmgr_message_finish(qm);
+    qmgr_deliver_schedule();
+}
+
+/* No result from the agent: qmgr logs the deferral itself. */
+static void qmgr_deliver_fail(qmgr_job *job, const char *why)
+{
+    if (!job->answered) {
+        qmgr_message_log_self(job->qm, job->ri, "4.3.0", why, 0);
+        qmgr_message_result(job->qm, job->ri, "4.3.0", why);
+        job->answered = true;
+    }
+    qmgr_deliver_end(job);
+}
+
+static void qmgr_deliver_timeout(void *ctx)
+{
+    qmgr_job *job = ctx;
+    job->timer = 0;
+    char why[200];
+    snprintf(why, sizeof(why), "delivery agent %s timed out", job->transport);
+    qmgr_deliver_fail(job, why);
+}
+
+static void qmgr_deliver_read(int fd, int events, void *ctx)
+{
+    qmgr_job *job = ctx;
+    char tmp[4096];
+    ssize_t n = read(fd, tmp, sizeof(tmp));
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n > 0 && buf_append(job->in, tmp, (size_t)n) < 0) {
+        qmgr_deliver_fail(job, "delivery agent reply too long");
+        return;
+    }
+    char *nl;
+    while (!job->answered && (nl = memchr(job->in->data, '\n', job->in->len))) {
+        *nl = '\0';
+        int idx;
+        char dsn[16];
+        const char *text;
+        const queue_rcpt *r = &job->qm->m->rcpts[job->ri];
+        if (deliver_reply_parse(job->in->data, &idx, dsn, &text) < 0 ||
+            idx != r->index) {
+            msg_warn("%s: malformed reply from delivery agent %s", job->qm->id,
+                     job->transport);
+            qmgr_deliver_fail(job, "malformed reply from delivery agent");
+            return;
+        }
+        qmgr_message_result(job->qm, job->ri, dsn, text);
+        job->answered = true;
+        buf_consume(job->in, (size_t)(nl - job->in->data) + 1);
+    }
+    if (job->answered) {
+        qmgr_deliver_end(job);
+        return;
+    }
+    if (n <= 0) {
+        char why[200];
+        snprintf(why, sizeof(why), "lost connection with delivery agent %s",
+                 job->transport);
+        qmgr_deliver_fail(job, why);
+    }
+}
+
+static int qmgr_deliver_connect(const char *transport, char **err_r)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    int n = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s/%s",
+                     qmgr_queue_dir, QUEUE_PRIVATE, transport);
+    char why[400];
+    if (n < 0 || (size_t)n >= sizeof(sun.sun_path)) {
+        *err_r = mem_strdup("socket path too long");
+        return -1;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(why, sizeof(why), "socket: %s", strerror(errno));
+        *err_r = mem_strdup(why);
+        return -1;
+    }
+    /* Blocking connect and write, bounded: an agent that accepts nothing
+     * for 10 s costs a deferral, never a hung qmgr. */
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+        snprintf(why, sizeof(why),
+                 "delivery temporarily suspended: connect to transport "
+                 "private/%s: %s",
+                 transport, strerror(errno));
+        *err_r = mem_strdup(why);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Start one delivery; a failure before the agent has the request is
+ * recorded at once (deferred, logged by qmgr). */
+static void qmgr_deliver_start(qmgr_msg *qm, size_t ri, const char *transport,
+                               const char *nexthop, qmgr_dest *dest)
+{
+    const queue_rcpt *r = &qm->m->rcpts[ri];
+    qm->rstate[ri] = QMGR_R_BUSY;
+    qm->waiting--;
+    long long handoff = deliver_log_now();
+    char *err = NULL;
+    int fd = qmgr_deliver_connect(transport, &err);
+    buf *req = NULL;
+    if (fd >= 0) {
+        char *hop = mem_strdup(nexthop);
+        deliver_request dr = {
+            .sender = qm->m->sender,
+            .nexthop = hop,
+            .arrival = qm->m->arrival_usec,
+            .active = qm->active_usec,
+            .handoff = handoff,
+        };
+        snprintf(dr.id, sizeof(dr.id), "%s", qm->id);
+        deliver_rcpt one = {.index = r->index, .addr = r->addr,
+                            .orcpt = r->orcpt};
+        dr.rcpts = &one;
+        dr.nrcpt = 1;
+        req = buf_new(DELIVER_REQUEST_MAX);
+        if (deliver_request_format(req, &dr) < 0) {
+            err = mem_strdup("recipient or sender not fit for a request");
+        } else {
+            const char *p = req->data;
+            size_t left = req->len;
+            while (left > 0) {
+                ssize_t w = write(fd, p, left);
+                if (w < 0 && errno == EINTR)
+                    continue;
+                if (w <= 0) {
+                    char why[300];
+                    snprintf(why, sizeof(why),
+                             "lost connection with delivery agent %s: %s",
+                             transport, strerror(errno));
+                    err = mem_strdup(why);
+                    break;
+                }
+                p += w;
+                left -= (size_t)w;
+            }
+        }
+        buf_free(&req);
+        mem_free(&hop);
+        if (err != NULL) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    if (fd < 0) {
+        qmgr_message_log_self(qm, ri, "4.3.0", err, 0);
+        qmgr_message_result(qm, ri, "4.3.0", err);
+        mem_free(&err);
+        return;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    qmgr_job *job = mem_zalloc(sizeof(*job));
+    job->qm = qm;
+    job->ri = ri;
+    job->dest = dest;
+    job->transport = transport; /* a string literal */
+    job->fd = fd;
+    job->in = buf_new(DELIVER_REPLY_MAX);
+    dest->count++;
+    qm->inflight++;
+    qmgr_inflight++;
+    /* local_delivery_timeout bounds the agent's own work; the slack lets
+     * it report its own timeout first. */
+    job->timer = event_timer((double)var_time("local_delivery_timeout") + 30,
+                             qmgr_deliver_timeout, job);
+    event_add(fd, EVENT_READ, qmgr_deliver_read, job);
+}
+
+void qmgr_deliver_schedule(void)
+{
+    static bool busy;
+    if (qmgr_stopping || busy)
+        return;
+    busy = true; /* finish() below may come back here */
+    long long limit = var_int("default_process_limit");
+    qmgr_msg *next;
+    for (qmgr_msg *qm = qmgr_active_head; qm; qm = next) {
+        next = qm->next;
+        for (size_t i = 0; i < qm->m->nrcpt && qm->waiting > 0 &&
+                           qmgr_inflight < limit;
+             i++) {
+            if (qm->rstate[i] != QMGR_R_WAIT)
+                continue;
+            char *nexthop, *key;
+            long long dlimit;
+            const char *transport =
+                qmgr_deliver_route(qm->m->rcpts[i].addr, &nexthop, &key,
+                                   &dlimit);
+            qmgr_dest *d = qmgr_deliver_dest(key);
+            if (dlimit <= 0 || d->count < dlimit)
+                qmgr_deliver_start(qm, i, transport, nexthop, d);
+            if (d->count == 0) { /* not started: drop the unused entry */
+                d->count = 1;
+                qmgr_deliver_dest_release(d);
+            }
+            mem_free(&nexthop);
+            mem_free(&key);
+        }
+        if (qm->waiting == 0 && qm->inflight == 0)
+            qmgr_message_finish(qm);
+        if (qmgr_inflight >= limit)
+            break;
+    }
+    busy = false;
+}

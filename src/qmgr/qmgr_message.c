@@ -1,0 +1,273 @@
+/*
+ * qmgr_message - the active queue: bring a message in, record results,
+ * and when a pass is over remove it, defer it or expire it.
+ *
+ * Invariant (docs/queue.md): a recipient's result is marked in the file
+ * (pwrite + fsync) before qmgr forgets it, and a file leaves active/ only
+ * after every result of the pass is marked.  So a crash anywhere leaves a
+ * message in active/ or deferred/ whose unmarked recipients are exactly
+ * those still to deliver.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "global/deliver_log.h"
+#include "global/deliver_request.h"
+#include "global/mail_conf.h"
+#include "qmgr/qmgr_int.h"
+#include "util/fsutil.h"
+#include "util/mem.h"
+#include "util/msg.h"
+
+static char *qmgr_message_path(const char *dir, const char *id)
+{
+    char *p = mem_alloc(strlen(qmgr_queue_dir) + strlen(dir) + strlen(id) + 3);
+    sprintf(p, "%s/%s/%s", qmgr_queue_dir, dir, id);
+    return p;
+}
+
+static void qmgr_message_unlink_defer(const char *id)
+{
+    char *p = qmgr_message_path(QUEUE_DEFER, id);
+    unlink(p);
+    mem_free(&p);
+}
+
+/* Keep a file that failed validation for a human (docs/queue.md). */
+static void qmgr_message_corrupt(const char *path, const char *id,
+                                 const char *why)
+{
+    char *to = qmgr_message_path(QUEUE_CORRUPT, id);
+    if (rename(path, to) < 0)
+        msg_error("%s: cannot move corrupt queue file to %s: %m", id, to);
+    else
+        msg_warn("%s: corrupt queue file (%s), moved to %s/", id, why,
+                 QUEUE_CORRUPT);
+    mem_free(&to);
+}
+
+static void qmgr_message_unlink_list(qmgr_msg *qm)
+{
+    if (qm->prev)
+        qm->prev->next = qm->next;
+    else
+        qmgr_active_head = qm->next;
+    if (qm->next)
+        qm->next->prev = qm->prev;
+    else
+        qmgr_active_tail = qm->prev;
+    qmgr_active_count--;
+}
+
+static void qmgr_message_free(qmgr_msg **qmp)
+{
+    qmgr_msg *qm = *qmp;
+    queue_msg_free(&qm->m);
+    mem_free(&qm->path);
+    mem_free(&qm->rstate);
+    buf_free(&qm->defer_text);
+    mem_free(qmp);
+}
+
+static void qmgr_message_remove(qmgr_msg *qm)
+{
+    if (unlink(qm->path) < 0 && errno != ENOENT)
+        msg_error("%s: remove %s: %m", qm->id, qm->path);
+    qmgr_message_unlink_defer(qm->id);
+    msg_info("%s: removed", qm->id);
+}
+
+int qmgr_message_activate(const char *from, const char *id)
+{
+    char *path = qmgr_message_path(QUEUE_ACTIVE, id);
+    if (strcmp(from, QUEUE_ACTIVE) != 0) {
+        char *src = qmgr_message_path(from, id);
+        int r = rename(src, path);
+        mem_free(&src);
+        if (r < 0) {
+            mem_free(&path);
+            return errno == ENOENT ? 0 : -1; /* gone: someone else's move */
+        }
+    }
+    queue_msg *m;
+    char *err = NULL;
+    if (queue_msg_read(path, &m, &err) < 0) {
+        int saved = errno;
+        if (saved == EINVAL)
+            qmgr_message_corrupt(path, id, err);
+        else if (saved != ENOENT)
+            msg_error("%s: read %s: %s", id, path, err);
+        mem_free(&err);
+        mem_free(&path);
+        return 0;
+    }
+    if (strcmp(m->id, id) != 0) {
+        qmgr_message_corrupt(path, id, "queue ID does not match file name");
+        queue_msg_free(&m);
+        mem_free(&path);
+        return 0;
+    }
+    qmgr_msg *qm = mem_zalloc(sizeof(*qm));
+    snprintf(qm->id, sizeof(qm->id), "%s", id);
+    qm->path = path;
+    qm->m = m;
+    qm->active_usec = deliver_log_now();
+    qm->rstate = mem_zalloc(m->nrcpt ? m->nrcpt : 1);
+    for (size_t i = 0; i < m->nrcpt; i++) {
+        if (m->rcpts[i].status == QUEUE_RCPT_TODO) {
+            qm->rstate[i] = QMGR_R_WAIT;
+            qm->waiting++;
+        } else {
+            qm->rstate[i] = QMGR_R_DONE;
+        }
+    }
+    qm->prev = qmgr_active_tail;
+    if (qmgr_active_tail)
+        qmgr_active_tail->next = qm;
+    else
+        qmgr_active_head = qm;
+    qmgr_active_tail = qm;
+    qmgr_active_count++;
+
+    if (qm->waiting == 0) {
+        /* Every recipient was marked before a crash or stop, only the
+         * unlink was missing. */
+        qmgr_message_unlink_list(qm);
+        qmgr_message_remove(qm);
+        qmgr_message_free(&qm);
+        return 0;
+    }
+    /* Postfix's size is the message content as queued; nrcpt counts the
+     * recipients this pass will deliver. */
+    msg_info("%s: from=<%s>, size=%zu, nrcpt=%zu (queue active)", id,
+             m->sender, m->content_len, qm->waiting);
+    return 0;
+}
+
+void qmgr_message_log_self(qmgr_msg *qm, size_t ri, const char *dsn,
+                           const char *text, long long handoff)
+{
+    const queue_rcpt *r = &qm->m->rcpts[ri];
+    deliver_stats st = {
+        .arrival = qm->m->arrival_usec,
+        .active = qm->active_usec,
+        .handoff = handoff,
+    };
+    deliver_log(qm->id, r->addr, NULL, "none", &st, dsn,
+                deliver_dsn_status(dsn), text);
+}
+
+void qmgr_message_result(qmgr_msg *qm, size_t ri, const char *dsn,
+                         const char *text)
+{
+    queue_rcpt *r = &qm->m->rcpts[ri];
+    char mark = dsn[0] == '2' ? QUEUE_RCPT_DONE
+                : dsn[0] == '5' ? QUEUE_RCPT_FAILED : 0;
+    if (mark) {
+        if (queue_msg_mark(qm->path, r, mark) < 0) {
+            /* Not marked means not known to be done: deliver again later
+             * (at least once, docs/queue.md). */
+            msg_error("%s: cannot mark recipient %d in %s: %m", qm->id,
+                      r->index, qm->path);
+            mark = 0;
+            text = "cannot update queue file";
+        } else {
+            r->status = mark;
+        }
+    }
+    if (!mark) {
+        qm->deferred = true;
+        if (qm->defer_text == NULL)
+            qm->defer_text = buf_new(1 << 20);
+        buf_printf(qm->defer_text, "%s\t%s\t%s\n", r->addr, dsn, text);
+    }
+    qm->rstate[ri] = QMGR_R_DONE;
+}
+
+/* Postfix's back-off: the time the message has already waited, bounded
+ * by minimal_backoff_time and maximal_backoff_time, so the interval
+ * roughly doubles with each failed attempt. */
+static long long qmgr_message_backoff(const qmgr_msg *qm, long long now)
+{
+    long long min = var_time("minimal_backoff_time");
+    long long max = var_time("maximal_backoff_time");
+    if (max < min)
+        max = min;
+    long long waited = now - qm->m->arrival_usec / 1000000;
+    if (waited < min)
+        waited = min;
+    if (waited > max)
+        waited = max;
+    return waited;
+}
+
+static void qmgr_message_expire(qmgr_msg *qm)
+{
+    for (size_t i = 0; i < qm->m->nrcpt; i++) {
+        queue_rcpt *r = &qm->m->rcpts[i];
+        if (r->status != QUEUE_RCPT_TODO)
+            continue;
+        if (queue_msg_mark(qm->path, r, QUEUE_RCPT_FAILED) < 0)
+            msg_error("%s: cannot mark recipient %d in %s: %m", qm->id,
+                      r->index, qm->path);
+        else
+            r->status = QUEUE_RCPT_FAILED;
+    }
+    /* Postfix's line; the notice to the sender comes with the bounce
+     * component (issue 4). */
+    msg_info("%s: from=<%s>, status=expired, returned to sender", qm->id,
+             qm->m->sender);
+}
+
+void qmgr_message_finish(qmgr_msg *qm)
+{
+    qmgr_message_unlink_list(qm);
+    if (!qm->deferred) {
+        qmgr_message_remove(qm);
+        qmgr_message_free(&qm);
+        return;
+    }
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    long long now = tv.tv_sec;
+    long long age = now - qm->m->arrival_usec / 1000000;
+    const char *lifetime_param = qm->m->sender[0] == '\0'
+                                     ? "bounce_queue_lifetime"
+                                     : "maximal_queue_lifetime";
+    if (age >= var_time(lifetime_param)) {
+        qmgr_message_expire(qm);
+        if (queue_msg_pending(qm->m) == 0) {
+            qmgr_message_remove(qm);
+            qmgr_message_free(&qm);
+            return;
+        }
+        /* A mark failed: keep it deferred and try again. */
+    }
+    /* Reasons for mailq: written before the move, so a deferred file
+     * always has its reasons (a stale one is harmless). */
+    if (qm->defer_text) {
+        char *dp = qmgr_message_path(QUEUE_DEFER, qm->id);
+        if (fs_write_atomic(dp, qm->defer_text->data, qm->defer_text->len,
+                            0600) < 0)
+            msg_warn("%s: write %s: %m", qm->id, dp);
+        mem_free(&dp);
+    }
+    long long next = now + qmgr_message_backoff(qm, now);
+    /* The mtime is set before the rename, so a file in deferred/ never
+     * carries a wrong next-attempt time. */
+    struct timeval times[2] = {{.tv_sec = next}, {.tv_sec = next}};
+    if (utimes(qm->path, times) < 0)
+        msg_warn("%s: set time of %s: %m", qm->id, qm->path);
+    char *to = qmgr_message_path(QUEUE_DEFERRED, qm->id);
+    if (rename(qm->path, to) < 0)
+        msg_error("%s: move to %s: %m", qm->id, to);
+    mem_free(&to);
+    qmgr_wake_at(next);
+    qmgr_message_free(&qm);
+}
