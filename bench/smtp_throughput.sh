@@ -92,6 +92,8 @@ PF_STARTED=
 PT_DIR=$WORK/postie
 PT_PID=
 PROFILE_PID=
+BG=
+WATCH=
 
 # Every process this script started, stopped even on failure or ^C.
 kill_tree() {  # pid signal: the pid and all its descendants
@@ -104,6 +106,7 @@ kill_tree() {  # pid signal: the pid and all its descendants
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
+    for p in $BG $WATCH; do kill_tree "$p" TERM; done
     if [ -n "$PROFILE_PID" ]; then kill -INT "$PROFILE_PID" 2>/dev/null; wait "$PROFILE_PID" 2>/dev/null; fi
     if [ -n "$PT_PID" ] && kill -0 "$PT_PID" 2>/dev/null; then
         kill -TERM "$PT_PID" 2>/dev/null
@@ -261,45 +264,55 @@ result() { echo "$1 $2 $3" >>"$RESULTS"; }   # target key value
 get() { awk -v t="$1" -v k="$2" '$1==t && $2==k {v=$3} END {print v}' "$RESULTS"; }
 kv() { sed -n "s/^$2=//p" <<<"$1"; }
 
+# Long commands run in the background and are waited for, so that a signal
+# reaches the trap at once; the trap stops them (BG, WATCH).
+bg_run() {  # outfile cmd...: its exit status
+    local out=$1 rc
+    shift
+    "$@" >"$out" &
+    BG=$!
+    wait "$BG"
+    rc=$?
+    BG=
+    return $rc
+}
+
 measure() {  # target
-    local t=$1 out
+    local t=$1 out=$WORK/probe.$t
     say "== $t: $IDLE idle connections"
-    out=$(timeout "$TIMEOUT" $PROBE idle 127.0.0.1 "$T_PORT" "$IDLE" "$T_ROOT") ||
+    bg_run "$out" timeout "$TIMEOUT" $PROBE idle 127.0.0.1 "$T_PORT" "$IDLE" "$T_ROOT" ||
         die "$t: idle-connection probe failed"
     for k in rss_per_conn_kib pss_per_conn_kib; do
-        result "$t" $k "$(kv "$out" $k)"
+        result "$t" $k "$(kv "$(cat "$out")" $k)"
     done
-    result "$t" procs "$(kv "$out" procs_before)->$(kv "$out" procs_after)"
-    say "$(tr '\n' ' ' <<<"$out")"
+    result "$t" procs "$(kv "$(cat "$out")" procs_before)->$(kv "$(cat "$out")" procs_after)"
+    say "$(tr '\n' ' ' <"$out")"
 
     say "== $t: latency of one message ($LAT_RUNS runs)"
-    out=$(timeout "$TIMEOUT" $PROBE latency 127.0.0.1 "$T_PORT" "$SENDER" "$T_RCPT" \
-        "$T_MAILDIR" "$LAT_RUNS" "$SIZE") || die "$t: latency probe failed"
+    bg_run "$out" timeout "$TIMEOUT" $PROBE latency 127.0.0.1 "$T_PORT" "$SENDER" "$T_RCPT" \
+        "$T_MAILDIR" "$LAT_RUNS" "$SIZE" || die "$t: latency probe failed"
     for k in accept_median_ms mailbox_median_ms mailbox_min_ms mailbox_max_ms; do
-        result "$t" $k "$(kv "$out" $k)"
+        result "$t" $k "$(kv "$(cat "$out")" $k)"
     done
-    say "$(tr '\n' ' ' <<<"$out")"
+    say "$(tr '\n' ' ' <"$out")"
 
     say "== $t: $N messages of $SIZE bytes over $S sessions"
-    local flags=() fifo=$WORK/wait.$t t0 t1 tlast
+    local flags=() wout=$WORK/wait.$t t0 t1 tlast
     [ "$REUSE" = 1 ] && flags+=(-d)
-    mkfifo "$fifo"
-    $PROBE wait "$T_MAILDIR" "$N" "$TIMEOUT" >"$fifo" &
-    local wpid=$!
-    exec 7<"$fifo"
-    read -r -u 7 line && [ "$line" = ready ] || die "$t: maildir watcher did not start"
+    $PROBE wait "$T_MAILDIR" "$N" "$TIMEOUT" >"$wout" &
+    WATCH=$!
+    for _ in $(seq 100); do grep -q '^ready' "$wout" && break; sleep 0.05; done
+    grep -q '^ready' "$wout" || die "$t: maildir watcher did not start"
     [ "$t" = postie ] && profile_start
     t0=$(date +%s.%N)
-    timeout "$TIMEOUT" smtp-source -s "$S" -m "$N" -l "$SIZE" "${flags[@]}" \
-        -M bench.test -f "$SENDER" -t "$T_RCPT" "127.0.0.1:$T_PORT" \
-        >"$WORK/smtp-source.$t.out" 2>&1 ||
-        { cat "$WORK/smtp-source.$t.out" >&2; kill "$wpid"; die "$t: smtp-source failed"; }
+    bg_run "$WORK/smtp-source.$t.out" timeout "$TIMEOUT" smtp-source -s "$S" -m "$N" \
+        -l "$SIZE" "${flags[@]}" -M bench.test -f "$SENDER" -t "$T_RCPT" "127.0.0.1:$T_PORT" ||
+        { cat "$WORK/smtp-source.$t.out" >&2; die "$t: smtp-source failed"; }
     t1=$(date +%s.%N)
-    out=$(cat <&7)
-    exec 7<&-
-    wait "$wpid" || { say "$out"; die "$t: only $(kv "$out" arrived) of $N messages arrived in ${TIMEOUT}s"; }
+    wait "$WATCH" || die "$t: only $(kv "$(cat "$wout")" arrived) of $N messages arrived in ${TIMEOUT}s"
+    WATCH=
     [ "$t" = postie ] && profile_stop
-    tlast=$(kv "$out" last)
+    tlast=$(kv "$(cat "$wout")" last)
     local rate
     rate=$(awk -v n="$N" -v a="$t0" -v b="$tlast" 'BEGIN {printf "%.1f", n / (b - a)}')
     result "$t" rate "$rate"
