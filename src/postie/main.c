@@ -13,6 +13,7 @@
 #include "global/mail_conf.h"
 #include "logtool/logtool.h"
 #include "master/master.h"
+#include "tools/queue_cmd.h"
 #include "tools/tools.h"
 #include "util/msg.h"
 
@@ -35,6 +36,8 @@ static const postie_cmd postie_cmds[] = {
     {"config",     config_main,        "config [check|all|NAME...]: show or check postie.conf"},
     {"user",       user_main,          "user add|del|list|passwd: virtual mail users"},
     {"newaliases", newaliases_main,    "newaliases: check and rebuild the alias files"},
+    {"queue",      queue_main,         "queue [list|show|flush|deliver|delete|hold|release|requeue|shape]: the mail queue"},
+    {"mailq",      mailq_main,         "mailq [-j]: list the mail queue (postqueue -p)"},
     {"log",        logtool_main,       "log trace|explain|report|follow: read mail logs"},
     {"help",       postie_help,        "help: this list"},
     {NULL, NULL, NULL},

@@ -1,0 +1,429 @@
+/*
+ * queue_cmd - "postie queue": list (mailq, postqueue -p, -j), show
+ * (postcat -q), flush (postqueue -f), deliver (postqueue -i), and the
+ * dispatch to delete/hold/release/requeue (queue_cmd_super.c, postsuper)
+ * and shape (queue_cmd_shape.c, qshape).  "mailq" is the link name for
+ * "postie queue list".
+ *
+ * Listing, showing and flushing are open to every user, as in Postfix (the
+ * queue's permissions still decide what a user can read); changes are
+ * reserved to root, the queue owner and queue_admin_group.
+ *
+ * Does not: deliver.  flush and deliver only make messages due and wake
+ * qmgr, which decides.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "global/mail_conf.h"
+#include "global/mail_service.h"
+#include "tools/queue_cmd.h"
+#include "util/fsutil.h"
+#include "util/mem.h"
+#include "util/msg.h"
+
+const char *queue_cmd_find(const char *queue_dir, const char *id,
+                           char **path_r)
+{
+    for (const char *const *q = queue_cmd_queues; *q; q++) {
+        char *dir = fs_join(queue_dir, *q);
+        char *path = fs_join(dir, id);
+        mem_free(&dir);
+        struct stat st;
+        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+            *path_r = path;
+            return *q;
+        }
+        mem_free(&path);
+    }
+    *path_r = NULL;
+    return NULL;
+}
+
+bool queue_cmd_authorized(const char *queue_dir)
+{
+    uid_t euid = geteuid();
+    if (euid == 0)
+        return true;
+    struct stat st;
+    if (stat(queue_dir, &st) == 0 && st.st_uid == euid)
+        return true;
+    const char *name = var_str("queue_admin_group");
+    if (*name == '\0')
+        return false;
+    struct group *gr = getgrnam(name);
+    if (gr == NULL)
+        return false;
+    if (getegid() == gr->gr_gid || getgid() == gr->gr_gid)
+        return true;
+    gid_t groups[256];
+    int n = getgroups(256, groups);
+    for (int i = 0; i < n; i++)
+        if (groups[i] == gr->gr_gid)
+            return true;
+    return false;
+}
+
+void queue_cmd_wake_qmgr(const char *queue_dir, const char *what)
+{
+    /* Like mail_trigger, but with a request byte qmgr acts on
+     * (docs/queue-commands.md, "flush"). */
+    struct sockaddr_un sun;
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    int n = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s/qmgr",
+                     queue_dir, QUEUE_PUBLIC);
+    if (n < 0 || (size_t)n >= sizeof(sun.sun_path))
+        return;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    /* No qmgr listening (system stopped) is fine: it scans at start. */
+    (void)!sendto(fd, what, strlen(what), 0, (struct sockaddr *)&sun, sizeof(sun));
+    close(fd);
+}
+
+/* ---- list ---- */
+
+typedef struct queue_cmd_list_ctx {
+    queue_cmd_fmt fmt;
+    bool json;
+} queue_cmd_list_ctx;
+
+static int queue_cmd_list_visit(const queue_cmd_entry *e, void *ctx)
+{
+    queue_cmd_list_ctx *c = ctx;
+    if (c->json)
+        queue_cmd_list_json(&c->fmt, e);
+    else
+        queue_cmd_list_text(&c->fmt, e);
+    return 0;
+}
+
+static int queue_cmd_list(bool json)
+{
+    char *qdir = var_path("queue_directory");
+    queue_cmd_list_ctx c = {.fmt = {.out = stdout}, .json = json};
+    int r = queue_cmd_list_walk(qdir, NULL, queue_cmd_list_visit, &c);
+    if (r < 0) {
+        /* Postfix's postqueue says the same when the system was never set
+         * up: a clear message, EX_UNAVAILABLE. */
+        fprintf(stderr, "%s: cannot read the queue %s: %s\n", msg_program(),
+                qdir, strerror(errno));
+        mem_free(&qdir);
+        return EX_UNAVAILABLE;
+    }
+    if (!json)
+        queue_cmd_list_text_end(&c.fmt);
+    mem_free(&qdir);
+    return fflush(stdout) == 0 ? 0 : EX_IOERR;
+}
+
+int mailq_main(int argc, char **argv)
+{
+    mail_command_init("postqueue");
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-j") == 0 || strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (strcmp(argv[i], "-v") != 0 && strcmp(argv[i], "-p") != 0) {
+            fprintf(stderr, "usage: mailq [-j]\n");
+            return EX_USAGE;
+        }
+    }
+    return queue_cmd_list(json);
+}
+
+/* ---- show (postcat -q) ---- */
+
+#define QUEUE_SHOW_ENVELOPE 1
+#define QUEUE_SHOW_HEADERS 2
+#define QUEUE_SHOW_BODY 4
+
+static void queue_cmd_show_time(const char *label, long long usec)
+{
+    time_t t = (time_t)(usec / 1000000);
+    struct tm tm;
+    char when[64];
+    localtime_r(&t, &tm);
+    strftime(when, sizeof(when), "%a %b %e %H:%M:%S %Y", &tm);
+    printf("%s: %s\n", label, when);
+}
+
+/* Copy the content, or only its header or body part (the header ends at
+ * the first empty line, RFC 5322 section 2.1). */
+static int queue_cmd_show_content(const char *path, const queue_msg *m,
+                                  int parts)
+{
+    FILE *fp = fopen(path, "re");
+    if (fp == NULL || fseeko(fp, m->content_off, SEEK_SET) != 0) {
+        if (fp)
+            fclose(fp);
+        return -1;
+    }
+    size_t left = m->content_len;
+    bool in_header = true, at_bol = true;
+    char line[8192];
+    while (left > 0 && fgets(line, (int)(left + 1 < sizeof(line) ? left + 1 : sizeof(line)), fp)) {
+        size_t n = strlen(line);
+        left -= n;
+        bool was_header = in_header;
+        if (in_header && at_bol && line[0] == '\n')
+            in_header = false;
+        at_bol = n > 0 && line[n - 1] == '\n';
+        if ((was_header && (parts & QUEUE_SHOW_HEADERS)) ||
+            (!was_header && (parts & QUEUE_SHOW_BODY)))
+            fwrite(line, 1, n, stdout);
+    }
+    fclose(fp);
+    return 0;
+}
+
+static int queue_cmd_show(int argc, char **argv)
+{
+    int parts = 0;
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        for (const char *o = argv[i] + 1; *o; o++) {
+            if (*o == 'e')
+                parts |= QUEUE_SHOW_ENVELOPE;
+            else if (*o == 'h')
+                parts |= QUEUE_SHOW_HEADERS;
+            else if (*o == 'b')
+                parts |= QUEUE_SHOW_BODY;
+            else if (*o == 'q')
+                ; /* postcat -q habit: the argument is a queue ID anyway */
+            else {
+                fprintf(stderr, "usage: postie queue show [-e] [-h] [-b] ID...\n");
+                return EX_USAGE;
+            }
+        }
+    }
+    if (i >= argc) {
+        fprintf(stderr, "usage: postie queue show [-e] [-h] [-b] ID...\n");
+        return EX_USAGE;
+    }
+    if (parts == 0)
+        parts = QUEUE_SHOW_ENVELOPE | QUEUE_SHOW_HEADERS | QUEUE_SHOW_BODY;
+    char *qdir = var_path("queue_directory");
+    int status = 0;
+    for (; i < argc; i++) {
+        const char *id = argv[i];
+        if (!queue_id_valid(id)) {
+            fprintf(stderr, "postcat: invalid queue ID: %s\n", id);
+            status = EX_DATAERR;
+            continue;
+        }
+        char *path;
+        const char *queue = queue_cmd_find(qdir, id, &path);
+        queue_msg *m = NULL;
+        char *err = NULL;
+        if (queue == NULL) {
+            fprintf(stderr, "postcat: %s: no such message in the queue\n", id);
+            status = EX_NOINPUT;
+            continue;
+        }
+        if (queue_msg_read(path, &m, &err) < 0) {
+            fprintf(stderr, "postcat: %s\n", err);
+            mem_free(&err);
+            mem_free(&path);
+            status = EX_NOINPUT;
+            continue;
+        }
+        char **why = queue_cmd_list_reasons(qdir, m);
+        if (parts & QUEUE_SHOW_ENVELOPE) {
+            printf("*** ENVELOPE RECORDS %s/%s ***\n", queue, id);
+            printf("message_size: %16zu\n", m->content_len);
+            queue_cmd_show_time("message_arrival_time", m->arrival_usec);
+            for (size_t a = 0; a < m->nattr; a++)
+                printf("named_attribute: %s=%s\n", m->attrs[a].name, m->attrs[a].value);
+            printf("sender: %s\n", m->sender);
+            for (size_t r = 0; r < m->nrcpt; r++) {
+                const queue_rcpt *rc = &m->rcpts[r];
+                if (rc->orcpt)
+                    printf("original_recipient: %s\n", rc->orcpt);
+                printf("%s: %s\n", rc->status == QUEUE_RCPT_TODO ? "recipient" : "done_recipient",
+                       rc->addr);
+            }
+        }
+        if (parts & (QUEUE_SHOW_HEADERS | QUEUE_SHOW_BODY)) {
+            printf("*** MESSAGE CONTENTS %s/%s ***\n", queue, id);
+            fflush(stdout);
+            if (queue_cmd_show_content(path, m, parts) < 0) {
+                fprintf(stderr, "postcat: %s: %s\n", path, strerror(errno));
+                status = EX_NOINPUT;
+            }
+        }
+        if (parts & QUEUE_SHOW_ENVELOPE) {
+            /* postie's addition to postcat's sections: where each
+             * recipient stands, with qmgr's last deferral reason. */
+            printf("*** RECIPIENT STATUS %s/%s ***\n", queue, id);
+            for (size_t r = 0; r < m->nrcpt; r++) {
+                const queue_rcpt *rc = &m->rcpts[r];
+                const char *st = rc->status == QUEUE_RCPT_DONE     ? "delivered"
+                               : rc->status == QUEUE_RCPT_FAILED ? "failed"
+                               : why[r]                          ? "deferred"
+                                                                 : "to do";
+                printf("%s: %s%s%s%s\n", rc->addr, st, why[r] ? " (" : "",
+                       why[r] ? why[r] : "", why[r] ? ")" : "");
+            }
+        }
+        printf("*** MESSAGE FILE END %s/%s ***\n", queue, id);
+        queue_cmd_list_free_reasons(&why, m->nrcpt);
+        queue_msg_free(&m);
+        mem_free(&path);
+    }
+    mem_free(&qdir);
+    return status;
+}
+
+/* ---- flush, deliver (postqueue -f, -i) ---- */
+
+/* Make a deferred message due now: its mtime is its next attempt
+ * (docs/queue.md).  Only the queue owner (or root) can do this; others rely
+ * on qmgr honouring the "F" request. */
+static int queue_cmd_make_due(const char *path)
+{
+    return utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW);
+}
+
+static int queue_cmd_flush(int argc, char **argv)
+{
+    if (argc > 1) {
+        fprintf(stderr, "usage: postie queue flush\n");
+        return EX_USAGE;
+    }
+    char *qdir = var_path("queue_directory");
+    char *dir = fs_join(qdir, QUEUE_DEFERRED);
+    /* Touch what we may (harmless if qmgr moves a file meanwhile), then
+     * ask qmgr to treat every deferred message as due. */
+    struct stat st;
+    if (stat(qdir, &st) < 0) {
+        fprintf(stderr, "postqueue: cannot read the queue %s: %s\n", qdir, strerror(errno));
+        mem_free(&dir);
+        mem_free(&qdir);
+        return EX_UNAVAILABLE;
+    }
+    DIR *d = access(dir, W_OK) == 0 ? opendir(dir) : NULL;
+    struct dirent *de;
+    while (d != NULL && (de = readdir(d)) != NULL) {
+        if (!queue_id_valid(de->d_name))
+            continue;
+        char *path = fs_join(dir, de->d_name);
+        (void)queue_cmd_make_due(path); /* ENOENT: qmgr took it already */
+        mem_free(&path);
+    }
+    if (d != NULL)
+        closedir(d);
+    mem_free(&dir);
+    queue_cmd_wake_qmgr(qdir, "F");
+    mem_free(&qdir);
+    return 0;
+}
+
+static int queue_cmd_deliver(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: postie queue deliver ID...\n");
+        return EX_USAGE;
+    }
+    char *qdir = var_path("queue_directory");
+    int status = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *id = argv[i];
+        char *path = NULL;
+        const char *queue = queue_id_valid(id) ? queue_cmd_find(qdir, id, &path) : NULL;
+        if (!queue_id_valid(id)) {
+            fprintf(stderr, "postqueue: invalid queue ID: %s\n", id);
+            status = EX_DATAERR;
+        } else if (queue == NULL) {
+            fprintf(stderr, "postqueue: %s: no such message in the queue\n", id);
+            status = EX_NOINPUT;
+        } else if (strcmp(queue, QUEUE_HOLD) == 0) {
+            fprintf(stderr, "postqueue: %s: message is on hold (postie queue release first)\n", id);
+            status = EX_UNAVAILABLE;
+        } else if (strcmp(queue, QUEUE_DEFERRED) == 0 && queue_cmd_make_due(path) < 0 &&
+                   errno != ENOENT) {
+            fprintf(stderr, "postqueue: %s: %s\n", path, strerror(errno));
+            status = EX_NOPERM;
+        }
+        mem_free(&path);
+    }
+    queue_cmd_wake_qmgr(qdir, "D");
+    mem_free(&qdir);
+    return status;
+}
+
+/* ---- dispatch ---- */
+
+static void queue_cmd_usage(void)
+{
+    fprintf(stderr,
+            "usage: postie queue COMMAND\n"
+            "  list [--json]              the queue, as mailq (postqueue -p / -j)\n"
+            "  show [-e|-h|-b] ID...      one message (postcat -q)\n"
+            "  flush                      retry deferred mail now (postqueue -f)\n"
+            "  deliver ID...              retry one message now (postqueue -i)\n"
+            "  delete ID...|ALL|- [QUEUE] remove messages (postsuper -d)\n"
+            "  hold ID...|ALL|- [QUEUE]   put on hold (postsuper -h)\n"
+            "  release ID...|ALL|-        release from hold (postsuper -H)\n"
+            "  requeue ID...|ALL|- [QUEUE] requeue (postsuper -r)\n"
+            "  shape [-s] [-b N] [-t MIN] [QUEUE...]  domains by age (qshape)\n");
+}
+
+int queue_main(int argc, char **argv)
+{
+    const char *sub = argc >= 2 ? argv[1] : "list";
+    if (strcmp(sub, "list") == 0 || strcmp(sub, "--json") == 0 || strcmp(sub, "-j") == 0) {
+        mail_command_init("postqueue");
+        bool json = strcmp(sub, "list") != 0;
+        for (int i = 2; i < argc; i++) {
+            if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0) {
+                json = true;
+            } else {
+                queue_cmd_usage();
+                return EX_USAGE;
+            }
+        }
+        return queue_cmd_list(json);
+    }
+    if (strcmp(sub, "show") == 0 || strcmp(sub, "cat") == 0) {
+        mail_command_init("postcat");
+        return queue_cmd_show(argc - 1, argv + 1);
+    }
+    if (strcmp(sub, "flush") == 0) {
+        mail_command_init("postqueue");
+        return queue_cmd_flush(argc - 1, argv + 1);
+    }
+    if (strcmp(sub, "deliver") == 0) {
+        mail_command_init("postqueue");
+        return queue_cmd_deliver(argc - 1, argv + 1);
+    }
+    if (strcmp(sub, "delete") == 0 || strcmp(sub, "hold") == 0 ||
+        strcmp(sub, "release") == 0 || strcmp(sub, "requeue") == 0) {
+        mail_command_init("postsuper");
+        return queue_cmd_super_main(sub, argc - 1, argv + 1);
+    }
+    if (strcmp(sub, "shape") == 0) {
+        mail_command_init("qshape");
+        return queue_cmd_shape_main(argc - 1, argv + 1);
+    }
+    if (strcmp(sub, "help") == 0 || strcmp(sub, "--help") == 0) {
+        queue_cmd_usage();
+        return 0;
+    }
+    fprintf(stderr, "postie queue: unknown command: %s\n", sub);
+    queue_cmd_usage();
+    return EX_USAGE;
+}
