@@ -45,8 +45,16 @@ $(BUILD)/obj/%.o: src/%.c
 $(BUILD)/libpostie.a: $(LIB_O)
 	rm -f $@ && ar rcs $@ $^
 
+# main.c refers to the services' entries weakly, so a component that is
+# not written yet is absent (master does not start it) instead of a link
+# error.  A weak reference alone does not pull a member out of the archive;
+# -u does, so the entries the archive defines (nm, at link time) are named
+# with -u.  The archive itself keeps half-written files of other components
+# out of the binary until something uses them.
+SERVICE_LDFLAGS = $(shell nm --defined-only $(BUILD)/libpostie.a 2>/dev/null | \
+    awk '$$2 == "T" && $$3 ~ /^[a-z0-9]+_service_main$$/ { print "-Wl,-u," $$3 }')
 $(BUILD)/postie: $(BUILD)/obj/postie/main.o $(BUILD)/libpostie.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) $(SERVICE_LDFLAGS) -o $@ $^ $(LDLIBS)
 	@for n in sendmail mailq newaliases; do ln -sf postie $(BUILD)/$$n; done
 
 $(BUILD)/test/%: src/%.c $(BUILD)/libpostie.a

@@ -84,6 +84,7 @@ const mail_conf_param mail_conf_params[] = {
     {"default_process_limit", "100", MCT_INT, "deliveries running at once"},
     {"local_destination_concurrency_limit", "2", MCT_INT, "parallel deliveries to one local user"},
     {"default_destination_concurrency_limit", "20", MCT_INT, "parallel deliveries to one destination"},
+    {"service_throttle_time", "60s", MCT_TIME, "longest wait before master restarts a service that keeps dying at start"},
     {"local_delivery_timeout", "600s", MCT_TIME, "longest local delivery (postie's own)"},
     {"queue_admin_group", "", MCT_STR, "group whose members may change the queue (postie queue delete/hold/release/requeue); root and the queue owner always may"},
     {"setgid_group", "postdrop", MCT_STR, "group of the setgid postdrop helper and of maildrop/ (local submission without setuid root)"},
@@ -328,6 +329,115 @@ static const char *mail_conf_bad_value(const mail_conf_param *p,
     }
 }
 
+int mail_conf_listen_entry(const char *entry, char *host_r, size_t hostlen,
+                           int *port_r, const char **why_r)
+{
+    const char *port = entry;
+    size_t hl = 0;
+    const char *host = "";
+    if (entry[0] == '[') {
+        /* "[v6]:port": brackets keep the address's colons apart. */
+        const char *close = strchr(entry, ']');
+        if (close == NULL || close[1] != ':') {
+            *why_r = "expected [address]:port";
+            return -1;
+        }
+        host = entry + 1;
+        hl = (size_t)(close - host);
+        port = close + 2;
+    } else {
+        const char *colon = strrchr(entry, ':');
+        if (colon != NULL) {
+            if (strchr(entry, ':') != colon) {
+                *why_r = "an IPv6 address needs brackets: [address]:port";
+                return -1;
+            }
+            host = entry;
+            hl = (size_t)(colon - entry);
+            port = colon + 1;
+        }
+    }
+    if (hl + 1 > hostlen) {
+        *why_r = "address too long";
+        return -1;
+    }
+    memcpy(host_r, host, hl);
+    host_r[hl] = '\0';
+    long long n = conf_parse_int(port);
+    if (n < 1 || n > 65535) {
+        *why_r = "port must be a number from 1 to 65535";
+        return -1;
+    }
+    if (entry[0] == '[' && hl == 0) {
+        *why_r = "empty address in brackets";
+        return -1;
+    }
+    *port_r = (int)n;
+    return 0;
+}
+
+/* Checks beyond the type, for values with a small language of their own.
+ * Returns NULL when good, else a text in why (static or in tmp). */
+static const char *mail_conf_bad_special(const mail_conf_param *p,
+                                         const char *value, char *tmp,
+                                         size_t tmplen)
+{
+    size_t nl = strlen(p->name);
+    if (nl > 7 && strcmp(p->name + nl - 7, "_listen") == 0) {
+        char **v = conf_split_list(value);
+        const char *why = NULL;
+        for (char **e = v; *e && why == NULL; e++) {
+            char host[256];
+            int port;
+            const char *w;
+            if (mail_conf_listen_entry(*e, host, sizeof(host), &port, &w) < 0) {
+                snprintf(tmp, tmplen, "\"%s\": %s", *e, w);
+                why = tmp;
+            }
+        }
+        conf_free_list(&v);
+        return why;
+    }
+    if (strcmp(p->name, "inet_protocols") == 0) {
+        char **v = conf_split_list(value);
+        const char *why = NULL;
+        for (char **e = v; *e && why == NULL; e++)
+            if (strcmp(*e, "all") != 0 && strcmp(*e, "ipv4") != 0 &&
+                strcmp(*e, "ipv6") != 0)
+                why = "expected all, ipv4 or ipv6";
+        conf_free_list(&v);
+        return why;
+    }
+    if (strcmp(p->name, "inet_interfaces") == 0) {
+        char **v = conf_split_list(value);
+        const char *why = NULL;
+        for (char **e = v; *e && why == NULL; e++) {
+            if (strcmp(*e, "all") == 0 || strcmp(*e, "loopback-only") == 0) {
+                if (v[1] != NULL)
+                    why = "all and loopback-only stand alone";
+                continue;
+            }
+            if (strchr(*e, ':') != NULL && (*e)[0] != '[' &&
+                strchr(*e, '.') != NULL) {
+                snprintf(tmp, tmplen, "\"%s\": an address, without a port "
+                         "(ports go in the *_listen parameters)", *e);
+                why = tmp;
+            }
+        }
+        conf_free_list(&v);
+        return why;
+    }
+    if (strcmp(p->name, "smtpd_forbid_bare_newline") == 0) {
+        if (strcmp(value, "normalize") != 0 && strcmp(value, "reject") != 0 &&
+            conf_parse_bool(value) < 0)
+            return "expected normalize, reject, yes or no";
+        return NULL;
+    }
+    if (strcmp(p->name, "smtpd_processes") == 0 && conf_parse_int(value) == 0)
+        return "at least one process is needed";
+    return NULL;
+}
+
 typedef struct mc_check {
     mail_conf_report_fn report;
     void *ctx;
@@ -366,7 +476,10 @@ int mail_conf_check(mail_conf_report_fn report, void *ctx)
         }
         buf *b = buf_new(1 << 20);
         mail_conf_expand(b, c->v[i].value, 0);
+        char tmp[300];
         const char *why = mail_conf_bad_value(p, b->data);
+        if (why == NULL)
+            why = mail_conf_bad_special(p, b->data, tmp, sizeof(tmp));
         if (why != NULL) {
             snprintf(text, sizeof(text), "%s = %s: %s", p->name, b->data, why);
             ck.problems++;

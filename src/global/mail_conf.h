@@ -15,7 +15,9 @@
 #define POSTIE_GLOBAL_MAIL_CONF_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
+#define POSTIE_VERSION "0.1"
 #define MAIL_CONF_DEFAULT_DIR "/etc/postie"
 #define MAIL_CONF_FILE "postie.conf"
 
@@ -68,6 +70,12 @@ char *var_path(const char *name);               /* absolute; free it */
 bool var_is_set(const char *name);
 /* Set a value in memory (tests, serve's overrides). */
 void var_set(const char *name, const char *value);
+
+/* One entry of a *_listen parameter: "port", "addr:port" or "[v6]:port".
+ * host_r gets the address ("" for a port alone), *port_r the port.
+ * Returns 0, or -1 with *why_r (a constant text). */
+int mail_conf_listen_entry(const char *entry, char *host_r, size_t hostlen,
+                           int *port_r, const char **why_r);
 
 /* "name = value" lines for the values that differ from the defaults
  * (postconf -n); all values when all is true (postconf). */

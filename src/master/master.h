@@ -1,15 +1,35 @@
 /*
  * master - reads the configuration, binds the listening sockets, starts the
  * services, restarts one that dies, reloads and stops cleanly.
+ *
+ *   postie serve [--dir DIR]   the whole system in the foreground (makes DIR
+ *                              on first start; default ./postie-data)
+ *   postie start [--dir DIR]   the same as a daemon; stop, status, reload
+ *                              act on it through the pid file
+ *   postie service NAME        internal: what master runs for each service
  */
 #ifndef POSTIE_MASTER_MASTER_H
 #define POSTIE_MASTER_MASTER_H
+
+#include <stdbool.h>
+
+/* A service entry as src/postie/main.c knows it; fn is NULL when the
+ * component is not part of this build (master then does not start it). */
+typedef int (*master_service_fn)(int argc, char **argv);
+typedef struct master_service_entry {
+    const char *name;
+    master_service_fn fn;
+} master_service_entry;
+
+/* The services of this build (a table ending with a NULL name). */
+void master_set_services(const master_service_entry *table);
 
 int master_serve_main(int argc, char **argv);
 int master_start_main(int argc, char **argv);
 int master_stop_main(int argc, char **argv);
 int master_status_main(int argc, char **argv);
 int master_reload_main(int argc, char **argv);
+/* "service NAME": run one service of the table. */
 int master_service_main(int argc, char **argv);
 
 #endif

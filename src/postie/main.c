@@ -17,6 +17,46 @@
 #include "tools/tools.h"
 #include "util/msg.h"
 
+/*
+ * The services master runs ("postie service NAME").  Each component declares
+ * its entry in its header; the references are weak, and the binary links
+ * every object, so a component that is not written yet is simply absent
+ * (NULL) and master does not start it, instead of breaking the build of
+ * everyone else.
+ */
+#if __has_include("smtpd/smtpd.h")
+#include "smtpd/smtpd.h"
+#else
+int smtpd_service_main(int argc, char **argv);
+#endif
+#if __has_include("qmgr/qmgr.h")
+#include "qmgr/qmgr.h"
+#else
+int qmgr_service_main(int argc, char **argv);
+#endif
+#if __has_include("local/local.h")
+#include "local/local.h"
+#else
+int local_service_main(int argc, char **argv);
+#endif
+#if __has_include("pickup/pickup.h")
+#include "pickup/pickup.h"
+#else
+int pickup_service_main(int argc, char **argv);
+#endif
+#pragma weak smtpd_service_main
+#pragma weak qmgr_service_main
+#pragma weak local_service_main
+#pragma weak pickup_service_main
+
+static const master_service_entry postie_services[] = {
+    {"smtpd", smtpd_service_main},
+    {"qmgr", qmgr_service_main},
+    {"local", local_service_main},
+    {"pickup", pickup_service_main},
+    {NULL, NULL},
+};
+
 typedef struct postie_cmd {
     const char *name;
     int (*fn)(int argc, char **argv);
@@ -101,6 +141,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "postie: unknown command: %s (see: postie help)\n", argv[i]);
         return 64;
     }
+    master_set_services(postie_services);
     if (dir != NULL)
         setenv("MAIL_CONFIG", dir, 1); /* children and helpers inherit it */
     mail_conf_set_dir(dir);

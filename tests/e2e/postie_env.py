@@ -1,0 +1,381 @@
+"""postie_env - one running postie instance for an end-to-end test.
+
+PostieEnv makes a temporary instance directory, writes a postie.conf with
+free loopback ports and short timers, runs `postie serve --dir DIR` (the
+binary from $POSTIE_BIN, default build/postie), waits until master has bound
+its sockets and started its services, and offers helpers to look at the
+log, the mailboxes and the processes.  stop() always leaves nothing running
+and nothing on disk.
+
+Every wait has a timeout: a test can fail, never hang.
+
+Running as root (as CI does), the services drop to mail_owner, so the
+harness makes sure that user exists and that the instance directory can be
+entered by it.
+"""
+
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+POSTIE_BIN = os.environ.get("POSTIE_BIN", os.path.join(REPO, "build", "postie"))
+MAIL_OWNER = "postie"
+
+# The parameters every test instance gets; a test adds or overrides with
+# conf={...}.  Short timers so that retries and scans happen within a test.
+TEST_CONF = {
+    "queue_run_delay": "1s",
+    "minimal_backoff_time": "1s",
+    "maximal_backoff_time": "4s",
+    "service_throttle_time": "2s",
+    "smtpd_processes": "2",
+    "inet_interfaces": "loopback-only",
+}
+
+
+def free_port():
+    """A TCP port free on 127.0.0.1 right now (the kernel picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ensure_mail_owner():
+    """As root, master drops the services to mail_owner: make sure it exists."""
+    if os.geteuid() != 0:
+        return
+    try:
+        pwd.getpwnam(MAIL_OWNER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--home-dir", "/nonexistent", "--shell",
+             "/usr/sbin/nologin", MAIL_OWNER],
+            check=False, timeout=30)
+
+
+def wait_until(pred, timeout, what, interval=0.05):
+    """Poll pred() until it is true; AssertionError naming what after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def proc_ppid(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    # "pid (comm) state ppid ...": comm may hold spaces; split after ')'.
+    rest = stat[stat.rfind(")") + 2:].split()
+    return int(rest[1])
+
+
+def proc_cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+    except OSError:
+        return []
+
+
+def all_pids():
+    return [int(d) for d in os.listdir("/proc") if d.isdigit()]
+
+
+def has_service(name):
+    """Is the service part of this build?  (`postie service --list`.)"""
+    r = subprocess.run([POSTIE_BIN, "service", "--list"], capture_output=True,
+                       text=True, timeout=10)
+    return name in r.stdout.split()
+
+
+class PostieEnv:
+    """A postie instance in a temporary directory; see the module doc."""
+
+    def __init__(self, conf=None, start=True, write_conf=True):
+        ensure_mail_owner()
+        self.bin = POSTIE_BIN
+        if not os.path.exists(self.bin):
+            raise RuntimeError(f"{self.bin} not built (run make)")
+        self.tmp = tempfile.mkdtemp(prefix="postie-e2e-")
+        # The services run as mail_owner when we are root: let them in.
+        os.chmod(self.tmp, 0o755)
+        self.dir = os.path.join(self.tmp, "instance")
+        self.smtp_port = free_port()
+        self.submission_port = free_port()
+        self.pop3_port = free_port()
+        self.imap_port = free_port()
+        self.conf = dict(TEST_CONF)
+        self.conf.update({
+            "smtpd_listen": f"127.0.0.1:{self.smtp_port}",
+            "submission_listen": f"127.0.0.1:{self.submission_port}",
+            "pop3d_listen": f"127.0.0.1:{self.pop3_port}",
+            "imapd_listen": f"127.0.0.1:{self.imap_port}",
+        })
+        if conf:
+            self.conf.update(conf)
+        self.proc = None
+        self.stdout_path = os.path.join(self.tmp, "serve.out")
+        self.stderr_path = os.path.join(self.tmp, "serve.err")
+        self.starts = 0
+        if write_conf:
+            os.makedirs(self.dir)
+            self.write_conf()
+        if start:
+            self.start()
+
+    # ---- configuration ----
+
+    def write_conf(self, extra=None):
+        """(Re)write postie.conf from self.conf (plus extra)."""
+        if extra:
+            self.conf.update(extra)
+        with open(os.path.join(self.dir, "postie.conf"), "w") as f:
+            f.write("# written by tests/e2e/postie_env.py\n")
+            for k, v in self.conf.items():
+                f.write(f"{k} = {v}\n")
+
+    def path(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+    # ---- processes ----
+
+    def start(self, timeout=20):
+        """Run postie serve and wait until master runs its services."""
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        self.starts += 1
+        log_before = len(self.log_lines())
+        env = dict(os.environ)
+        env.pop("MAIL_CONFIG", None)
+        # Leaks at exit are by design (msg_fatal, SIGTERM): Postfix's rule.
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=0")
+        self.proc = subprocess.Popen(
+            [self.bin, "serve", "--dir", self.dir],
+            stdin=subprocess.DEVNULL,
+            stdout=open(self.stdout_path, "a"),
+            stderr=open(self.stderr_path, "a"),
+            env=env,
+            start_new_session=True,  # its own process group: kill_all
+        )
+        self.master_pid = self.proc.pid
+
+        def started():
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"postie serve exited with {self.proc.returncode}:\n{self.stderr()}")
+            return any("daemon started" in l for l in self.log_lines()[log_before:])
+        wait_until(started, timeout, "master's 'daemon started' log line")
+        # The sockets are bound before that line; the services follow.
+        want = self.expected_services()
+        wait_until(lambda: all(self.service_pids(s) for s in want), timeout,
+                   f"services {want}")
+        return self
+
+    def expected_services(self):
+        """The services this build runs (from the serve banner)."""
+        out = self.stdout()
+        names = []
+        for name in ("smtpd", "qmgr", "local", "pickup", "pop3d", "imapd"):
+            if re.search(rf"^  {name} ", out, re.M):
+                names.append(name)
+        return names
+
+    def service_pids(self, name=None):
+        """Pids of master's children running service name (all when None)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return []
+        pids = []
+        for pid in all_pids():
+            if proc_ppid(pid) != self.master_pid:
+                continue
+            argv = proc_cmdline(pid)
+            if len(argv) >= 3 and argv[1] == "service" and (name is None or argv[2] == name):
+                pids.append(pid)
+        return sorted(pids)
+
+    def group_pids(self):
+        """Every process of this instance: master's process group."""
+        pids = []
+        for pid in all_pids():
+            try:
+                if os.getpgid(pid) == self.master_pid:
+                    pids.append(pid)
+            except OSError:
+                pass
+        return pids
+
+    def kill_all(self, sig=signal.SIGKILL, timeout=10):
+        """Send sig to master and every service (the process group) and, for
+        a deadly signal, wait until all are gone."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.master_pid, sig)
+        except ProcessLookupError:
+            pass
+        if sig in (signal.SIGKILL, signal.SIGTERM):
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.master_pid, signal.SIGKILL)
+                self.proc.wait(timeout=timeout)
+            wait_until(lambda: not self.group_pids(), timeout, "all postie processes to end")
+
+    def stop(self, timeout=15):
+        """SIGTERM to master; it stops the services and exits.  Returns its
+        exit status; anything left is killed."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            rc = None
+        try:
+            wait_until(lambda: not self.group_pids(), 5, "services to end")
+        except AssertionError:
+            pass
+        if self.group_pids():
+            try:
+                os.killpg(self.master_pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return rc
+
+    def restart(self, timeout=20):
+        """Stop (gracefully if it runs) and start again on the same directory."""
+        self.stop()
+        return self.start(timeout=timeout)
+
+    def cleanup(self):
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # ---- outputs ----
+
+    def stdout(self):
+        try:
+            with open(self.stdout_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stderr(self):
+        try:
+            with open(self.stderr_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def sanitizer_reports(self):
+        """ASan/UBSan reports any postie process wrote to the inherited stderr."""
+        return [l for l in self.stderr().splitlines()
+                if "AddressSanitizer" in l or "runtime error:" in l
+                or "LeakSanitizer" in l]
+
+    def log_lines(self):
+        """The maillog as a list of lines (empty before the first start)."""
+        try:
+            with open(self.path("maillog"), errors="replace") as f:
+                return f.read().splitlines()
+        except OSError:
+            return []
+
+    def wait_for_log(self, regex, timeout=10, start=0, count=1):
+        """Wait until count lines (from index start) match regex; returns the
+        matches (re.Match objects) in log order."""
+        rx = re.compile(regex)
+
+        def found():
+            ms = [m for m in (rx.search(l) for l in self.log_lines()[start:]) if m]
+            return ms if len(ms) >= count else None
+        try:
+            return wait_until(found, timeout, f"log line /{regex}/ x{count}")
+        except AssertionError:
+            tail = "\n".join(self.log_lines()[-30:])
+            raise AssertionError(
+                f"no log line /{regex}/ (x{count}) within {timeout}s; log tail:\n{tail}")
+
+    # ---- users and mailboxes ----
+
+    @property
+    def user(self):
+        """The first user of the users file (serve makes one)."""
+        try:
+            with open(self.path("users")) as f:
+                for line in f:
+                    if line.strip() and not line.startswith("#"):
+                        return line.split(":", 1)[0]
+        except OSError:
+            pass
+        return None
+
+    def add_user(self, name, password="secret"):
+        """postie user add, as the documented command (stdin: the password)."""
+        return self.postie("user", "add", name, input=password + "\n" + password + "\n")
+
+    def maildir(self, user=None):
+        """The Maildir of a virtual user: its home from the users file, else
+        virtual_mailbox_base/user, plus home_mailbox."""
+        user = user or self.user
+        home = None
+        try:
+            with open(self.path("users")) as f:
+                for line in f:
+                    fields = line.rstrip("\n").split(":")
+                    if fields[0] == user and len(fields) > 5 and fields[5]:
+                        home = fields[5]
+        except OSError:
+            pass
+        if home is None:
+            home = os.path.join(self.conf.get("virtual_mailbox_base", "mail"), user)
+        if not os.path.isabs(home):
+            home = self.path(home)
+        return os.path.join(home, self.conf.get("home_mailbox", "Maildir/"))
+
+    def maildir_messages(self, user=None, sub="new"):
+        """Contents (bytes) of the messages in a Maildir subdirectory, by name."""
+        d = os.path.join(self.maildir(user), sub)
+        try:
+            names = sorted(os.listdir(d))
+        except OSError:
+            return []
+        out = []
+        for n in names:
+            with open(os.path.join(d, n), "rb") as f:
+                out.append(f.read())
+        return out
+
+    def wait_for_mail(self, user=None, count=1, timeout=15):
+        return wait_until(lambda: (lambda m: m if len(m) >= count else None)(
+            self.maildir_messages(user)), timeout, f"{count} message(s) in the Maildir")
+
+    # ---- commands ----
+
+    def postie(self, *args, input=None, timeout=30, check=False):
+        """Run `postie -c DIR ARGS...`; returns the CompletedProcess (text)."""
+        env = dict(os.environ)
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=0")
+        return subprocess.run([self.bin, "-c", self.dir, *args], input=input,
+                              capture_output=True, text=True, timeout=timeout,
+                              env=env, check=check)
+
+    def smtp(self, timeout=10):
+        """An smtplib.SMTP connected to this instance."""
+        import smtplib
+        return smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=timeout)
