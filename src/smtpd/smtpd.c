@@ -1,0 +1,325 @@
+/*
+ * smtpd - the SMTP service process: listening sockets, accept, connection
+ * limits, timeouts, graceful stop.  See smtpd.h for the file layout.
+ *
+ * Sockets come from master (LISTEN_FDS, mail_service.h); a developer who
+ * runs "postie service smtpd" by hand gets sockets bound here from
+ * smtpd_listen and inet_interfaces.  Several smtpd processes share the
+ * sockets; each accepts non-blocking, so a process that is busy with an
+ * fsync leaves new clients to the others.
+ *
+ * Timeouts: one sweep per second checks every session against
+ * smtpd_timeout (idle) and smtpd_total_timeout (whole session): O(sessions)
+ * per second instead of a timer re-armed on every read.
+ *
+ * Stop (SIGTERM): listening sockets close at once; sessions in DATA or
+ * BDAT get SMTPD_STOP_GRACE seconds to finish their message; every other
+ * session, and those still running after the grace, get 421 4.3.2.
+ */
+#include "smtpd/smtpd.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "global/mail_conf.h"
+#include "global/mail_service.h"
+#include "global/mynetworks.h"
+#include "smtpd/smtpd_conn.h"
+#include "util/conf.h"
+#include "util/events.h"
+#include "util/fsutil.h"
+#include "util/mem.h"
+#include "util/msg.h"
+
+smtpd_conf smtpd_cf;
+
+static smtpd_session *smtpd_sessions;
+static int smtpd_nsessions;
+static int smtpd_listen_fd[16];
+static int smtpd_nlisten;
+static int smtpd_client_limit, smtpd_conn_limit;
+
+void smtpd_conf_load(void)
+{
+    mem_free(&smtpd_cf.queue_dir);
+    smtpd_cf.queue_dir = var_path("queue_directory");
+    smtpd_cf.myhostname = var_str("myhostname");
+    smtpd_cf.message_size_limit = (unsigned long long)var_int("message_size_limit");
+    smtpd_cf.recipient_limit = (int)var_int("smtpd_recipient_limit");
+    smtpd_cf.timeout = (double)var_time("smtpd_timeout");
+    smtpd_cf.total_timeout = (double)var_time("smtpd_total_timeout");
+    smtpd_cf.hard_error_limit = (int)var_int("smtpd_hard_error_limit");
+    smtpd_cf.soft_error_limit = (int)var_int("smtpd_soft_error_limit");
+    smtpd_cf.junk_limit = (int)var_int("smtpd_junk_command_limit");
+    const char *bare = var_str("smtpd_forbid_bare_newline");
+    if (strcmp(bare, "reject") != 0 && strcmp(bare, "normalize") != 0 &&
+        strcmp(bare, "yes") != 0 && strcmp(bare, "no") != 0)
+        msg_warn("smtpd_forbid_bare_newline: unknown value \"%s\": using "
+                 "normalize", bare);
+    /* "yes" is Postfix 3.5-3.8's name for what 3.9 calls reject. */
+    smtpd_cf.forbid_bare_lf_reject =
+        strcmp(bare, "reject") == 0 || strcmp(bare, "yes") == 0;
+    smtpd_cf.disable_vrfy = var_bool("disable_vrfy_command");
+    mynetworks_free(&smtpd_cf.mynetworks);
+    smtpd_cf.mynetworks = mynetworks_from_conf();
+    conf_free_list(&smtpd_cf.relay_domains);
+    smtpd_cf.relay_domains = var_list("relay_domains");
+    smtpd_conn_limit = (int)var_int("smtpd_connection_limit");
+    smtpd_client_limit = (int)var_int("smtpd_client_connection_count_limit");
+}
+
+/* ---- sessions ---- */
+
+static void smtpd_link(smtpd_session *s)
+{
+    s->next = smtpd_sessions;
+    if (smtpd_sessions)
+        smtpd_sessions->prev = s;
+    smtpd_sessions = s;
+    smtpd_nsessions++;
+}
+
+static void smtpd_unlink_free(smtpd_session *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        smtpd_sessions = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    smtpd_nsessions--;
+    smtpd_conn_del(s->conn_slot);
+    smtpd_session_free(&s);
+}
+
+/* Free the sessions that finished during this loop turn. */
+static void smtpd_reap(void)
+{
+    for (smtpd_session *s = smtpd_sessions, *next; s; s = next) {
+        next = s->next;
+        if (s->closed)
+            smtpd_unlink_free(s);
+    }
+}
+
+/* Count this process's sessions from addr (used when the shared table
+ * is not available). */
+static int smtpd_count_local(const char *addr)
+{
+    int n = 0;
+    for (smtpd_session *s = smtpd_sessions; s; s = s->next)
+        if (strcmp(s->addr, addr) == 0)
+            n++;
+    return n;
+}
+
+static void smtpd_accept_one(int lfd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+            errno != ECONNABORTED)
+            msg_warn("accept: %m");
+        return;
+    }
+    smtpd_session *s = smtpd_session_new(fd, (struct sockaddr *)&ss, sl);
+    smtpd_link(s);
+    event_add(fd, EVENT_READ, smtpd_session_event, s);
+    int total, same;
+    smtpd_conn_count(s->addr, &total, &same);
+    if (total == 0 && same == 0) {
+        total = smtpd_nsessions - 1;
+        same = smtpd_count_local(s->addr) - 1;
+    }
+    if (total >= smtpd_conn_limit) {
+        msg_warn("Connection limit exceeded: %d connections for service smtpd, "
+                 "refusing %s", total + 1, s->namaddr);
+        smtpd_session_end(s, "421 4.7.0 %s Error: too many connections",
+                          smtpd_cf.myhostname);
+    } else if (!s->mynetworks && same >= smtpd_client_limit) {
+        /* Postfix's anvil wording, so fail2ban rules match. */
+        msg_warn("Connection concurrency limit exceeded: %d from %s for "
+                 "service smtpd", same + 1, s->namaddr);
+        smtpd_session_end(s, "421 4.7.0 %s Error: too many connections from %s",
+                          smtpd_cf.myhostname, s->addr);
+    } else {
+        s->conn_slot = smtpd_conn_add(s->addr);
+        smtpd_session_greet(s);
+    }
+    smtpd_session_flush(s);
+}
+
+static void smtpd_accept(int lfd, int events, void *ctx)
+{
+    /* A few per wake-up: the other processes get their share. */
+    for (int i = 0; i < 16; i++) {
+        int before = smtpd_nsessions;
+        smtpd_accept_one(lfd);
+        if (smtpd_nsessions == before)
+            break;
+    }
+}
+
+static void smtpd_sweep(void)
+{
+    double now = event_now();
+    for (smtpd_session *s = smtpd_sessions; s; s = s->next) {
+        if (s->closed || s->mode == SMTPD_MODE_CLOSING)
+            continue;
+        if (now - s->last_io >= smtpd_cf.timeout ||
+            now - s->start >= smtpd_cf.total_timeout)
+            smtpd_session_timeout(s);
+    }
+}
+
+/* ---- listening ---- */
+
+static void smtpd_listen_add(int fd)
+{
+    if (smtpd_nlisten >= (int)(sizeof(smtpd_listen_fd) / sizeof(int)))
+        msg_fatal("too many listening sockets");
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    smtpd_listen_fd[smtpd_nlisten++] = fd;
+}
+
+/* Bind host:port (host NULL: wildcard of the family). */
+static void smtpd_bind(const char *host, const char *port)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV};
+    struct addrinfo *res;
+    int r = getaddrinfo(host, port, &hints, &res);
+    if (r != 0)
+        msg_fatal("smtpd_listen: %s:%s: %s", host ? host : "*", port, gai_strerror(r));
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            continue;
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (ai->ai_family == AF_INET6)
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+            msg_warn("bind %s port %s: %m", host ? host : "*", port);
+            close(fd);
+            continue;
+        }
+        smtpd_listen_add(fd);
+    }
+    freeaddrinfo(res);
+}
+
+/* No sockets from master: bind smtpd_listen on inet_interfaces. */
+static void smtpd_bind_own(void)
+{
+    char **ports = var_list("smtpd_listen");
+    char **ifs = var_list("inet_interfaces");
+    for (char **p = ports; *p; p++) {
+        char *colon = strrchr(*p, ':');
+        if (colon != NULL) {
+            /* addr:port or [v6addr]:port */
+            char host[128];
+            snprintf(host, sizeof(host), "%.*s", (int)(colon - *p), *p);
+            size_t hl = strlen(host);
+            if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+                memmove(host, host + 1, hl - 2);
+                host[hl - 2] = '\0';
+            }
+            smtpd_bind(host, colon + 1);
+            continue;
+        }
+        for (char **i = ifs; *i; i++) {
+            if (strcmp(*i, "loopback-only") == 0) {
+                smtpd_bind("127.0.0.1", *p);
+                smtpd_bind("::1", *p);
+            } else if (strcmp(*i, "all") == 0) {
+                smtpd_bind("0.0.0.0", *p);
+                smtpd_bind("::", *p);
+            } else {
+                smtpd_bind(*i, *p);
+            }
+        }
+    }
+    conf_free_list(&ports);
+    conf_free_list(&ifs);
+    if (smtpd_nlisten == 0)
+        msg_fatal("smtpd: no listening socket could be bound");
+}
+
+static void smtpd_stop_listening(void)
+{
+    for (int i = 0; i < smtpd_nlisten; i++) {
+        event_remove(smtpd_listen_fd[i]);
+        close(smtpd_listen_fd[i]);
+    }
+    smtpd_nlisten = 0;
+}
+
+int smtpd_service_main(int argc, char **argv)
+{
+    mail_service_init("smtpd");
+    smtpd_conf_load();
+    event_init();
+    int first, n = mail_service_listen_fds(&first);
+    for (int i = 0; i < n; i++)
+        smtpd_listen_add(first + i);
+    if (n == 0)
+        smtpd_bind_own();
+    char *data_dir = var_path("data_directory");
+    fs_mkdirs(data_dir, 0700);
+    char *tab = fs_join(data_dir, "smtpd_conn");
+    if (smtpd_conn_open(tab) < 0)
+        msg_warn("open %s: %m: connection limits are counted per process", tab);
+    mem_free(&tab);
+    mem_free(&data_dir);
+    for (int i = 0; i < smtpd_nlisten; i++)
+        event_add(smtpd_listen_fd[i], EVENT_READ, smtpd_accept, NULL);
+
+    double next_sweep = event_now() + 1.0, stop_deadline = 0;
+    for (;;) {
+        event_run_once(1.0);
+        smtpd_reap();
+        if (event_now() >= next_sweep) {
+            smtpd_sweep();
+            smtpd_reap();
+            next_sweep = event_now() + 1.0;
+        }
+        if (mail_service_reload) {
+            mail_service_reload = 0;
+            mail_conf_reload();
+            smtpd_conf_load();
+        }
+        if (mail_service_stop && stop_deadline == 0) {
+            smtpd_stop_listening();
+            stop_deadline = event_now() + SMTPD_STOP_GRACE;
+        }
+        if (stop_deadline > 0) {
+            bool late = event_now() >= stop_deadline;
+            for (smtpd_session *s = smtpd_sessions; s; s = s->next) {
+                bool busy = s->mode == SMTPD_MODE_DATA || s->mode == SMTPD_MODE_BDAT ||
+                            s->state == SMTPD_ST_BDAT;
+                if (s->mode != SMTPD_MODE_CLOSING && (late || !busy)) {
+                    smtpd_session_end(s, "421 4.3.2 %s Service shutting down",
+                                      smtpd_cf.myhostname);
+                    smtpd_session_flush(s);
+                }
+                if (late && s->mode == SMTPD_MODE_CLOSING)
+                    s->closed = true;
+            }
+            smtpd_reap();
+            if (smtpd_sessions == NULL)
+                break;
+        }
+    }
+    return 0;
+}

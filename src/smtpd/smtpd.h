@@ -1,0 +1,188 @@
+/*
+ * smtpd - the SMTP server (RFC 5321): one event-driven process serves many
+ * sessions; smtpd_processes copies share the listening sockets.
+ *
+ * Layout (Postfix's habit: <prog>_<topic>.c, prefix = file name):
+ *   smtpd.c          service entry, listening sockets, accept, limits on
+ *                    connections, timers, graceful stop
+ *   smtpd_session.c  one connection: input, reply output, the command /
+ *                    DATA / BDAT input modes, logging of the session
+ *   smtpd_cmd.c      the command table: allowed states, check, proceed
+ *   smtpd_check.c    recipient policy: relay and local recipients
+ *   smtpd_peer.c     the client's name and printable address
+ *   smtpd_data.c     content lines, dot-unstuffing, end of data
+ *   smtpd_conn.c     connection counts shared by the smtpd processes
+ *
+ * The session (connection, HELO, counters, errors) is a struct apart from
+ * the transaction (MAIL, RCPT, content), which is created at MAIL and
+ * dropped at RSET, end of data or disconnect (OpenSMTPD's split).
+ *
+ * Does not: TLS or AUTH (later issues), DSN parameters (issue 4).
+ */
+#ifndef POSTIE_SMTPD_SMTPD_H
+#define POSTIE_SMTPD_SMTPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "cleanup/cleanup.h"
+#include "smtpd/smtpd_data.h"
+#include "util/buf.h"
+
+/* The service entry: "postie service smtpd". */
+int smtpd_service_main(int argc, char **argv);
+
+/* RFC 5321 section 4.5.3.1.4: a command line is at most 512 octets with
+ * its CRLF. */
+#define SMTPD_CMD_LINE_MAX 512
+/* Input held at once (a burst of pipelined commands or content). */
+#define SMTPD_IN_MAX (64 * 1024)
+/* Replies held before input processing pauses for the client to read. */
+#define SMTPD_OUT_HIGH (32 * 1024)
+/* How long sessions in DATA may finish after a stop request. */
+#define SMTPD_STOP_GRACE 5.0
+
+/* Transaction states, as bits for the command table. */
+#define SMTPD_ST_IDLE 1   /* no MAIL yet */
+#define SMTPD_ST_MAIL 2   /* MAIL accepted, no recipient yet */
+#define SMTPD_ST_RCPT 4   /* at least one recipient accepted */
+#define SMTPD_ST_BDAT 8   /* BDAT chunks under way (not LAST) */
+#define SMTPD_ST_ANY 15
+
+/* How input is read. */
+enum smtpd_mode {
+    SMTPD_MODE_CMD,     /* command lines */
+    SMTPD_MODE_DATA,    /* DATA content up to CRLF.CRLF */
+    SMTPD_MODE_BDAT,    /* a BDAT chunk of known size */
+    SMTPD_MODE_CLOSING, /* last reply queued; close once written */
+};
+
+/* Commands counted for the disconnect line, in Postfix's order. */
+enum smtpd_counter {
+    SMTPD_C_HELO, SMTPD_C_EHLO, SMTPD_C_MAIL, SMTPD_C_RCPT, SMTPD_C_DATA,
+    SMTPD_C_BDAT, SMTPD_C_RSET, SMTPD_C_NOOP, SMTPD_C_VRFY, SMTPD_C_HELP,
+    SMTPD_C_QUIT, SMTPD_C_UNKNOWN, SMTPD_C_COUNT
+};
+
+typedef struct smtpd_tx {
+    char *sender;          /* "" for <> */
+    unsigned long long declared_size;
+    bool smtputf8;
+    int rcpt_ok;           /* accepted recipients */
+    cleanup *cl;           /* the queue file, from the first accepted RCPT */
+    char *last_rcpt;       /* for reject log lines after DATA */
+    smtpd_data data;       /* content parser (DATA or BDAT) */
+    bool data_begun;
+    unsigned long long bytes;  /* raw octets of content received */
+    bool too_big;          /* message_size_limit passed */
+    bool bare_lf_logged;
+    unsigned long long bdat_left;  /* octets left in the current chunk */
+    bool bdat_last;
+    bool bdat_discard;     /* the chunk is read but not kept (rejected) */
+    const char *bdat_reply;/* why it is discarded */
+} smtpd_tx;
+
+typedef struct smtpd_session {
+    int fd;                 /* -1 in tests and fuzzing */
+    char addr[64];          /* printable address */
+    char name[256];         /* verified name or "unknown" */
+    char namaddr[340];      /* name[addr], as every log line has it */
+    int port;
+    bool ipv6;
+    bool mynetworks;        /* trusted: may relay, no connection limits */
+    char *helo;
+    bool esmtp;             /* EHLO was used */
+    int state;              /* SMTPD_ST_* */
+    enum smtpd_mode mode;
+    smtpd_tx *tx;
+    buf *in, *out;
+    bool in_toolong;        /* discarding the rest of an over-long line */
+    int errors, junk;
+    int last_code;          /* of the last reply, for the counters */
+    const char *where;      /* "CONNECT", "EHLO", "DATA", ... for logs */
+    int count_ok[SMTPD_C_COUNT], count_all[SMTPD_C_COUNT];
+    double start, last_io;
+    bool pipelining_logged;
+    bool bare_lf_logged;
+    bool stopping;          /* graceful stop requested */
+    bool closed;            /* done: smtpd.c frees it after the event */
+    int conn_slot;          /* in the shared connection table, or -1 */
+    struct smtpd_session *next, *prev;
+} smtpd_session;
+
+/* ---- smtpd_session.c ---- */
+/* A new session for an accepted connection (fd may be -1 for fuzzing);
+ * logs "connect from".  The caller then greets or refuses. */
+smtpd_session *smtpd_session_new(int fd, const struct sockaddr *sa,
+                                 socklen_t salen);
+/* Queue the 220 greeting. */
+void smtpd_session_greet(smtpd_session *s);
+/* Feed input octets (the socket reader and the fuzzer call this). */
+void smtpd_session_input(smtpd_session *s, const char *p, size_t n);
+/* Queue a reply line; a '-' after the code makes a continuation line. */
+void smtpd_reply(smtpd_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Queue a final reply and close once it is written. */
+void smtpd_session_end(smtpd_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Log and free; the session is unusable afterwards. */
+void smtpd_session_free(smtpd_session **sp);
+/* "ehlo=1 mail=1 rcpt=0/1 quit=1 commands=3/4" into out. */
+void smtpd_session_counts(const smtpd_session *s, buf *out);
+/* Log "timeout after X from host[addr]" and end with 421 4.4.2. */
+void smtpd_session_timeout(smtpd_session *s);
+/* "DATA (123 bytes)" or "RCPT": what the session was doing, for logs. */
+void smtpd_session_where(const smtpd_session *s, char *out, size_t outlen);
+/* Drop the transaction (RSET, new MAIL, end of data). */
+void smtpd_tx_free(smtpd_session *s);
+/* Log "NOQUEUE: reject: CMD from host[addr]: REPLY; from=<> to=<> ..." */
+void smtpd_session_log_reject(smtpd_session *s, const char *cmd,
+                              const char *reply, const char *to);
+/* The content line callback of smtpd_data: into cleanup. */
+void smtpd_session_content(const char *line, size_t len, void *ctx);
+/* Handlers for the socket (smtpd.c registers them). */
+void smtpd_session_event(int fd, int events, void *ctx);
+/* Write what is queued; closes when a final reply has gone out. */
+void smtpd_session_flush(smtpd_session *s);
+
+/* ---- smtpd_cmd.c ---- */
+/* Run one command line (without its line end). */
+void smtpd_cmd_run(smtpd_session *s, char *line);
+/* Content of DATA ended / BDAT chunk done: finish the message. */
+void smtpd_cmd_data_end(smtpd_session *s);
+void smtpd_cmd_bdat_end(smtpd_session *s);
+
+/* ---- smtpd_check.c ---- */
+/* Recipient policy at RCPT.  Returns 1 accept, 0 reject (*reply_r a new
+ * string: "554 5.7.1 <x@y>: Relay access denied"). */
+int smtpd_check_rcpt(smtpd_session *s, const char *addr, char **reply_r);
+
+/* ---- smtpd_peer.c ---- */
+/* Fill addr, name, port, ipv6, namaddr from the peer's socket address.
+ * The name comes from the hosts file only (see smtpd_peer.c for why). */
+void smtpd_peer_init(smtpd_session *s, const struct sockaddr *sa,
+                     socklen_t salen);
+/* Find the first name of addr in a hosts(5) file; 1 found, 0 not. */
+int smtpd_peer_hosts_lookup(const char *hosts_path, const char *addr,
+                            char *name, size_t namelen);
+
+/* ---- smtpd.c ---- */
+/* Per-process settings read once at start. */
+typedef struct smtpd_conf {
+    char *queue_dir;
+    const char *myhostname;
+    unsigned long long message_size_limit;
+    int recipient_limit;
+    double timeout, total_timeout;
+    int hard_error_limit, soft_error_limit, junk_limit;
+    bool forbid_bare_lf_reject;  /* smtpd_forbid_bare_newline = reject */
+    bool disable_vrfy;
+    struct mynetworks *mynetworks;
+    char **relay_domains;
+} smtpd_conf;
+extern smtpd_conf smtpd_cf;
+/* Read the parameters into smtpd_cf (also used by tests and the fuzzer). */
+void smtpd_conf_load(void);
+
+#endif

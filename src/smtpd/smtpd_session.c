@@ -1,0 +1,391 @@
+/*
+ * smtpd_session - one SMTP connection: input splitting by mode, reply
+ * output with pipelining, the session's log lines.
+ *
+ * Input: octets go into s->in (at most SMTPD_IN_MAX) and are processed
+ * until the buffer holds no complete unit: a command line, a piece of DATA
+ * content, a piece of a BDAT chunk.  Replies are queued in s->out and
+ * written when the input runs dry, so a pipelined group (RFC 2920 section
+ * 3.2) gets its replies in one write; when the client does not read its
+ * replies, processing pauses at SMTPD_OUT_HIGH instead of buffering more.
+ *
+ * A command line longer than 512 octets (RFC 5321 section 4.5.3.1.4) gets
+ * "500 5.5.2 Error: line too long" once its end arrives; what came before
+ * is thrown away as it comes, so the buffer never grows past its maximum.
+ *
+ * Log lines, in Postfix's grammar (docs/logging.md):
+ *   connect from host[addr]
+ *   lost connection after DATA (123 bytes) from host[addr]
+ *   timeout after RCPT from host[addr]
+ *   too many errors after RCPT from host[addr]
+ *   disconnect from host[addr] ehlo=1 mail=1 rcpt=0/1 quit=1 commands=3/4
+ */
+#include "smtpd/smtpd.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "global/mail_conf.h"
+#include "util/events.h"
+#include "util/mem.h"
+#include "util/msg.h"
+
+static const char *const smtpd_counter_names[SMTPD_C_COUNT] = {
+    "helo", "ehlo", "mail", "rcpt", "data", "bdat", "rset", "noop", "vrfy",
+    "help", "quit", "unknown",
+};
+
+smtpd_session *smtpd_session_new(int fd, const struct sockaddr *sa,
+                                  socklen_t salen)
+{
+    smtpd_session *s = mem_zalloc(sizeof(*s));
+    s->fd = fd;
+    s->in = buf_new(SMTPD_IN_MAX);
+    /* Replies stop being produced at SMTPD_OUT_HIGH; the slack covers
+     * the one multi-line reply that may straddle it. */
+    s->out = buf_new(SMTPD_OUT_HIGH + 8192);
+    s->state = SMTPD_ST_IDLE;
+    s->mode = SMTPD_MODE_CMD;
+    s->where = "CONNECT";
+    s->start = s->last_io = event_now();
+    smtpd_peer_init(s, sa, salen);
+    s->conn_slot = -1;
+    msg_info("connect from %s", s->namaddr);
+    return s;
+}
+
+void smtpd_session_greet(smtpd_session *s)
+{
+    smtpd_reply(s, "220 %s", var_str("smtpd_banner"));
+}
+
+void smtpd_reply(smtpd_session *s, const char *fmt, ...)
+{
+    va_list ap;
+    size_t before = s->out->len;
+    va_start(ap, fmt);
+    int r = buf_vprintf(s->out, fmt, ap);
+    va_end(ap);
+    if (r < 0 || buf_puts(s->out, "\r\n") < 0) {
+        /* Cannot happen while processing pauses at SMTPD_OUT_HIGH; if it
+         * does, the client gets a truncated stream and a closed socket. */
+        buf_truncate(s->out, before);
+        s->mode = SMTPD_MODE_CLOSING;
+        return;
+    }
+    const char *line = s->out->data + before;
+    int code = 0;
+    for (int i = 0; i < 3 && line[i] >= '0' && line[i] <= '9'; i++)
+        code = code * 10 + (line[i] - '0');
+    if (line[3] != '-')
+        s->last_code = code;
+}
+
+void smtpd_session_end(smtpd_session *s, const char *fmt, ...)
+{
+    if (s->mode == SMTPD_MODE_CLOSING)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(s->out, fmt, ap);
+    va_end(ap);
+    buf_puts(s->out, "\r\n");
+    s->mode = SMTPD_MODE_CLOSING;
+}
+
+void smtpd_session_where(const smtpd_session *s, char *out, size_t outlen)
+{
+    if ((s->mode == SMTPD_MODE_DATA || s->mode == SMTPD_MODE_BDAT ||
+         s->state == SMTPD_ST_BDAT) && s->tx)
+        snprintf(out, outlen, "%s (%llu bytes)", s->where, s->tx->bytes);
+    else
+        snprintf(out, outlen, "%s", s->where);
+}
+
+void smtpd_session_timeout(smtpd_session *s)
+{
+    char where[64];
+    smtpd_session_where(s, where, sizeof(where));
+    msg_info("timeout after %s from %s", where, s->namaddr);
+    smtpd_session_end(s, "421 4.4.2 %s Error: timeout exceeded", smtpd_cf.myhostname);
+    smtpd_session_flush(s);
+}
+
+void smtpd_session_log_reject(smtpd_session *s, const char *cmd,
+                              const char *reply, const char *to)
+{
+    buf *b = buf_new(4096);
+    const char *id = s->tx && s->tx->cl ? cleanup_id(s->tx->cl) : "NOQUEUE";
+    buf_printf(b, "%s: reject: %s from %s: %s;", id, cmd, s->namaddr, reply);
+    if (s->tx && s->tx->sender)
+        buf_printf(b, " from=<%s>", s->tx->sender);
+    if (to)
+        buf_printf(b, " to=<%s>", to);
+    buf_printf(b, " proto=%s", s->esmtp ? "ESMTP" : "SMTP");
+    if (s->helo)
+        buf_printf(b, " helo=<%s>", s->helo);
+    msg_info("%s", b->data);
+    buf_free(&b);
+}
+
+void smtpd_session_counts(const smtpd_session *s, buf *out)
+{
+    int ok = 0, all = 0;
+    for (int i = 0; i < SMTPD_C_COUNT; i++) {
+        if (s->count_all[i] == 0)
+            continue;
+        ok += s->count_ok[i];
+        all += s->count_all[i];
+        if (s->count_ok[i] == s->count_all[i])
+            buf_printf(out, " %s=%d", smtpd_counter_names[i], s->count_all[i]);
+        else
+            buf_printf(out, " %s=%d/%d", smtpd_counter_names[i], s->count_ok[i],
+                       s->count_all[i]);
+    }
+    if (ok == all)
+        buf_printf(out, " commands=%d", all);
+    else
+        buf_printf(out, " commands=%d/%d", ok, all);
+}
+
+void smtpd_tx_free(smtpd_session *s)
+{
+    smtpd_tx *tx = s->tx;
+    if (tx == NULL)
+        return;
+    cleanup_abort(&tx->cl);
+    smtpd_data_free(&tx->data);
+    mem_free(&tx->sender);
+    mem_free(&tx->last_rcpt);
+    mem_free(&s->tx);
+    s->state = SMTPD_ST_IDLE;
+}
+
+void smtpd_session_free(smtpd_session **sp)
+{
+    smtpd_session *s = *sp;
+    if (s == NULL)
+        return;
+    buf *b = buf_new(1024);
+    smtpd_session_counts(s, b);
+    msg_info("disconnect from %s%s", s->namaddr, b->data);
+    buf_free(&b);
+    smtpd_tx_free(s);
+    if (s->fd >= 0) {
+        event_remove(s->fd);
+        close(s->fd);
+    }
+    buf_free(&s->in);
+    buf_free(&s->out);
+    mem_free(&s->helo);
+    mem_free(sp);
+}
+
+/* The client sent a line ending in a bare LF (outside BDAT).  Returns 0 to
+ * go on (normalize), -1 when the session was ended (reject). */
+static int smtpd_session_bare_lf(smtpd_session *s)
+{
+    char where[64];
+    smtpd_session_where(s, where, sizeof(where));
+    bool *logged = s->tx && s->mode == SMTPD_MODE_DATA ? &s->tx->bare_lf_logged
+                                                       : &s->bare_lf_logged;
+    if (!*logged || smtpd_cf.forbid_bare_lf_reject)
+        msg_warn("disallowed bare <LF> received from %s after %s", s->namaddr,
+                 s->where);
+    *logged = true;
+    if (!smtpd_cf.forbid_bare_lf_reject)
+        return 0;
+    /* Postfix 3.9's "reject": refuse and hang up, so that nothing after
+     * the bare LF is interpreted at all. */
+    smtpd_session_end(s, "521 5.5.2 %s Error: bare <LF> received",
+                      smtpd_cf.myhostname);
+    return -1;
+}
+
+/* One command line is complete in s->in at [0, lf]. */
+static void smtpd_session_line(smtpd_session *s, size_t lf)
+{
+    char *line = s->in->data;
+    bool crlf = lf > 0 && line[lf - 1] == '\r';
+    size_t len = crlf ? lf - 1 : lf;
+    if (s->in_toolong || lf + 1 > SMTPD_CMD_LINE_MAX) {
+        s->in_toolong = false;
+        buf_consume(s->in, lf + 1);
+        msg_warn("command line too long from %s after %s", s->namaddr, s->where);
+        s->errors++;
+        smtpd_reply(s, "500 5.5.2 Error: line too long");
+        return;
+    }
+    if (!crlf && smtpd_session_bare_lf(s) < 0)
+        return;
+    char cmd[SMTPD_CMD_LINE_MAX + 1];
+    memcpy(cmd, line, len);
+    cmd[len] = '\0';
+    buf_consume(s->in, lf + 1);
+    /* RFC 2920 section 3.1: only a client that saw PIPELINING in an EHLO
+     * reply may send the next command before this reply.  Postfix logs
+     * the violation; so do we, once per session (the DATA check rejects
+     * the dangerous case). */
+    bool may_pipeline = s->esmtp;
+    smtpd_cmd_run(s, cmd);
+    if (s->in->len > 0 && !may_pipeline && !s->pipelining_logged &&
+        s->mode == SMTPD_MODE_CMD) {
+        s->pipelining_logged = true;
+        msg_info("improper command pipelining after %s from %s: %.*s", s->where,
+                 s->namaddr, (int)strcspn(s->in->data, "\r\n"), s->in->data);
+    }
+}
+
+/* Content line callback: into the queue file unless the message is
+ * already refused. */
+void smtpd_session_content(const char *line, size_t len, void *ctx)
+{
+    smtpd_session *s = ctx;
+    smtpd_tx *tx = s->tx;
+    if (tx->data.size > smtpd_cf.message_size_limit)
+        tx->too_big = true;
+    if (tx->too_big || tx->data.long_lines || tx->bdat_discard || tx->cl == NULL)
+        return;
+    cleanup_line(tx->cl, line, len);
+}
+
+/* Process as much buffered input as possible. */
+static void smtpd_session_process(smtpd_session *s)
+{
+    while (s->mode != SMTPD_MODE_CLOSING && s->out->len < SMTPD_OUT_HIGH &&
+           s->in->len > 0) {
+        if (s->mode == SMTPD_MODE_CMD) {
+            char *lf = memchr(s->in->data, '\n', s->in->len);
+            if (lf == NULL) {
+                if (s->in->len >= SMTPD_CMD_LINE_MAX) {
+                    /* Keep nothing of a line that is already too long. */
+                    s->in_toolong = true;
+                    buf_reset(s->in);
+                }
+                return;
+            }
+            smtpd_session_line(s, (size_t)(lf - s->in->data));
+            if (s->errors >= smtpd_cf.hard_error_limit &&
+                s->mode != SMTPD_MODE_CLOSING) {
+                msg_info("too many errors after %s from %s", s->where, s->namaddr);
+                smtpd_session_end(s, "421 4.7.0 %s Error: too many errors",
+                                  smtpd_cf.myhostname);
+            }
+        } else if (s->mode == SMTPD_MODE_DATA) {
+            smtpd_tx *tx = s->tx;
+            unsigned before = tx->data.bare_lf;
+            size_t used = smtpd_data_feed(&tx->data, s->in->data, s->in->len);
+            tx->bytes += used;
+            buf_consume(s->in, used);
+            if (tx->data.bare_lf != before && smtpd_session_bare_lf(s) < 0)
+                return;
+            if (tx->data.done)
+                smtpd_cmd_data_end(s);
+        } else if (s->mode == SMTPD_MODE_BDAT) {
+            smtpd_tx *tx = s->tx;
+            size_t k = s->in->len < tx->bdat_left ? s->in->len : (size_t)tx->bdat_left;
+            smtpd_data_feed(&tx->data, s->in->data, k);
+            tx->bytes += k;
+            tx->bdat_left -= k;
+            buf_consume(s->in, k);
+            if (tx->bdat_left == 0)
+                smtpd_cmd_bdat_end(s);
+        }
+    }
+}
+
+/* Process and write until input runs dry or the client must read first. */
+static void smtpd_session_pump(smtpd_session *s)
+{
+    for (;;) {
+        size_t before = s->in->len;
+        enum smtpd_mode mode = s->mode;
+        smtpd_session_process(s);
+        smtpd_session_flush(s);
+        if (s->out->len > 0 || s->in->len == 0 || s->mode == SMTPD_MODE_CLOSING ||
+            (s->in->len == before && s->mode == mode))
+            return;
+    }
+}
+
+void smtpd_session_input(smtpd_session *s, const char *p, size_t n)
+{
+    while (n > 0 && s->mode != SMTPD_MODE_CLOSING) {
+        size_t room = s->in->max - s->in->len;
+        size_t k = n < room ? n : room;
+        buf_append(s->in, p, k);
+        p += k;
+        n -= k;
+        size_t had = s->in->len;
+        smtpd_session_pump(s);
+        if (k == 0 && s->in->len == had)
+            break; /* paused on output: the rest waits */
+    }
+}
+
+void smtpd_session_flush(smtpd_session *s)
+{
+    if (s->fd < 0) {
+        buf_reset(s->out);
+        return;
+    }
+    while (s->out->len > 0) {
+        ssize_t n = write(s->fd, s->out->data, s->out->len);
+        if (n > 0) {
+            buf_consume(s->out, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            event_modify(s->fd, EVENT_WRITE);
+            return;
+        }
+        /* The client is gone. */
+        buf_reset(s->out);
+        s->mode = SMTPD_MODE_CLOSING;
+        break;
+    }
+    if (s->mode == SMTPD_MODE_CLOSING) {
+        s->closed = true;
+        return;
+    }
+    event_modify(s->fd, EVENT_READ);
+}
+
+void smtpd_session_event(int fd, int events, void *ctx)
+{
+    smtpd_session *s = ctx;
+    if (events & EVENT_WRITE) {
+        smtpd_session_flush(s);
+        if (s->out->len == 0 && s->mode != SMTPD_MODE_CLOSING)
+            smtpd_session_pump(s); /* input that waited for the client */
+        return;
+    }
+    if (!(events & EVENT_READ) || s->mode == SMTPD_MODE_CLOSING)
+        return;
+    char tmp[16384];
+    size_t room = s->in->max - s->in->len;
+    if (room == 0) {
+        /* Paused until the client reads its replies. */
+        event_modify(fd, EVENT_WRITE);
+        return;
+    }
+    ssize_t n = read(fd, tmp, room < sizeof(tmp) ? room : sizeof(tmp));
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0) {
+        char where[64];
+        smtpd_session_where(s, where, sizeof(where));
+        msg_info("lost connection after %s from %s", where, s->namaddr);
+        s->mode = SMTPD_MODE_CLOSING;
+        s->closed = true;
+        buf_reset(s->out);
+        return;
+    }
+    s->last_io = event_now();
+    smtpd_session_input(s, tmp, (size_t)n);
+}
