@@ -1,0 +1,13 @@
+/*
+ * local_int - local's internal interface between the service (local.c)
+ * and the per-request child (local_deliver.c).
+ */
+#ifndef POSTIE_LOCAL_LOCAL_INT_H
+#define POSTIE_LOCAL_LOCAL_INT_H
+
+extern char *local_queue_dir;
+
+/* Serve one request on fd in a child process; returns the exit code. */
+int local_child(int fd);
+
+#endif
