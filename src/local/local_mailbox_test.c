@@ -1,0 +1,198 @@
+/*
+ * local_mailbox_test - mboxrd quoting, the mbox entry layout, Maildir names
+ * and the repeated Maildir delivery that must count as done.
+ */
+#include "local/local_mailbox.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/fsutil.h"
+#include "util/mem.h"
+#include "util/test.h"
+
+static void test_local_mbox_quote_table(void)
+{
+    static const struct {
+        const char *in;
+        size_t len;   /* 0: strlen */
+        const char *want;
+    } cases[] = {
+        {"hello\n", 0, "hello\n"},
+        {"From me\n", 0, ">From me\n"},
+        {">From me\n", 0, ">>From me\n"},
+        {">>From me\n", 0, ">>>From me\n"},
+        {"From\n", 0, "From\n"},              /* no space: not a separator */
+        {"from me\n", 0, "from me\n"},        /* case matters (mbox(5)) */
+        {" From me\n", 0, " From me\n"},
+        {"a\nFrom b\nc", 0, "a\n>From b\nc\n"},  /* final LF added */
+        {"x From y\n", 0, "x From y\n"},
+        {">\n>F\n", 0, ">\n>F\n"},
+        {"From a\nFrom b\n", 7, ">From a\n"},    /* stops at len */
+        {"", 0, ""},
+        {"\xe9t\xe9 From\n", 0, "\xe9t\xe9 From\n"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t len = cases[i].len ? cases[i].len : strlen(cases[i].in);
+        FILE *in = fmemopen((void *)(uintptr_t)cases[i].in,
+                            strlen(cases[i].in) + 1, "r");
+        char *out = NULL;
+        size_t outlen = 0;
+        FILE *o = open_memstream(&out, &outlen);
+        TEST_EQ_INT(local_mbox_quote(in, len, o), 0);
+        fclose(o);
+        fclose(in);
+        TEST_EQ_STR(out, cases[i].want);
+        free(out);
+    }
+}
+
+static char *tmpdir(void)
+{
+    char t[] = "/tmp/local_mailbox_test.XXXXXX";
+    TEST_TRUE(mkdtemp(t) != NULL);
+    return mem_strdup(t);
+}
+
+/* A fake queue file: some junk, then the content at offset 4. */
+static int content_fd(const char *dir, const char *content)
+{
+    char *p = fs_join(dir, "qf");
+    int fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    write(fd, "XXXX", 4);
+    write(fd, content, strlen(content));
+    write(fd, "\nE\n", 3);
+    mem_free(&p);
+    return fd;
+}
+
+static size_t count_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    size_t n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void test_local_maildir_repeat_counts_as_done(void)
+{
+    char *dir = tmpdir();
+    const char *content = "Subject: x\n\nbody\n.dot\n";
+    int fd = content_fd(dir, content);
+    local_msg m = {.fd = fd, .off = 4, .len = strlen(content),
+                   .prepend = "Return-Path: <a@b>\nDelivered-To: c@d\n",
+                   .sender = "a@b"};
+    char *md = fs_join(dir, "Maildir");
+    char *name = local_maildir_name(1763913600, "3F2A91C07B12", 0, "c@d", 60);
+    char *name2 = local_maildir_name(1763913600, "3F2A91C07B12", 0, "C@D", 60);
+    char *name3 = local_maildir_name(1763913600, "3F2A91C07B12", 1, "c@d", 60);
+    TEST_EQ_STR(name, name2);              /* the address case does not count */
+    TEST_TRUE(strcmp(name, name3) != 0);   /* another recipient index does */
+    TEST_TRUE(strchr(name, '/') == NULL && strchr(name, ':') == NULL);
+    TEST_TRUE(strncmp(name, "1763913600.3F2A91C07B12_0_", 26) == 0);
+    local_fail f = {0};
+    TEST_EQ_INT(local_maildir_deliver(md, name, &m, &f), 0);
+    TEST_EQ_INT(local_maildir_deliver(md, name, &m, &f), 0);
+    char *newd = fs_join(md, "new");
+    char *tmpd = fs_join(md, "tmp");
+    char *curd = fs_join(md, "cur");
+    TEST_EQ_INT(count_dir(newd), 1);
+    TEST_EQ_INT(count_dir(tmpd), 0);
+    struct stat st;
+    TEST_EQ_INT(stat(curd, &st), 0);
+    char *file = fs_join(newd, name);
+    size_t len;
+    char *got = fs_read_file(file, 1 << 20, &len);
+    TEST_EQ_STR(got, "Return-Path: <a@b>\nDelivered-To: c@d\n"
+                     "Subject: x\n\nbody\n.dot\n");
+    mem_free(&got);
+    /* An unwritable Maildir defers with 4.2.0 and leaves nothing. */
+    if (geteuid() != 0) {
+        chmod(tmpd, 0500);
+        TEST_EQ_INT(local_maildir_deliver(md, name3, &m, &f), -1);
+        TEST_EQ_STR(f.dsn, "4.2.0");
+        mem_free(&f.text);
+        chmod(tmpd, 0700);
+    }
+    mem_free(&file);
+    mem_free(&newd);
+    mem_free(&tmpd);
+    mem_free(&curd);
+    mem_free(&name);
+    mem_free(&name2);
+    mem_free(&name3);
+    mem_free(&md);
+    close(fd);
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    TEST_EQ_INT(system(cmd), 0);
+    mem_free(&dir);
+}
+
+static void test_local_mbox_entry_layout(void)
+{
+    char *dir = tmpdir();
+    const char *content = "Subject: x\n\nFrom here\n>From there\nend";
+    int fd = content_fd(dir, content);
+    local_msg m = {.fd = fd, .off = 4, .len = strlen(content),
+                   .prepend = "Return-Path: <>\nDelivered-To: c@d\n",
+                   .sender = ""};
+    char *box = fs_join(dir, "c");
+    local_fail f = {0};
+    TEST_EQ_INT(local_mbox_deliver(box, &m, -1, -1, &f), 0);
+    m.sender = "a@b";
+    TEST_EQ_INT(local_mbox_deliver(box, &m, -1, -1, &f), 0);
+    size_t len;
+    char *got = fs_read_file(box, 1 << 20, &len);
+    TEST_TRUE(got != NULL);
+    if (got) {
+        /* "From MAILER-DAEMON  Mon Nov 23 16:41:49 2026" */
+        TEST_TRUE(strncmp(got, "From MAILER-DAEMON  ", 20) == 0);
+        char *nl = strchr(got, '\n');
+        TEST_EQ_INT(nl ? nl - got : 0, 20 + 24);
+        const char *entry = "Return-Path: <>\nDelivered-To: c@d\nSubject: x\n\n"
+                            ">From here\n>>From there\nend\n\n";
+        TEST_TRUE(nl && strncmp(nl + 1, entry, strlen(entry)) == 0);
+        const char *second = nl ? nl + 1 + strlen(entry) : "";
+        TEST_TRUE(strncmp(second, "From a@b  ", 10) == 0);
+        TEST_EQ_INT(len, 2 * (45 + strlen(entry)) - strlen("MAILER-DAEMON") +
+                             strlen("a@b"));
+    }
+    char *lock = fs_join(dir, "c.lock");
+    struct stat st;
+    TEST_TRUE(stat(lock, &st) < 0); /* the dotlock is gone */
+    mem_free(&lock);
+    mem_free(&got);
+    /* A symbolic link is never followed. */
+    char *link = fs_join(dir, "evil");
+    symlink(box, link);
+    TEST_EQ_INT(local_mbox_deliver(link, &m, -1, -1, &f), -1);
+    TEST_EQ_STR(f.dsn, "4.2.0");
+    mem_free(&f.text);
+    mem_free(&link);
+    mem_free(&box);
+    close(fd);
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    TEST_EQ_INT(system(cmd), 0);
+    mem_free(&dir);
+}
+
+int main(void)
+{
+    TEST_RUN(test_local_mbox_quote_table);
+    TEST_RUN(test_local_maildir_repeat_counts_as_done);
+    TEST_RUN(test_local_mbox_entry_layout);
+    return test_done();
+}
