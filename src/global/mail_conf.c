@@ -114,11 +114,10 @@ void mail_conf_set_dir(const char *dir)
     if (d == NULL || *d == '\0')
         d = MAIL_CONF_DEFAULT_DIR;
     char real[PATH_MAX];
+    /* d may be mail_conf_dir() itself: resolve before freeing it. */
+    char *next = mem_strdup(realpath(d, real) != NULL ? real : d);
     mem_free(&mc_dir);
-    if (realpath(d, real) != NULL)
-        mc_dir = mem_strdup(real);
-    else
-        mc_dir = mem_strdup(d);
+    mc_dir = next;
 }
 
 const char *mail_conf_dir(void)

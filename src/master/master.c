@@ -324,14 +324,14 @@ static void master_print_banner(const master_instance_report *r,
 
 /* Everything after the configuration is read; returns the exit status.
  * ready_fd >= 0 (daemon): write "ok" there once running. */
-static int master_run(bool serve, master_instance_report *rep)
+static uid_t master_uid = (uid_t)-1;
+static gid_t master_gid = (gid_t)-1;
+
+/* Who the services run as: mail_owner when we are root, else unchanged. */
+static void master_identity(void)
 {
-    char *exe = master_exe();
-    bool root = geteuid() == 0;
-    uid_t uid = (uid_t)-1;
-    gid_t gid = (gid_t)-1;
     const char *owner = var_str("mail_owner");
-    if (root) {
+    if (geteuid() == 0) {
         struct passwd *pw = getpwnam(owner);
         if (pw == NULL)
             msg_fatal("mail_owner \"%s\" is not a user of this system: create "
@@ -341,15 +341,22 @@ static int master_run(bool serve, master_instance_report *rep)
         if (pw->pw_uid == 0)
             msg_fatal("mail_owner \"%s\" has user ID 0: it must be an "
                       "unprivileged user", owner);
-        uid = pw->pw_uid;
-        gid = pw->pw_gid;
+        master_uid = pw->pw_uid;
+        master_gid = pw->pw_gid;
     }
+}
+
+static int master_run(bool serve, master_instance_report *rep)
+{
+    char *exe = master_exe();
+    bool root = geteuid() == 0;
+    uid_t uid = master_uid;
+    gid_t gid = master_gid;
+    const char *owner = var_str("mail_owner");
     master_logging(uid, gid, root);
     msg_set_stderr(true); /* until started: the invoker sees what failed */
 
     char *err = NULL;
-    if (master_instance_dirs(uid, gid, rep, &err) < 0)
-        msg_fatal("%s", err);
     master_data_dir = var_path("data_directory");
     pid_t other = 0;
     master_pidfd = master_pid_lock(master_data_dir, &other);
@@ -380,17 +387,11 @@ static int master_run(bool serve, master_instance_report *rep)
         msg_fatal("%s", err);
     msg_info("daemon started -- version %s, configuration %s", POSTIE_VERSION,
              mail_conf_dir());
-    master_spawn_start();
-
-    if (serve) {
-        master_print_banner(rep, exe);
-    } else {
+    if (!serve) {
+        /* Everything that can fail at start has been checked while the
+         * invoker still sees stderr.  Let go of its terminal (or pipe)
+         * before the services inherit it: they would hold it open. */
         msg_set_stderr(false);
-        if (master_ready_fd >= 0) {
-            (void)!write(master_ready_fd, "ok\n", 3);
-            close(master_ready_fd);
-            master_ready_fd = -1;
-        }
         int null = open("/dev/null", O_RDWR);
         if (null >= 0) {
             dup2(null, 0);
@@ -399,6 +400,15 @@ static int master_run(bool serve, master_instance_report *rep)
             if (null > 2)
                 close(null);
         }
+    }
+    master_spawn_start();
+
+    if (serve) {
+        master_print_banner(rep, exe);
+    } else if (master_ready_fd >= 0) {
+        (void)!write(master_ready_fd, "ok\n", 3);
+        close(master_ready_fd);
+        master_ready_fd = -1;
     }
     master_instance_report_free(rep);
     event_loop();
@@ -438,6 +448,11 @@ static void master_prepare(const char *dir, master_instance_report *rep)
     /* Children and the commands printed in the banner find it this way. */
     setenv("MAIL_CONFIG", mail_conf_dir(), 1);
     mail_conf_read();
+    master_identity();
+    if (master_instance_dirs(master_uid, master_gid, rep, &err) < 0) {
+        fprintf(stderr, "postie: %s\n", err);
+        exit(1);
+    }
 }
 
 int master_serve_main(int argc, char **argv)

@@ -1,0 +1,149 @@
+"""master: restarts a service that dies, throttles one that keeps dying,
+reloads on SIGHUP, stops everything on SIGTERM."""
+
+import os
+import re
+import signal
+import smtplib
+import socket
+import time
+
+import pytest
+
+from postie_env import has_service, wait_until
+
+MAIL_FLOW = all(has_service(s) for s in ("smtpd", "qmgr", "local"))
+
+
+def _send(env, subject):
+    with env.smtp() as s:
+        s.sendmail("alice@example.org", [f"{env.user}@localhost"],
+                   f"From: alice@example.org\r\nSubject: {subject}\r\n\r\nbody {subject}\r\n")
+
+
+def _running_services(env):
+    return {s: env.service_pids(s) for s in env.expected_services()}
+
+
+def test_master_restarts_killed_service(postie):
+    services = postie.expected_services()
+    if not services:
+        pytest.skip("no service in this build yet")
+    if MAIL_FLOW:
+        _send(postie, "before")
+        postie.wait_for_mail(count=1)
+    for name in services:
+        old = postie.service_pids(name)
+        victim = old[0]
+        log_at = len(postie.log_lines())
+        os.kill(victim, signal.SIGKILL)
+        # Postfix's words: "warning: process /path/postie pid N killed by signal 9".
+        m = postie.wait_for_log(
+            rf"postie/master\[{postie.master_pid}\]: warning: process (\S+) pid {victim} "
+            r"killed by signal 9$", start=log_at)
+        assert os.path.basename(m[0].group(1)) == os.path.basename(postie.bin)
+        # A new process takes its place at once; the others are untouched.
+        wait_until(lambda: len(postie.service_pids(name)) == len(old)
+                   and victim not in postie.service_pids(name), 10,
+                   f"a new {name} process")
+        assert set(old) - {victim} <= set(postie.service_pids(name))
+    assert postie.proc.poll() is None
+    if MAIL_FLOW:
+        # The flow goes on through the new processes.
+        _send(postie, "after")
+        postie.wait_for_mail(count=2)
+
+
+def test_master_logs_exit_status_of_a_failing_service(postie):
+    services = postie.expected_services()
+    if not services:
+        pytest.skip("no service in this build yet")
+    name = services[0]
+    victim = postie.service_pids(name)[0]
+    log_at = len(postie.log_lines())
+    # SIGABRT is how a panic ends: the same warning with its number.
+    os.kill(victim, signal.SIGABRT)
+    postie.wait_for_log(rf"warning: process \S+ pid {victim} killed by signal 6$", start=log_at)
+    wait_until(lambda: postie.service_pids(name) and victim not in postie.service_pids(name),
+               10, "restart")
+
+
+@pytest.mark.postie_conf(service_throttle_time="3s")
+def test_master_throttles_a_service_that_keeps_dying(postie):
+    services = postie.expected_services()
+    if not services:
+        pytest.skip("no service in this build yet")
+    name = "qmgr" if "qmgr" in services else services[0]
+    log_at = len(postie.log_lines())
+    killed = []
+    # Each new process is killed as soon as it appears: quick deaths in a row.
+    deadline = time.monotonic() + 20
+    while len(killed) < 4 and time.monotonic() < deadline:
+        pids = [p for p in postie.service_pids(name) if p not in killed]
+        for p in pids:
+            os.kill(p, signal.SIGKILL)
+            killed.append(p)
+        time.sleep(0.02)
+    assert len(killed) >= 4
+    m = postie.wait_for_log(rf"warning: \S+: service {name}: process ended \d+ times in a row "
+                            r"within \d+s of its start -- throttling for ([\d.]+)s$", start=log_at)
+    assert 0 < float(m[0].group(1)) <= 3
+    # It does come back after the wait.
+    wait_until(lambda: [p for p in postie.service_pids(name) if p not in killed], 10,
+               "the throttled service to start again")
+    assert postie.proc.poll() is None
+
+
+def test_master_reload_on_sighup_signals_services_and_keeps_them(postie):
+    before = _running_services(postie)
+    log_at = len(postie.log_lines())
+    os.kill(postie.master_pid, signal.SIGHUP)
+    postie.wait_for_log(rf"postie/master\[{postie.master_pid}\]: reload -- version \S+, "
+                        rf"configuration {re.escape(os.path.realpath(postie.dir))}$",
+                        start=log_at)
+    time.sleep(0.5)
+    # Same sockets, same processes: a reload is not a restart.
+    assert _running_services(postie) == before
+    assert not [l for l in postie.log_lines()[log_at:] if "killed by signal" in l]
+
+
+def test_master_reload_applies_a_new_smtpd_port(postie):
+    if not has_service("smtpd"):
+        pytest.skip("smtpd not in this build yet")
+    from postie_env import free_port
+    old_port, new_port = postie.smtp_port, free_port()
+    postie.write_conf({"smtpd_listen": f"127.0.0.1:{new_port}"})
+    log_at = len(postie.log_lines())
+    os.kill(postie.master_pid, signal.SIGHUP)
+    postie.wait_for_log(r"reload -- version", start=log_at)
+    postie.smtp_port = new_port
+
+    def banner():
+        try:
+            with socket.create_connection(("127.0.0.1", new_port), timeout=5) as s:
+                s.settimeout(5)
+                return s.recv(4).startswith(b"220")
+        except OSError:
+            return False
+    wait_until(banner, 10, "smtpd's greeting on the new port")
+
+    def old_closed():
+        try:
+            socket.create_connection(("127.0.0.1", old_port), timeout=2).close()
+            return False
+        except OSError:
+            return True
+    # The old processes finish their sessions and go; then the port is free.
+    wait_until(old_closed, 10, "the old port to close")
+
+
+def test_master_sigterm_stops_services_and_exits_cleanly(postie):
+    pids = postie.service_pids()
+    log_at = len(postie.log_lines())
+    assert postie.stop() == 0
+    for p in pids:
+        assert not os.path.exists(f"/proc/{p}") or open(f"/proc/{p}/stat").read().split()[2] == "Z"
+    lines = postie.log_lines()[log_at:]
+    assert any(re.search(r"postie/master\[\d+\]: terminating on signal 15$", l) for l in lines)
+    # The services were asked to go: no warning about their ends.
+    assert not [l for l in lines if "warning: process" in l]
