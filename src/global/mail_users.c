@@ -268,6 +268,46 @@ static int mail_users_lock(const char *path, char **err_r)
     return fd;
 }
 
+/* Replace the file atomically, keeping its owner, group and mode (master
+ * makes it root:mail_owner 0640 so that smtpd and the login services can
+ * read it); a new file is 0600. */
+static int mail_users_write(const char *path, const char *data, size_t len)
+{
+    struct stat st;
+    bool had = stat(path, &st) == 0;
+    char *tmp = mem_alloc(strlen(path) + 32);
+    sprintf(tmp, "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                  0600);
+    if (fd < 0) {
+        mem_free(&tmp);
+        return -1;
+    }
+    int r = 0;
+    if (had && (fchown(fd, st.st_uid, st.st_gid) < 0 && geteuid() == 0))
+        r = -1;
+    if (r == 0 && had && fchmod(fd, st.st_mode & 07777) < 0)
+        r = -1;
+    if (r == 0 && (fs_write_all(fd, data, len) < 0 || fsync(fd) < 0))
+        r = -1;
+    int saved = errno;
+    if (close(fd) < 0 && r == 0) {
+        r = -1;
+        saved = errno;
+    }
+    if (r == 0 && rename(tmp, path) < 0) {
+        r = -1;
+        saved = errno;
+    }
+    if (r < 0)
+        unlink(tmp);
+    else
+        fs_sync_parent(path);
+    mem_free(&tmp);
+    errno = saved;
+    return r;
+}
+
 /* Rewrite the file with fn applied to each line.  fn returns the new line
  * (a new string), NULL to drop it, or the line itself to keep it. */
 enum mu_op { MU_ADD, MU_DEL, MU_PASSWD };
@@ -334,7 +374,7 @@ static int mail_users_change(const char *path, enum mu_op op,
             buf_printf(out, "%s\n", l);
             mem_free(&l);
         }
-        if (fs_write_atomic(path, out->data, out->len, 0600) < 0) {
+        if (mail_users_write(path, out->data, out->len) < 0) {
             if (err_r)
                 *err_r = mail_users_err("write %s: %s", path, strerror(errno));
             r = -1;
