@@ -275,13 +275,15 @@ int smtpd_service_main(int argc, char **argv)
         smtpd_listen_add(first + i);
     if (n == 0)
         smtpd_bind_own();
-    char *data_dir = var_path("data_directory");
-    fs_mkdirs(data_dir, 0700);
-    char *tab = fs_join(data_dir, "smtpd_conn");
+    /* The shared table lives in the queue (which belongs to mail_owner,
+     * as smtpd does), in pid/ as Postfix keeps its process files there. */
+    char *pid_dir = fs_join(smtpd_cf.queue_dir, "pid");
+    fs_mkdirs(pid_dir, 0700);
+    char *tab = fs_join(pid_dir, "smtpd.conn");
     if (smtpd_conn_open(tab) < 0)
         msg_warn("open %s: %m: connection limits are counted per process", tab);
     mem_free(&tab);
-    mem_free(&data_dir);
+    mem_free(&pid_dir);
     for (int i = 0; i < smtpd_nlisten; i++)
         event_add(smtpd_listen_fd[i], EVENT_READ, smtpd_accept, NULL);
 

@@ -20,6 +20,7 @@
 #include "global/local_rcpt.h"
 #include "global/mail_addr.h"
 #include "util/mem.h"
+#include "util/msg.h"
 
 /* "CODE <addr>: TEXT" as a new string. */
 static char *smtpd_check_reply(const char *code, const char *addr,
@@ -46,6 +47,9 @@ int smtpd_check_rcpt(smtpd_session *s, const char *addr, char **reply_r)
                                          "unknown in local recipient table");
             r = 0;
         } else {
+            /* The reason (an unreadable users or alias file) is for the
+             * administrator, not for the client. */
+            msg_warn("local recipient lookup for %s: %s", addr, why ? why : "failed");
             *reply_r = smtpd_check_reply("451 4.3.0", addr,
                                          "Temporary lookup failure");
             r = 0;

@@ -470,8 +470,8 @@ static void smtpd_cmd_noop(smtpd_session *s, char *args)
 static void smtpd_cmd_quit(smtpd_session *s, char *args)
 {
     if (s->in->len > 0)
-        msg_info("improper command pipelining after QUIT from %s: %.100s",
-                 s->namaddr, s->in->data);
+        msg_info("improper command pipelining after QUIT from %s: %.*s",
+                 s->namaddr, (int)strcspn(s->in->data, "\r\n"), s->in->data);
     smtpd_reply(s, "221 2.0.0 Bye");
     s->count_ok[SMTPD_C_QUIT]++;
     s->mode = SMTPD_MODE_CLOSING;
