@@ -297,6 +297,15 @@ char *var_path(const char *name)
     return p;
 }
 
+const char *mail_conf_raw(const char *name)
+{
+    bool known;
+    const char *v = mail_conf_rawval(name, &known);
+    if (!known)
+        msg_panic("mail_conf_raw: unknown parameter \"%s\"", name);
+    return v;
+}
+
 bool var_is_set(const char *name)
 {
     return (mc_mem && conf_raw(mc_mem, name)) ||

@@ -66,6 +66,9 @@ long long var_time(const char *name);           /* seconds */
 bool var_bool(const char *name);
 char **var_list(const char *name);              /* free: conf_free_list */
 char *var_path(const char *name);               /* absolute; free it */
+/* The value as written (memory override, file, or embedded default),
+ * without $name expansion: what postconf prints. */
+const char *mail_conf_raw(const char *name);
 /* Is the value set in the file (not the default)? */
 bool var_is_set(const char *name);
 /* Set a value in memory (tests, serve's overrides). */

@@ -1,13 +1,25 @@
 /*
- * config_cmd - "postie config": print non-default values (postconf -n),
- * "all" (postconf), named values, or "check" (postfix check: each problem
- * with file and line, non-zero exit).
+ * config_cmd - "postie config", Postfix's postconf and "postfix check":
+ *
+ *   postie config              the values set in postie.conf (postconf -n)
+ *   postie config all          every parameter's value (postconf)
+ *   postie config -d [NAME..]  the embedded defaults (postconf -d)
+ *   postie config [-x] NAME..  named values, raw or -x expanded
+ *   postie config check        each problem as "file:line: text" on stderr,
+ *                              exit 1 when there is any (postfix check)
+ *
+ * Does not: change the file (an editor does that, and comments survive).
  */
+#include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "global/mail_conf.h"
 #include "tools/tools.h"
+#include "util/conf.h"
+#include "util/mem.h"
 
 static void config_cmd_report(const char *path, int line, const char *text,
                               void *ctx)
@@ -18,37 +30,143 @@ static void config_cmd_report(const char *path, int line, const char *text,
         fprintf(stderr, "%s: %s\n", path, text);
 }
 
+/* Syntax problems are found while parsing and value problems after it:
+ * collect both and print them in file order, as a reader goes through. */
+typedef struct config_cmd_problem {
+    char *path;
+    int line;
+    int seq;
+    char *text;
+} config_cmd_problem;
+
+typedef struct config_cmd_problems {
+    config_cmd_problem *v;
+    size_t n;
+} config_cmd_problems;
+
+static void config_cmd_collect(const char *path, int line, const char *text,
+                               void *ctx)
+{
+    config_cmd_problems *ps = ctx;
+    ps->v = mem_realloc(ps->v, (ps->n + 1) * sizeof(*ps->v));
+    ps->v[ps->n] = (config_cmd_problem){mem_strdup(path), line, (int)ps->n,
+                                        mem_strdup(text)};
+    ps->n++;
+}
+
+static int config_cmd_order(const void *a, const void *b)
+{
+    const config_cmd_problem *x = a, *y = b;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    return x->seq - y->seq;
+}
+
+static void config_cmd_flush(config_cmd_problems *ps)
+{
+    qsort(ps->v, ps->n, sizeof(*ps->v), config_cmd_order);
+    for (size_t i = 0; i < ps->n; i++) {
+        config_cmd_report(ps->v[i].path, ps->v[i].line, ps->v[i].text, NULL);
+        mem_free(&ps->v[i].path);
+        mem_free(&ps->v[i].text);
+    }
+    mem_free(&ps->v);
+    ps->n = 0;
+}
+
+static const mail_conf_param *config_cmd_param(const char *name)
+{
+    for (const mail_conf_param *p = mail_conf_params; p->name; p++)
+        if (strcmp(p->name, name) == 0)
+            return p;
+    return NULL;
+}
+
+/* Checks of the environment, past the file's own syntax: what a start as
+ * root would trip over. */
+static int config_cmd_environment(void)
+{
+    int problems = 0;
+    char *path = NULL;
+    const char *owner = var_str("mail_owner");
+    if (geteuid() == 0) {
+        struct passwd *pw = getpwnam(owner);
+        char text[512];
+        text[0] = '\0';
+        if (pw == NULL)
+            snprintf(text, sizeof(text), "mail_owner = %s: no such user on this "
+                     "system (master needs it when started by root)", owner);
+        else if (pw->pw_uid == 0)
+            snprintf(text, sizeof(text), "mail_owner = %s: has user ID 0; it "
+                     "must be an unprivileged user", owner);
+        if (text[0]) {
+            path = mem_alloc(strlen(mail_conf_dir()) + sizeof(MAIL_CONF_FILE) + 2);
+            sprintf(path, "%s/%s", mail_conf_dir(), MAIL_CONF_FILE);
+            conf *c = conf_load(path, NULL, NULL);
+            const conf_entry *e = c ? conf_find(c, "mail_owner") : NULL;
+            config_cmd_report(path, e ? e->line : 0, text, NULL);
+            conf_free(&c);
+            problems++;
+        }
+    }
+    mem_free(&path);
+    return problems;
+}
+
 int config_main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "check") == 0) {
-        int n = mail_conf_check(config_cmd_report, NULL);
+        config_cmd_problems ps = {NULL, 0};
+        int n = mail_conf_check(config_cmd_collect, &ps);
+        config_cmd_flush(&ps);
+        /* Bad values would make the reader fatal; report them alone. */
+        if (n == 0) {
+            mail_conf_read();
+            n += config_cmd_environment();
+        }
         if (n > 0) {
             fprintf(stderr, "postie config check: %d problem%s\n", n, n == 1 ? "" : "s");
             return 1;
         }
         return 0;
     }
+    bool expand = false, defaults = false;
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "-x") == 0)
+            expand = true;
+        else if (strcmp(argv[i], "-d") == 0)
+            defaults = true;
+        else {
+            fprintf(stderr, "usage: postie config [check | all | -d [NAME...] | [-x] NAME...]\n");
+            return 64;
+        }
+    }
     mail_conf_read();
-    if (argc >= 2 && strcmp(argv[1], "all") == 0) {
+    if (i < argc && strcmp(argv[i], "all") == 0) {
         mail_conf_print(true, false);
         return 0;
     }
-    if (argc >= 2) {
-        int bad = 0;
-        for (int i = 1; i < argc; i++) {
-            const mail_conf_param *p;
-            for (p = mail_conf_params; p->name; p++)
-                if (strcmp(p->name, argv[i]) == 0)
-                    break;
-            if (p->name == NULL) {
-                fprintf(stderr, "postie config: unknown parameter: %s\n", argv[i]);
-                bad = 1;
-                continue;
-            }
-            printf("%s = %s\n", argv[i], var_str(argv[i]));
-        }
-        return bad;
+    if (i == argc && !defaults) {
+        mail_conf_print(false, false);
+        return 0;
     }
-    mail_conf_print(false, false);
-    return 0;
+    int bad = 0;
+    for (const mail_conf_param *p = mail_conf_params; defaults && i == argc && p->name; p++)
+        printf("%s = %s\n", p->name, p->def);
+    for (; i < argc; i++) {
+        const mail_conf_param *p = config_cmd_param(argv[i]);
+        if (p == NULL) {
+            fprintf(stderr, "postie config: unknown parameter: %s\n", argv[i]);
+            bad = 1;
+            continue;
+        }
+        if (defaults)
+            printf("%s = %s\n", p->name, p->def);
+        else if (expand)
+            printf("%s = %s\n", p->name, var_str(p->name));
+        else
+            printf("%s = %s\n", p->name, mail_conf_raw(p->name));
+    }
+    return bad;
 }
