@@ -14,6 +14,7 @@
 #include "logtool/logtool.h"
 #include "master/master.h"
 #include "tools/queue_cmd.h"
+#include "tools/sendmail.h"
 #include "tools/tools.h"
 #include "util/msg.h"
 
@@ -78,6 +79,8 @@ static const postie_cmd postie_cmds[] = {
     {"newaliases", newaliases_main,    "newaliases: check and rebuild the alias files"},
     {"queue",      queue_main,         "queue [list|show|flush|deliver|delete|hold|release|requeue|shape]: the mail queue"},
     {"mailq",      mailq_main,         "mailq [-j]: list the mail queue (postqueue -p)"},
+    {"sendmail",   sendmail_main,      "sendmail [-t] [-i] [-f SENDER] [RCPT...]: submit a message (-bp, -bs, -bv, -bi, -q too)"},
+    {"postdrop",   postdrop_main,      NULL},  /* internal: the setgid maildrop helper */
     {"log",        logtool_main,       "log trace|explain|report|follow: read mail logs"},
     {"help",       postie_help,        "help: this list"},
     {NULL, NULL, NULL},

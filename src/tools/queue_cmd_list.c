@@ -13,8 +13,9 @@
  * Postfix's long IDs they push the rest of the first line to the right;
  * recipient lines do not move.
  *
- * defer/ID holds the deferral reasons qmgr wrote: one line per deferral,
- * "recipient<TAB>reason", appended; the last line of a recipient counts.
+ * defer/ID holds the deferral reasons qmgr wrote: one line per deferred
+ * recipient, "recipient<TAB>dsn<TAB>reason" (qmgr_message.c); the last
+ * line of a recipient counts.
  *
  * Does not: lock anything.  qmgr renames files while we read; a file that
  * vanishes is looked for in the queues after its own, and an ID is listed
@@ -59,11 +60,17 @@ char **queue_cmd_list_reasons(const char *queue_dir, const queue_msg *m)
         if (tab == NULL)
             continue;
         *tab = '\0';
+        /* "addr<TAB>dsn<TAB>text" as qmgr writes it; "addr<TAB>text" is
+         * read too.  mailq shows the text, as Postfix's does. */
+        const char *why = tab + 1;
+        const char *tab2 = strchr(why, '\t');
+        if (tab2 != NULL)
+            why = tab2 + 1;
         /* Later lines are later deferrals: they replace earlier ones. */
         for (size_t i = 0; i < m->nrcpt; i++) {
             if (strcmp(m->rcpts[i].addr, line) == 0) {
                 mem_free(&r[i]);
-                r[i] = mem_strdup(tab + 1);
+                r[i] = mem_strdup(why);
             }
         }
     }

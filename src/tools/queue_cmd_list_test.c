@@ -193,7 +193,7 @@ static void test_walk_real_queue(void)
     move(qdir, c, QUEUE_HOLD);
     char dpath[1100];
     snprintf(dpath, sizeof(dpath), "%s/defer/%s", qdir, b);
-    const char *defer = "r@y\tfirst try\nr@y\tsecond try\n";
+    const char *defer = "r@y\t4.4.1\tfirst try\nr@y\t4.4.2\tsecond try\n";
     fs_write_atomic(dpath, defer, strlen(defer), 0600);
     /* A file cleanup is still writing (mode 0600) is not listed. */
     queue_file *qf;

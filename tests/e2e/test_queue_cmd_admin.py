@@ -61,7 +61,7 @@ class Queue:
         if reasons:
             with open(os.path.join(self.qdir, "defer", ident), "w") as f:
                 for addr, why in reasons:
-                    f.write(f"{addr}\t{why}\n")
+                    f.write(f"{addr}\t4.0.0\t{why}\n")
         return ident
 
     def where(self, ident):

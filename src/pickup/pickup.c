@@ -1,0 +1,336 @@
+/*
+ * pickup - maildrop/ into the queue; see pickup.h.
+ *
+ * Order of work for one file, and what a crash does at each step:
+ *   1. check and read maildrop/NAME            (crash: nothing changed)
+ *   2. cleanup writes incoming/ID and commits  (crash: incoming/ID is a
+ *      mode-0600 leftover that qmgr removes; NAME is still in maildrop/)
+ *   3. unlink maildrop/NAME, fsync maildrop/   (crash between 2 and 3: the
+ *      message is in the queue and still in maildrop/, so it is taken
+ *      twice: at least once, as docs/queue.md promises for every step)
+ *   4. wake qmgr.
+ * The scan runs on every wake-up from sendmail (public/pickup) and every
+ * few seconds, since a wake-up is only a hint and local users may not be
+ * able to send one.
+ */
+#include "pickup/pickup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup/cleanup.h"
+#include "global/mail_conf.h"
+#include "global/mail_service.h"
+#include "global/mail_trigger.h"
+#include "global/queue_file.h"
+#include "util/events.h"
+#include "util/fsutil.h"
+#include "util/mem.h"
+#include "util/msg.h"
+
+/* A file that never got its read bits was abandoned by a crashed writer. */
+#define PICKUP_STALE_SECONDS 3600
+/* How often maildrop/ is scanned without a wake-up. */
+#define PICKUP_SCAN_SECONDS 5.0
+
+static char *pickup_path(const char *queue_dir, const char *dir, const char *name)
+{
+    char *d = fs_join(queue_dir, dir);
+    char *p = fs_join(d, name);
+    mem_free(&d);
+    return p;
+}
+
+/* Keep a file we cannot take for a human, as qmgr does with corrupt/. */
+static void pickup_corrupt(const char *queue_dir, const char *name, const char *why)
+{
+    char *from = pickup_path(queue_dir, QUEUE_MAILDROP, name);
+    char *to = pickup_path(queue_dir, QUEUE_CORRUPT, name);
+    msg_warn("maildrop/%s: %s: moved to %s/", name, why, QUEUE_CORRUPT);
+    if (rename(from, to) < 0 && unlink(from) < 0 && errno != ENOENT)
+        msg_error("remove %s: %m", from);
+    mem_free(&from);
+    mem_free(&to);
+}
+
+/* "user" becomes "user@myorigin" (Postfix's append_at_myorigin); the null
+ * sender and qualified addresses stay as they are. */
+static char *pickup_qualify(const char *addr)
+{
+    if (*addr == '\0' || strchr(addr, '@') != NULL)
+        return mem_strdup(addr);
+    const char *origin = var_str("myorigin");
+    char *q = mem_alloc(strlen(addr) + strlen(origin) + 2);
+    sprintf(q, "%s@%s", addr, origin);
+    return q;
+}
+
+/* Does the header section (up to the first empty line or non-header
+ * line) have a From field?  RFC 5322 section 3.6 requires one. */
+static bool pickup_has_from(const char *p, size_t n)
+{
+    size_t pos = 0;
+    while (pos < n) {
+        const char *line = p + pos;
+        const char *nl = memchr(line, '\n', n - pos);
+        size_t ll = nl ? (size_t)(nl - line) : n - pos;
+        if (ll == 0)
+            return false;
+        if (line[0] != ' ' && line[0] != '\t') {
+            size_t i = 0;
+            while (i < ll && line[i] > ' ' && line[i] < 127 && line[i] != ':')
+                i++;
+            if (i == 0 || i >= ll || line[i] != ':')
+                return false; /* the body begins */
+            if (i == 4 && strncasecmp(line, "From", 4) == 0)
+                return true;
+        }
+        pos += ll + 1;
+    }
+    return false;
+}
+
+/* Is this a file pickup may take?  Reasons to leave it: still being
+ * written (no read bits), not a plain file, more than one link (a link to
+ * another user's file would be sent in that user's name). */
+static int pickup_check(const char *queue_dir, const char *name, const char *path,
+                        struct stat *st)
+{
+    if (lstat(path, st) < 0)
+        return 0; /* gone: taken by an earlier scan, or deleted */
+    if (!S_ISREG(st->st_mode)) {
+        pickup_corrupt(queue_dir, name, "not a regular file");
+        return 0;
+    }
+    if ((st->st_mode & 0444) != 0444) {
+        if (time(NULL) - st->st_mtime > PICKUP_STALE_SECONDS) {
+            msg_warn("maildrop/%s: removed incomplete file older than 1 hour", name);
+            unlink(path);
+        }
+        return 0;
+    }
+    if (st->st_nlink != 1) {
+        pickup_corrupt(queue_dir, name, "file has more than one link");
+        return 0;
+    }
+    return 1;
+}
+
+/* Read the content of a checked maildrop file into memory. */
+static char *pickup_content(const char *path, const queue_msg *m)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    char *p = mem_alloc(m->content_len + 1);
+    ssize_t got = pread(fd, p, m->content_len, m->content_off);
+    close(fd);
+    if (got != (ssize_t)m->content_len) {
+        mem_free(&p);
+        return NULL;
+    }
+    p[m->content_len] = '\0';
+    return p;
+}
+
+int pickup_file(const char *queue_dir, const char *name)
+{
+    if (!queue_id_valid(name))
+        return 0; /* not a maildrop file: "." names and strays are left */
+    char *path = pickup_path(queue_dir, QUEUE_MAILDROP, name);
+    struct stat st;
+    if (pickup_check(queue_dir, name, path, &st) <= 0) {
+        mem_free(&path);
+        return 0;
+    }
+    long long limit = var_int("message_size_limit");
+    queue_msg *m = NULL;
+    char *err = NULL;
+    if (queue_msg_read(path, &m, &err) < 0) {
+        if (errno == EINVAL)
+            pickup_corrupt(queue_dir, name, err);
+        else
+            msg_warn("%s", err);
+        mem_free(&err);
+        mem_free(&path);
+        return errno == EINVAL ? 0 : -1;
+    }
+    if (limit > 0 && (long long)m->content_len > limit) {
+        pickup_corrupt(queue_dir, name, "message is larger than message_size_limit");
+        queue_msg_free(&m);
+        mem_free(&path);
+        return 0;
+    }
+    size_t todo = queue_msg_pending(m);
+    char *content = todo ? pickup_content(path, m) : NULL;
+    if (todo == 0 || content == NULL) {
+        pickup_corrupt(queue_dir, name, todo == 0 ? "no recipients" : "content unreadable");
+        queue_msg_free(&m);
+        mem_free(&path);
+        return 0;
+    }
+
+    char *sender = pickup_qualify(m->sender);
+    cleanup *c = NULL;
+    if (cleanup_open(queue_dir, sender, &c, &err) < 0) {
+        msg_error("%s", err);
+        mem_free(&err);
+        mem_free(&sender);
+        mem_free(&content);
+        queue_msg_free(&m);
+        mem_free(&path);
+        return -1;
+    }
+    msg_info("%s: uid=%ld from=<%s>", cleanup_id(c), (long)st.st_uid, m->sender);
+    char uid[32];
+    snprintf(uid, sizeof(uid), "%ld", (long)st.st_uid);
+    cleanup_attr(c, "uid", uid);
+    cleanup_attr(c, "proto", "local");
+    const char *full_name = queue_msg_attr(m, "full_name");
+    if (full_name && *full_name)
+        cleanup_attr(c, "full_name", full_name);
+    for (size_t i = 0; i < m->nrcpt; i++) {
+        if (m->rcpts[i].status != QUEUE_RCPT_TODO)
+            continue;
+        char *r = pickup_qualify(m->rcpts[i].addr);
+        /* The address as the user wrote it is kept when qualifying changed
+         * it, so that delivery logs orig_to=<root> as Postfix does. */
+        bool changed = strcmp(r, m->rcpts[i].addr) != 0;
+        cleanup_rcpt(c, r, changed ? m->rcpts[i].addr : NULL);
+        mem_free(&r);
+    }
+    /* Local submission has no client: cleanup's Received names this host. */
+    cleanup_begin(c, &(cleanup_client){.helo = NULL, .name = "localhost",
+                                        .addr = "127.0.0.1", .proto = "local"});
+    if (!pickup_has_from(content, m->content_len)) {
+        /* RFC 5322 section 3.6.2: "Full Name <user@origin>", as Postfix
+         * writes it from the sender and sendmail -F. */
+        char line[2048];
+        if (full_name && *full_name)
+            snprintf(line, sizeof(line), "From: %s <%s>", full_name, *sender ? sender : "MAILER-DAEMON");
+        else
+            snprintf(line, sizeof(line), "From: %s", *sender ? sender : "MAILER-DAEMON");
+        cleanup_line(c, line, strlen(line));
+    }
+    for (size_t pos = 0; pos < m->content_len;) {
+        const char *nl = memchr(content + pos, '\n', m->content_len - pos);
+        size_t ll = nl ? (size_t)(nl - (content + pos)) : m->content_len - pos;
+        cleanup_line(c, content + pos, ll);
+        pos += ll + 1;
+    }
+    char *why = NULL;
+    char id[QUEUE_ID_SIZE];
+    snprintf(id, sizeof(id), "%s", cleanup_id(c));
+    int r = cleanup_commit(&c, &why);
+    int ret;
+    if (r == CLEANUP_OK) {
+        /* Only now may the maildrop copy go: the queue file is durable. */
+        if (unlink(path) < 0)
+            msg_error("remove %s: %m", path);
+        else
+            fs_sync_parent(path);
+        mail_trigger(queue_dir, "qmgr");
+        ret = 1;
+    } else if (r == CLEANUP_PERM) {
+        char text[600];
+        snprintf(text, sizeof(text), "rejected by cleanup: %s", why ? why : "?");
+        pickup_corrupt(queue_dir, name, text);
+        ret = 0;
+    } else {
+        msg_warn("maildrop/%s: %s: will try again", name, why ? why : "queue file write error");
+        ret = -1;
+    }
+    mem_free(&why);
+    mem_free(&sender);
+    mem_free(&content);
+    queue_msg_free(&m);
+    mem_free(&path);
+    return ret;
+}
+
+static int pickup_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int pickup_scan(const char *queue_dir)
+{
+    char *dir = fs_join(queue_dir, QUEUE_MAILDROP);
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        msg_warn("open %s: %m", dir);
+        mem_free(&dir);
+        return 0;
+    }
+    mem_free(&dir);
+    size_t n = 0, cap = 16;
+    char **names = mem_alloc(cap * sizeof(*names));
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        if (n == cap)
+            names = mem_realloc(names, (cap *= 2) * sizeof(*names));
+        names[n++] = mem_strdup(de->d_name);
+    }
+    closedir(d);
+    /* Names begin with the submission time: oldest first. */
+    qsort(names, n, sizeof(*names), pickup_cmp);
+    int taken = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!mail_service_stop && pickup_file(queue_dir, names[i]) == 1)
+            taken++;
+        mem_free(&names[i]);
+    }
+    mem_free(&names);
+    return taken;
+}
+
+static bool pickup_wanted;
+
+static void pickup_trigger(int fd, int events, void *ctx)
+{
+    mail_trigger_drain(fd);
+    pickup_wanted = true;
+}
+
+int pickup_service_main(int argc, char **argv)
+{
+    mail_service_init("pickup");
+    char *qdir = var_path("queue_directory");
+    if (queue_dirs_create(qdir) < 0)
+        msg_fatal("create queue directories in %s: %m", qdir);
+    event_init();
+    int tfd = mail_trigger_listen(qdir, "pickup");
+    if (tfd < 0)
+        msg_warn("bind %s/%s/pickup: %m (scanning every %.0f s only)", qdir, QUEUE_PUBLIC,
+                 PICKUP_SCAN_SECONDS);
+    else
+        event_add(tfd, EVENT_READ, pickup_trigger, NULL);
+    /* What waited in maildrop/ while postie was stopped goes first. */
+    pickup_wanted = true;
+    double last = 0;
+    while (!mail_service_stop) {
+        if (mail_service_reload) {
+            mail_service_reload = 0;
+            mail_conf_reload();
+        }
+        double now = event_now();
+        if (pickup_wanted || now - last >= PICKUP_SCAN_SECONDS) {
+            pickup_wanted = false;
+            last = now;
+            pickup_scan(qdir);
+        }
+        event_run_once(1.0);
+    }
+    mem_free(&qdir);
+    return 0;
+}
