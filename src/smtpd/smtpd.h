@@ -116,6 +116,10 @@ typedef struct smtpd_session {
  * logs "connect from".  The caller then greets or refuses. */
 smtpd_session *smtpd_session_new(int fd, const struct sockaddr *sa,
                                  socklen_t salen);
+/* Where replies of sessions without a socket (fd -1) go: tests set it,
+ * the fuzzer leaves it NULL and replies are dropped. */
+extern void (*smtpd_session_output_hook)(smtpd_session *s, const char *p,
+                                         size_t n);
 /* Queue the 220 greeting. */
 void smtpd_session_greet(smtpd_session *s);
 /* Feed input octets (the socket reader and the fuzzer call this). */

@@ -326,10 +326,16 @@ void smtpd_session_input(smtpd_session *s, const char *p, size_t n)
     }
 }
 
+void (*smtpd_session_output_hook)(smtpd_session *s, const char *p, size_t n);
+
 void smtpd_session_flush(smtpd_session *s)
 {
     if (s->fd < 0) {
+        if (smtpd_session_output_hook && s->out->len > 0)
+            smtpd_session_output_hook(s, s->out->data, s->out->len);
         buf_reset(s->out);
+        if (s->mode == SMTPD_MODE_CLOSING)
+            s->closed = true;
         return;
     }
     while (s->out->len > 0) {
