@@ -158,6 +158,7 @@ class PostieEnv:
         assert self.proc is None or self.proc.poll() is not None, "already running"
         self.starts += 1
         log_before = len(self.log_lines())
+        banners_before = self.stdout().count("\nstop: ")
         env = dict(os.environ)
         env.pop("MAIL_CONFIG", None)
         # Leaks at exit are by design (msg_fatal, SIGTERM): Postfix's rule.
@@ -178,6 +179,9 @@ class PostieEnv:
                     f"postie serve exited with {self.proc.returncode}:\n{self.stderr()}")
             return any("daemon started" in l for l in self.log_lines()[log_before:])
         wait_until(started, timeout, "master's 'daemon started' log line")
+        # The banner (which also names the services) follows the start.
+        wait_until(lambda: self.stdout().count("\nstop: ") > banners_before, timeout,
+                   "serve's banner")
         # The sockets are bound before that line; the services follow.
         want = self.expected_services()
         wait_until(lambda: all(self.service_pids(s) for s in want), timeout,

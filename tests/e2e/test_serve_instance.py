@@ -36,7 +36,10 @@ def test_serve_creates_instance_and_prints_services():
                        any("daemon started" in l for l in env.log_lines()), 20,
                        "first serve to start or fail")
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass  # it had exited: port 2525 was taken
             out, err = proc.communicate(timeout=20)
 
         conf = open(env.path("postie.conf")).read()
