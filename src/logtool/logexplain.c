@@ -621,18 +621,25 @@ const char *logexplain_step(const logline *ll)
     case LOGE_POSTSCREEN: return "postscreen verdict";
     case LOGE_ANVIL: return "connection statistics";
     case LOGE_CLIENT: return "message received from a client, queue ID given";
-    case LOGE_PICKUP: return "message submitted locally";
+    case LOGE_PICKUP:
+        if (ll->format == LOGF_QMAIL)
+            return "new message in the queue";
+        return "message submitted locally";
     case LOGE_MESSAGE_ID: return "cleanup: headers done, Message-ID recorded";
     case LOGE_QUEUED:
         if (ll->format == LOGF_EXIM)
             return "message received and queued";
         if (ll->format == LOGF_SENDMAIL)
             return "message received and queued (sender, size, recipients)";
+        if (ll->format == LOGF_QMAIL)
+            return "message queued (sender, size; qp = the qmail-queue process)";
+        if (ll->format == LOGF_DMA)
+            return "message accepted for delivery";
         return "queue manager took the message (sender, size, recipients)";
     case LOGE_DELIVERY_START: return "delivery attempt started";
     case LOGE_DELIVERY:
         switch (ll->status) {
-        case LOGS_SENT: return "delivered";
+        case LOGS_SENT: return ll->format == LOGF_DOVECOT ? "stored in the mailbox" : "delivered";
         case LOGS_DEFERRED: return "delivery deferred (temporary failure)";
         case LOGS_BOUNCED: return "delivery failed (permanent)";
         case LOGS_EXPIRED: return "expired";
@@ -660,6 +667,8 @@ const char *logexplain_step(const logline *ll)
     case LOGE_OTHER:
         if (ll->format == LOGF_DMA && ll->relay.p != NULL)
             return "connecting to the next hop";
+        if (ll->format == LOGF_DMA && ll->to.p != NULL)
+            return "recipient queued";
         return "other";
     default: return "not understood";
     }

@@ -1421,6 +1421,15 @@ static bool logline_qmail(const char *p, const char *end, logline *ll)
                 while (c < end && *c == ' ')
                     c++;
                 ll->status_text = logline_str(c, end);
+                /* qmail's own codes: "(#4.4.2)" */
+                const char *hc = logline_find(c, end, LIT("(#"));
+                if (hc != NULL) {
+                    const char *ds = hc + 2, *de = ds;
+                    while (de < end && (logline_digit(*de) || *de == '.'))
+                        de++;
+                    if (de - ds >= 5)
+                        ll->dsn = logline_str(ds, de);
+                }
                 /* Remote results carry the peer's reply: "...said:_550_5.1.1_..." */
                 const char *r = c;
                 while (r + 4 < end) {
@@ -1647,7 +1656,7 @@ static void logline_exim(const char *p, const char *end, logline *ll)
                 if ((v = logline_exim_key(a, end, LIT("H="))) != NULL) {
                     const char *he = logline_find(v, end, LIT("]"));
                     ll->relay = logline_str(v, he ? he + 1 : end);
-                    if (he && he + 1 < end && he[1] == ':') {
+                    if (he && he + 2 < end && he[1] == ':' && logline_digit(he[2])) {
                         he += 2;
                         while (he < end && logline_digit(*he))
                             he++;

@@ -34,6 +34,7 @@ struct logreader {
     bool follow;
     bool eof;               /* the last read returned 0 */
     bool skipping;          /* dropping the rest of an over-long line */
+    bool cut;               /* the last line handed out was cut */
     char *buf;
     size_t start, end;      /* unread bytes are buf[start, end) */
     dev_t dev;
@@ -166,6 +167,7 @@ static ssize_t logreader_fill(logreader *r, const char **err_r)
 int logreader_next(logreader *r, const char **line_r, size_t *len_r,
                    const char **err_r)
 {
+    r->cut = false;
     for (;;) {
         char *s = r->buf + r->start;
         size_t avail = r->end - r->start;
@@ -180,6 +182,7 @@ int logreader_next(logreader *r, const char **line_r, size_t *len_r,
             if (len > LOGREADER_LINE_MAX) {
                 len = LOGREADER_LINE_MAX;
                 r->st.truncated++;
+                r->cut = true;
             }
             r->st.lines++;
             *line_r = s;
@@ -193,6 +196,7 @@ int logreader_next(logreader *r, const char **line_r, size_t *len_r,
                 continue;
             r->skipping = true;
             r->st.truncated++;
+            r->cut = true;
             r->st.lines++;
             *line_r = s;
             *len_r = LOGREADER_LINE_MAX;
@@ -213,6 +217,7 @@ int logreader_next(logreader *r, const char **line_r, size_t *len_r,
             return 0;
         }
         r->st.truncated++;
+        r->cut = true;
         r->st.lines++;
         *line_r = r->buf + r->end - avail;
         *len_r = avail;
@@ -266,6 +271,8 @@ void logreader_seek_end(logreader *r)
         r->pos = off;
     r->start = r->end = 0;
 }
+
+bool logreader_cut(const logreader *r) { return r->cut; }
 
 const logreader_stats *logreader_stats_get(const logreader *r) { return &r->st; }
 

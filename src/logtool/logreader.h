@@ -53,6 +53,9 @@ int logreader_check_rotation(logreader *r);
 /* Skip to the end of the file (follow starts at the end, like tail -f). */
 void logreader_seek_end(logreader *r);
 
+/* Was the line last handed out cut (too long, or no newline at the end)? */
+bool logreader_cut(const logreader *r);
+
 const logreader_stats *logreader_stats_get(const logreader *r);
 const char *logreader_path(const logreader *r);
 

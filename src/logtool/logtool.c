@@ -146,9 +146,15 @@ static logreader *logtool_open(const char *cmd, const char *path, logtool_counts
 }
 
 static void logtool_count(logtool_counts *c, const logline *ll, const logtool_opts *o,
-                          const char *path)
+                          const char *path, bool cut)
 {
     c->lines++;
+    if (cut || ll->truncated) {
+        c->truncated++;
+        if (o->list_unknown)
+            fprintf(stderr, "%s: truncated line %llu: %.*s\n", path, c->lines,
+                    (int)(ll->raw.n > 200 ? 200 : ll->raw.n), ll->raw.p);
+    }
     if (ll->binary) {
         c->binary++;
         if (o->list_unknown)
@@ -166,7 +172,6 @@ static void logtool_count(logtool_counts *c, const logline *ll, const logtool_op
 static void logtool_after_file(const char *cmd, logreader *r, logtool_counts *c)
 {
     const logreader_stats *st = logreader_stats_get(r);
-    c->truncated += st->truncated;
     if (st->bytes == 0) {
         fprintf(stderr, "postie log %s: %s: the file is empty\n", cmd, logreader_path(r));
         c->files_empty++;
@@ -218,7 +223,7 @@ static int logtool_each(const char *cmd, const logtool_opts *o, logtool_counts *
         logline ll;
         while ((got = logreader_next(r, &line, &len, &err)) > 0) {
             logline_parse(&lctx, line, len, &ll);
-            logtool_count(c, &ll, o, files[i]);
+            logtool_count(c, &ll, o, files[i], logreader_cut(r));
             fn(&ll, ctx);
         }
         if (got < 0) {
@@ -423,7 +428,7 @@ static int logtool_follow(int argc, char **argv)
         while ((got = logreader_next(r, &line, &len, &err)) > 0) {
             logline ll;
             logline_parse(&lctx, line, len, &ll);
-            logtool_count(&c, &ll, &o, path);
+            logtool_count(&c, &ll, &o, path, logreader_cut(r));
             logtool_follow_line(&ll, &f);
             any = true;
             if (f.out->len > 64 * 1024)

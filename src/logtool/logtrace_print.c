@@ -15,6 +15,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "logtool/logexplain.h"
 #include "util/mem.h"
@@ -46,6 +47,24 @@ static void logtrace_print_parse(const logtrace_msg *m, size_t i, logline *ll)
     logline_parse(&ctx, m->text + m->steps[i].off, m->steps[i].len, ll);
 }
 
+/* qmail's result lines name only the delivery number: take the recipient
+ * from the "starting delivery" line with the same number. */
+static void logtrace_print_qmail_to(const logtrace_msg *m, size_t upto, logline *ll)
+{
+    if (ll->format != LOGF_QMAIL || ll->event != LOGE_DELIVERY || ll->to.p != NULL ||
+        ll->delivery_no < 0)
+        return;
+    for (size_t j = upto; j-- > 0;) {
+        logline st;
+        logtrace_print_parse(m, j, &st);
+        if (st.event == LOGE_DELIVERY_START && st.delivery_no == ll->delivery_no) {
+            ll->to = st.to;
+            ll->relay = st.channel;
+            return;
+        }
+    }
+}
+
 static void logtrace_print_summarise(const logtrace_msg *m, logtrace_summary *s)
 {
     memset(s, 0, sizeof(*s));
@@ -54,6 +73,7 @@ static void logtrace_print_summarise(const logtrace_msg *m, logtrace_summary *s)
     for (size_t i = 0; i < m->nsteps; i++) {
         logline ll;
         logtrace_print_parse(m, i, &ll);
+        logtrace_print_qmail_to(m, i, &ll);
         if (ll.message_id.p && !s->msgid.p)
             s->msgid = ll.message_id;
         /* The queue manager's sender is the full address; pickup's may be bare. */
@@ -88,7 +108,7 @@ static void logtrace_print_summarise(const logtrace_msg *m, logtrace_summary *s)
         case LOGE_DELIVERY: {
             if (ll.format == LOGF_DOVECOT)
                 s->mailbox = true;
-            if (ll.format == LOGF_DOVECOT && s->nr > 0)
+            if (ll.format == LOGF_DOVECOT && !m->pseudo)
                 break; /* the store behind an LMTP delivery: not a recipient */
             int r;
             for (r = 0; r < s->nr; r++)
@@ -123,6 +143,18 @@ static void logtrace_print_summarise(const logtrace_msg *m, logtrace_summary *s)
     }
 }
 
+/*
+ * Done?  Sendmail and DMA log no removal: there, every recipient having a
+ * final result is the end.
+ */
+static bool logtrace_print_finished(const logtrace_msg *m, const logtrace_summary *s)
+{
+    if (m->done || s->removed)
+        return true;
+    return (m->format == LOGF_SENDMAIL || m->format == LOGF_DMA) && s->nr > 0 &&
+           s->deferred == 0 && (s->nrcpt < 0 || s->sent + s->bounced >= s->nrcpt);
+}
+
 static const char *logtrace_print_outcome_of(const logtrace_msg *m, const logtrace_summary *s)
 {
     if (m->pseudo) {
@@ -137,7 +169,7 @@ static const char *logtrace_print_outcome_of(const logtrace_msg *m, const logtra
         return "discarded";
     if (s->expired)
         return "expired (returned to the sender)";
-    bool finished = m->done || s->removed;
+    bool finished = logtrace_print_finished(m, s);
     if (finished) {
         if (s->bounced && s->sent)
             return "partly delivered (some recipients bounced)";
@@ -264,6 +296,21 @@ static void logtrace_print_detail(const logline *ll, buf *out)
     }
 }
 
+/* The stamp as written, but TAI64N (unreadable) as UTC. */
+static void logtrace_print_stamp(const logline *ll, buf *out)
+{
+    if (ll->stamp_kind == LOGT_TAI64N && ll->time >= 0) {
+        time_t tt = (time_t)ll->time;
+        struct tm tm;
+        char b[64];
+        gmtime_r(&tt, &tm);
+        strftime(b, sizeof(b), "%Y-%m-%d %H:%M:%S", &tm);
+        buf_printf(out, "%s.%06dZ", b, ll->usec < 0 ? 0 : ll->usec);
+        return;
+    }
+    buf_printf(out, "%-15.*s", LS(ll->stamp));
+}
+
 static void logtrace_print_program(const logline *ll, buf *out)
 {
     size_t mark = out->len;
@@ -304,13 +351,18 @@ void logtrace_print_text(const logtrace_msg *m, bool verbose, buf *out)
             buf_printf(out, "size: %lld  ", s->size);
         if (s->nrcpt >= 0)
             buf_printf(out, "recipients: %ld", s->nrcpt);
+        while (out->len > 0 && out->data[out->len - 1] == ' ')
+            buf_truncate(out, out->len - 1);
         buf_putc(out, '\n');
     }
     buf_puts(out, "  path:\n");
     for (size_t i = 0; i < m->nsteps; i++) {
         logline ll;
         logtrace_print_parse(m, i, &ll);
-        buf_printf(out, "    %-15.*s  ", LS(ll.stamp));
+        logtrace_print_qmail_to(m, i, &ll);
+        buf_puts(out, "    ");
+        logtrace_print_stamp(&ll, out);
+        buf_puts(out, "  ");
         logtrace_print_program(&ll, out);
         buf_printf(out, "%s", logexplain_step(&ll));
         logtrace_print_detail(&ll, out);
@@ -360,7 +412,7 @@ void logtrace_print_text(const logtrace_msg *m, bool verbose, buf *out)
         }
     } else
         buf_putc(out, '\n');
-    if (!m->done && !s->removed && !m->pseudo && !s->rejected)
+    if (!logtrace_print_finished(m, s) && !m->pseudo && !s->rejected)
         buf_puts(out, "  note: no removal logged: the message is still in the queue, or the log ends early "
                       "(postie mailq / postqueue -p shows the queue)\n");
     mem_free(&s);
@@ -429,7 +481,7 @@ void logtrace_print_json(const logtrace_msg *m, buf *out)
     logtrace_print_jcstr(out, "host", m->host, &f);
     logtrace_print_jcstr(out, "outcome", logtrace_print_outcome_of(m, s), &f);
     buf_printf(out, ",\"in_queue\":%s",
-               !m->done && !s->removed && !m->pseudo && !s->rejected ? "true" : "false");
+               !logtrace_print_finished(m, s) && !m->pseudo && !s->rejected ? "true" : "false");
     logtrace_print_jcstr(out, "parent", m->parent, &f);
     logtrace_print_jcstr(out, "link", m->link, &f);
     logtrace_print_jfield(out, "message_id", s->msgid, &f);
@@ -462,6 +514,7 @@ void logtrace_print_json(const logtrace_msg *m, buf *out)
     for (size_t i = 0; i < m->nsteps; i++) {
         logline ll;
         logtrace_print_parse(m, i, &ll);
+        logtrace_print_qmail_to(m, i, &ll);
         bool g = true;
         buf_puts(out, i ? ",{" : "{");
         if (m->steps[i].time >= 0) {
