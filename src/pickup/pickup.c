@@ -99,7 +99,7 @@ static bool pickup_has_from(const char *p, size_t n)
 }
 
 /* Is this a file pickup may take?  Reasons to leave it: still being
- * written (no read bits), not a plain file, more than one link (a link to
+ * written (not yet readable by others, postdrop.c), not a plain file, more than one link (a link to
  * another user's file would be sent in that user's name). */
 static int pickup_check(const char *queue_dir, const char *name, const char *path,
                         struct stat *st)
@@ -110,7 +110,7 @@ static int pickup_check(const char *queue_dir, const char *name, const char *pat
         pickup_corrupt(queue_dir, name, "not a regular file");
         return 0;
     }
-    if ((st->st_mode & 0444) != 0444) {
+    if ((st->st_mode & S_IROTH) == 0) {
         if (time(NULL) - st->st_mtime > PICKUP_STALE_SECONDS) {
             msg_warn("maildrop/%s: removed incomplete file older than 1 hour", name);
             unlink(path);

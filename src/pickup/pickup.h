@@ -4,7 +4,7 @@
  * "QUEUEID: uid=N from=<sender>" as Postfix's pickup does.
  *
  * Everything in maildrop/ comes from local users, so each file is checked
- * again here: a regular file with one link, complete (mode 0444), a valid
+ * again here: a regular file with one link, complete (mode 0404), a valid
  * queue file, within message_size_limit.  Only the envelope sender, the
  * recipients, the full name and the content are taken from it; the uid is
  * the file's owner as the kernel recorded it, never a claim in the file.

@@ -4,10 +4,13 @@
  *
  * The file is a queue file (docs/queue.md) whose ID record is its name, so
  * mailq lists maildrop entries like any others.  It is made mode 0600,
- * written, fsynced, then set to mode 0444: pickup takes only files with
- * every read bit set, so it never sees half a message, and a file left at
+ * written, fsynced, then set to mode 0404: pickup takes only files that
+ * others may read, so it never sees half a message, and a file left at
  * 0600 by a crash is removed by pickup after an hour.  The file belongs to
- * the submitting user; that owner is the uid pickup logs.
+ * the submitting user; that owner is the uid pickup logs.  0404 and not
+ * 0444: pickup reads it as "other" (it owns the directory, not the file),
+ * while another user who runs the setgid helper is in the file's group and
+ * so cannot read someone else's message.
  *
  * As the setgid helper, the only privilege is the group that may write
  * maildrop/ (setgid_group): the helper reads its input completely and
@@ -205,11 +208,14 @@ int postdrop_store(const char *queue_dir, const postdrop_msg *m,
     if (r == 0)
         r = fsync(fd);
     if (r == 0)
-        r = fchmod(fd, 0444);
+        r = fchmod(fd, 0404);
     if (r == 0)
         r = fsync(fd);
-    if (r == 0)
-        r = fs_sync_dir(dir);
+    /* The name must survive a power cut too.  The setgid helper may not
+     * read maildrop/ (mode 1730), so it cannot open the directory to fsync
+     * it; syncfs(2) on the file's file system covers the entry as well. */
+    if (r == 0 && fs_sync_dir(dir) < 0)
+        r = errno == EACCES ? syncfs(fd) : -1;
     if (r < 0) {
         *err_r = postdrop_err("write", path);
         int saved = errno;

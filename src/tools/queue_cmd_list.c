@@ -118,8 +118,8 @@ static char **queue_cmd_list_names(const char *dir, size_t *n_r)
 }
 
 /* A complete, readable queue file?  Mode 0600 in incoming/ is a file
- * cleanup is still writing; in maildrop/ the writer leaves the read bits
- * off until the file is complete (postdrop). */
+ * cleanup is still writing; in maildrop/ the writer makes the file readable
+ * by others only when it is complete (postdrop.c). */
 static bool queue_cmd_list_complete(const char *queue, const struct stat *st)
 {
     if (!S_ISREG(st->st_mode))
@@ -127,7 +127,7 @@ static bool queue_cmd_list_complete(const char *queue, const struct stat *st)
     if (strcmp(queue, QUEUE_INCOMING) == 0)
         return (st->st_mode & 0100) != 0;
     if (strcmp(queue, QUEUE_MAILDROP) == 0)
-        return (st->st_mode & 0444) == 0444;
+        return (st->st_mode & S_IROTH) != 0;
     return true;
 }
 

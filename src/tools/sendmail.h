@@ -40,7 +40,7 @@ void postdrop_msg_free(postdrop_msg *m);
 
 /* Write maildrop/ID durably (docs/architecture.md): mode 0600 while
  * written, queue-file records (docs/queue.md) with ID = file name, then
- * fsync, mode 0444 ("complete"), fsync of the directory, and a wake-up for
+ * fsync, mode 0404 ("complete"), fsync of the directory, and a wake-up for
  * pickup.  Returns 0 and the ID, or -1 with *err_r (new string) and errno. */
 int postdrop_store(const char *queue_dir, const postdrop_msg *m,
                    char id_r[QUEUE_ID_SIZE], char **err_r);
