@@ -106,7 +106,8 @@ static const postie_cmd *postie_find(const char *name)
 
 int main(int argc, char **argv)
 {
-    char *self = strdup(argv[0]);
+    static char *self; /* prog points into it for the process's life */
+    self = strdup(argv[0]);
     const char *prog = basename(self);
     msg_init(prog);
     msg_stderr_only();

@@ -64,7 +64,8 @@ static int config_cmd_order(const void *a, const void *b)
 
 static void config_cmd_flush(config_cmd_problems *ps)
 {
-    qsort(ps->v, ps->n, sizeof(*ps->v), config_cmd_order);
+    if (ps->n > 1) /* qsort wants a real array, even of none */
+        qsort(ps->v, ps->n, sizeof(*ps->v), config_cmd_order);
     for (size_t i = 0; i < ps->n; i++) {
         config_cmd_report(ps->v[i].path, ps->v[i].line, ps->v[i].text, NULL);
         mem_free(&ps->v[i].path);

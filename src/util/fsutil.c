@@ -87,9 +87,18 @@ char *fs_read_file(const char *path, size_t max, size_t *len_r)
     for (;;) {
         if (len == cap) {
             if (cap >= max) {
+                /* Exactly max bytes is allowed: only a further byte makes
+                 * the file too big, so look for end of file first. */
+                char extra;
+                ssize_t r;
+                while ((r = read(fd, &extra, 1)) < 0 && errno == EINTR)
+                    ;
+                if (r == 0)
+                    break;
+                int saved = r < 0 ? errno : EFBIG;
                 mem_free(&d);
                 close(fd);
-                errno = EFBIG;
+                errno = saved;
                 return NULL;
             }
             cap = cap * 2 > max ? max : cap * 2;
