@@ -58,6 +58,7 @@ void smtpd_conf_load(void)
     smtpd_cf.total_timeout = (double)var_time("smtpd_total_timeout");
     smtpd_cf.hard_error_limit = (int)var_int("smtpd_hard_error_limit");
     smtpd_cf.soft_error_limit = (int)var_int("smtpd_soft_error_limit");
+    smtpd_cf.error_sleep = (double)var_time("smtpd_error_sleep_time");
     smtpd_cf.junk_limit = (int)var_int("smtpd_junk_command_limit");
     const char *bare = var_str("smtpd_forbid_bare_newline");
     if (strcmp(bare, "reject") != 0 && strcmp(bare, "normalize") != 0 &&

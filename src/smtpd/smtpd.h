@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "cleanup/cleanup.h"
@@ -108,6 +109,7 @@ typedef struct smtpd_session {
     bool stopping;          /* graceful stop requested */
     bool closed;            /* done: smtpd.c frees it after the event */
     int conn_slot;          /* in the shared connection table, or -1 */
+    uint64_t pause_timer;   /* error sleep under way: replies wait */
     struct smtpd_session *next, *prev;
 } smtpd_session;
 
@@ -180,6 +182,7 @@ typedef struct smtpd_conf {
     int recipient_limit;
     double timeout, total_timeout;
     int hard_error_limit, soft_error_limit, junk_limit;
+    double error_sleep;          /* smtpd_error_sleep_time */
     bool forbid_bare_lf_reject;  /* smtpd_forbid_bare_newline = reject */
     bool disable_vrfy;
     struct mynetworks *mynetworks;

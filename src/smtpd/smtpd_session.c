@@ -13,6 +13,11 @@
  * "500 5.5.2 Error: line too long" once its end arrives; what came before
  * is thrown away as it comes, so the buffer never grows past its maximum.
  *
+ * Past smtpd_soft_error_limit errors, each error reply waits
+ * smtpd_error_sleep_time before it is sent (Postfix's tarpit), without
+ * blocking the process: the session stops processing and writing, and a
+ * timer resumes it.
+ *
  * Log lines, in Postfix's grammar (docs/logging.md):
  *   connect from host[addr]
  *   lost connection after DATA (123 bytes) from host[addr]
@@ -174,6 +179,8 @@ void smtpd_session_free(smtpd_session **sp)
     msg_info("disconnect from %s%s", s->namaddr, b->data);
     buf_free(&b);
     smtpd_tx_free(s);
+    if (s->pause_timer != 0)
+        event_cancel(s->pause_timer);
     if (s->fd >= 0) {
         event_remove(s->fd);
         close(s->fd);
@@ -252,11 +259,32 @@ void smtpd_session_content(const char *line, size_t len, void *ctx)
     cleanup_line(tx->cl, line, len);
 }
 
+static void smtpd_session_pump(smtpd_session *s);
+
+static void smtpd_session_resume(void *ctx)
+{
+    smtpd_session *s = ctx;
+    s->pause_timer = 0;
+    if (s->closed)
+        return;
+    event_modify(s->fd, EVENT_READ);
+    smtpd_session_pump(s);
+}
+
+/* Past the soft error limit: hold this error reply for a while. */
+static void smtpd_session_tarpit(smtpd_session *s)
+{
+    if (s->fd < 0 || s->mode == SMTPD_MODE_CLOSING || s->last_code < 400 ||
+        s->errors < smtpd_cf.soft_error_limit || smtpd_cf.error_sleep <= 0)
+        return;
+    s->pause_timer = event_timer(smtpd_cf.error_sleep, smtpd_session_resume, s);
+}
+
 /* Process as much buffered input as possible. */
 static void smtpd_session_process(smtpd_session *s)
 {
     while (s->mode != SMTPD_MODE_CLOSING && s->out->len < SMTPD_OUT_HIGH &&
-           s->in->len > 0) {
+           s->in->len > 0 && s->pause_timer == 0) {
         if (s->mode == SMTPD_MODE_CMD) {
             char *lf = memchr(s->in->data, '\n', s->in->len);
             if (lf == NULL) {
@@ -274,6 +302,7 @@ static void smtpd_session_process(smtpd_session *s)
                 smtpd_session_end(s, "421 4.7.0 %s Error: too many errors",
                                   smtpd_cf.myhostname);
             }
+            smtpd_session_tarpit(s);
         } else if (s->mode == SMTPD_MODE_DATA) {
             smtpd_tx *tx = s->tx;
             unsigned before = tx->data.bare_lf;
@@ -301,6 +330,8 @@ static void smtpd_session_process(smtpd_session *s)
 static void smtpd_session_pump(smtpd_session *s)
 {
     for (;;) {
+        if (s->pause_timer != 0)
+            return;
         size_t before = s->in->len;
         enum smtpd_mode mode = s->mode;
         smtpd_session_process(s);
@@ -338,6 +369,8 @@ void smtpd_session_flush(smtpd_session *s)
             s->closed = true;
         return;
     }
+    if (s->pause_timer != 0)
+        return; /* the error sleep holds the reply back */
     while (s->out->len > 0) {
         ssize_t n = write(s->fd, s->out->data, s->out->len);
         if (n > 0) {
@@ -376,8 +409,9 @@ void smtpd_session_event(int fd, int events, void *ctx)
     char tmp[16384];
     size_t room = s->in->max - s->in->len;
     if (room == 0) {
-        /* Paused until the client reads its replies. */
-        event_modify(fd, EVENT_WRITE);
+        /* Paused until the client reads its replies, or until the error
+         * sleep is over. */
+        event_modify(fd, s->pause_timer ? 0 : EVENT_WRITE);
         return;
     }
     ssize_t n = read(fd, tmp, room < sizeof(tmp) ? room : sizeof(tmp));

@@ -222,3 +222,19 @@ def test_junk_after_quit_is_logged_and_ignored(postie):
     postie.wait_for_log(r"improper command pipelining after QUIT from "
                         r"localhost\[127\.0\.0\.1\]: MAIL FROM:<a@example\.org>")
     postie.wait_for_log(r"disconnect from localhost\[127\.0\.0\.1\] ehlo=1 quit=1 commands=2$")
+
+
+@pytest.mark.postie_conf(smtpd_soft_error_limit="2", smtpd_error_sleep_time="1s")
+def test_errors_past_the_soft_limit_are_answered_slowly(postie):
+    with start(postie) as r:
+        t0 = time.monotonic()
+        assert r.cmd("BOGUS").startswith("502 ")
+        assert time.monotonic() - t0 < 0.5
+        t1 = time.monotonic()
+        assert r.cmd("BOGUS").startswith("502 ")
+        assert r.cmd("BOGUS").startswith("502 ")
+        assert time.monotonic() - t1 >= 1.8
+        # Good commands are not delayed.
+        t2 = time.monotonic()
+        assert r.cmd("NOOP") == "250 2.0.0 Ok"
+        assert time.monotonic() - t2 < 0.5
