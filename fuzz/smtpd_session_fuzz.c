@@ -10,10 +10,10 @@
  * client sends, split into separate reads at each 0xFF byte (so that
  * pipelining and DATA/BDAT boundaries fall everywhere).
  *
- * Build: see fuzz/Makefile, or
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c17 -D_GNU_SOURCE \
- *     -Isrc fuzz/smtpd_session_fuzz.c $(ls src/smtpd/*.c src/cleanup/*.c \
- *     src/global/*.c src/util/*.c | grep -v _test.c) -lcrypt -lssl -lcrypto -lz -lm
+ * Build: see fuzz/Makefile, or by hand: clang with
+ * -fsanitize=fuzzer,address,undefined -std=c17 -D_GNU_SOURCE -Isrc, this
+ * file and every non-test .c of src/smtpd, src/cleanup, src/global and
+ * src/util, linked with -lcrypt -lssl -lcrypto -lz -lm.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
