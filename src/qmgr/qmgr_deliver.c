@@ -52,6 +52,41 @@ typedef struct qmgr_job {
 static qmgr_dest *qmgr_dests;
 static int qmgr_inflight;
 
+/* An agent that is not there yet (starting, or being restarted by master
+ * after a crash) is waited for quietly for a few seconds before its
+ * recipients are deferred: otherwise every message found at start would
+ * wait a whole minimal_backoff_time for an agent that was up 50 ms later. */
+#define QMGR_AGENT_GRACE 10.0
+#define QMGR_AGENT_RETRY 0.25
+
+typedef struct qmgr_agent {
+    char name[32];
+    double down_since;   /* 0: reachable */
+    double retry_at;
+} qmgr_agent;
+
+static qmgr_agent qmgr_agents[8];
+static uint64_t qmgr_agent_timer;
+
+static qmgr_agent *qmgr_deliver_agent(const char *name)
+{
+    for (size_t i = 0; i < sizeof(qmgr_agents) / sizeof(qmgr_agents[0]); i++) {
+        if (strcmp(qmgr_agents[i].name, name) == 0)
+            return &qmgr_agents[i];
+        if (qmgr_agents[i].name[0] == '\0') {
+            snprintf(qmgr_agents[i].name, sizeof(qmgr_agents[i].name), "%s", name);
+            return &qmgr_agents[i];
+        }
+    }
+    return &qmgr_agents[0]; /* more transports than slots: share one */
+}
+
+static void qmgr_deliver_agent_retry(void *ctx)
+{
+    qmgr_agent_timer = 0;
+    qmgr_deliver_schedule();
+}
+
 int qmgr_deliver_inflight(void)
 {
     return qmgr_inflight;
@@ -214,12 +249,14 @@ static int qmgr_deliver_connect(const char *transport, char **err_r)
     struct timeval tv = {.tv_sec = 10};
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+        int e = errno; /* the caller tells "not there yet" by it */
         snprintf(why, sizeof(why),
                  "delivery temporarily suspended: connect to transport "
                  "private/%s: %s",
                  transport, strerror(errno));
         *err_r = mem_strdup(why);
         close(fd);
+        errno = e;
         return -1;
     }
     return fd;
@@ -231,11 +268,30 @@ static void qmgr_deliver_start(qmgr_msg *qm, size_t ri, const char *transport,
                                const char *nexthop, qmgr_dest *dest)
 {
     const queue_rcpt *r = &qm->m->rcpts[ri];
-    qm->rstate[ri] = QMGR_R_BUSY;
-    qm->waiting--;
+    qmgr_agent *ag = qmgr_deliver_agent(transport);
+    double now = event_now();
+    if (ag->down_since > 0 && now < ag->retry_at)
+        return; /* still waiting for it; a timer reschedules */
     long long handoff = deliver_log_now();
     char *err = NULL;
     int fd = qmgr_deliver_connect(transport, &err);
+    if (fd < 0 && (errno == ENOENT || errno == ECONNREFUSED ||
+                   errno == EAGAIN)) {
+        if (ag->down_since == 0)
+            ag->down_since = now;
+        if (now - ag->down_since < QMGR_AGENT_GRACE) {
+            ag->retry_at = now + QMGR_AGENT_RETRY;
+            if (qmgr_agent_timer == 0)
+                qmgr_agent_timer = event_timer(QMGR_AGENT_RETRY,
+                                               qmgr_deliver_agent_retry, NULL);
+            mem_free(&err);
+            return;
+        }
+    } else if (fd >= 0) {
+        ag->down_since = 0;
+    }
+    qm->rstate[ri] = QMGR_R_BUSY;
+    qm->waiting--;
     buf *req = NULL;
     if (fd >= 0) {
         char *hop = mem_strdup(nexthop);

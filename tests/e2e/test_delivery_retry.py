@@ -105,12 +105,31 @@ def test_alias_to_unknown_user_is_bounced_with_5_1_1(postie):
     assert not os.path.exists(postie.path("queue", "deferred", qid))
 
 
-def test_missing_local_agent_defers_and_the_message_waits(postie):
-    """qmgr cannot reach the agent: it logs the deferral itself
+def test_agent_back_within_seconds_gets_the_mail_without_a_deferral(postie):
+    """An agent that is not there yet (starting, restarting) is waited for
+    quietly for a few seconds: no deferral, no back-off."""
+    user = postie.user
+    sock = postie.path("queue", "private", "local")
+    wait_until(lambda: os.path.exists(sock), 10, "local's socket")
+    os.rename(sock, sock + ".away")
+    at = len(postie.log_lines())
+    try:
+        send(postie, f"{user}@localhost", "agent late")
+        postie.wait_for_log(r"qmgr\[\d+\]: \S+: from=", start=at)
+        time.sleep(1.5)
+    finally:
+        os.rename(sock + ".away", sock)
+    postie.wait_for_mail(user)
+    assert not [l for l in postie.log_lines()[at:] if "status=deferred" in l]
+
+
+@pytest.mark.timeout_s(60)
+def test_missing_local_agent_defers_after_a_grace_and_the_message_waits(postie):
+    """qmgr cannot reach the agent for longer: it logs the deferral itself
     (relay=none) and keeps the message for a retry."""
     user = postie.user
     sock = postie.path("queue", "private", "local")
-    # Stand-in for a dead agent: the socket is gone for a moment.
+    wait_until(lambda: os.path.exists(sock), 10, "local's socket")
     os.rename(sock, sock + ".away")
     at = len(postie.log_lines())
     try:
@@ -118,7 +137,7 @@ def test_missing_local_agent_defers_and_the_message_waits(postie):
         m = postie.wait_for_log(
             r"postie/qmgr\[\d+\]: (\S+): to=<.*>, relay=none, .*dsn=4\.3\.0, "
             r"status=deferred \(delivery temporarily suspended: connect to transport "
-            r"private/local: .*\)$", start=at)
+            r"private/local: .*\)$", start=at, timeout=25)
         qid = m[0].group(1)
     finally:
         os.rename(sock + ".away", sock)

@@ -84,6 +84,8 @@ def test_kill_9_of_qmgr_mid_flow_master_restarts_it_and_flow_goes_on(postie):
 
 def test_kill_9_of_local_mid_delivery_defers_and_the_new_local_delivers(postie):
     [local] = postie.service_pids("local")
+    wait_until(lambda: os.path.exists(postie.path("queue", "private", "local")), 10,
+               "local's socket")
     # A frozen agent takes the connection (the kernel queues it) but never
     # answers; then it dies.
     os.kill(local, signal.SIGSTOP)
