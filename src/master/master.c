@@ -189,7 +189,9 @@ static int master_declare(bool reloading, char **err_r)
             if (!reloading || strcmp(spec, master_socks[k].spec) != 0) {
                 master_listen fresh;
                 char *err = NULL;
-                if (master_listen_open(m->listen_param, &fresh, &err) < 0) {
+                if (master_listen_reopen(m->listen_param,
+                                         reloading ? &master_socks[k] : NULL,
+                                         &fresh, &err) < 0) {
                     if (!reloading) {
                         *err_r = err;
                         mem_free(&spec);

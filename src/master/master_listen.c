@@ -9,6 +9,7 @@
 #include "master/master_listen.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -77,6 +78,17 @@ static bool master_listen_family_ok(int family)
 /* Bind one host (numeric or a name) and port.  "implicit" marks an address
  * that came from loopback-only or all: a host without IPv6 skips it quietly
  * instead of failing. */
+static const master_listen *ml_reuse; /* set during master_listen_reopen */
+
+/* A socket of the old set with this label, duplicated; -1 when none. */
+static int master_listen_take_over(const char *label)
+{
+    for (size_t i = 0; ml_reuse && i < ml_reuse->n; i++)
+        if (strcmp(ml_reuse->v[i].label, label) == 0)
+            return fcntl(ml_reuse->v[i].fd, F_DUPFD_CLOEXEC, 3);
+    return -1;
+}
+
 static int master_listen_bind(master_listen *l, const char *host, int port,
                               bool implicit, char **err_r)
 {
@@ -105,7 +117,13 @@ static int master_listen_bind(master_listen *l, const char *host, int port,
             snprintf(label, sizeof(label), "[%s]:%d", addr, port);
         else
             snprintf(label, sizeof(label), "%s:%d", addr, port);
-        int fd = socket(ai->ai_family,
+        int fd = master_listen_take_over(label);
+        if (fd >= 0) {
+            master_listen_add(l, fd, label);
+            bound++;
+            continue;
+        }
+        fd = socket(ai->ai_family,
                         SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
             if (implicit && (errno == EAFNOSUPPORT || errno == EPROTONOSUPPORT))
@@ -148,6 +166,15 @@ static int master_listen_bind(master_listen *l, const char *host, int port,
 fail:
     freeaddrinfo(res);
     return -1;
+}
+
+int master_listen_reopen(const char *param, const master_listen *old,
+                         master_listen *l, char **err_r)
+{
+    ml_reuse = old;
+    int rc = master_listen_open(param, l, err_r);
+    ml_reuse = NULL;
+    return rc;
 }
 
 int master_listen_open(const char *param, master_listen *l, char **err_r)

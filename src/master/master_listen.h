@@ -31,6 +31,11 @@ typedef struct master_listen {
  * parameter gives no sockets), or -1 with *err_r (a new string); on error
  * nothing stays open. */
 int master_listen_open(const char *param, master_listen *l, char **err_r);
+/* The same, for a reload: an address that old already has is taken over
+ * (duplicated) instead of bound again, which would fail while the old
+ * processes still hold it.  old may be NULL. */
+int master_listen_reopen(const char *param, const master_listen *old,
+                         master_listen *l, char **err_r);
 /* The parameters that decide a service's sockets, as one string: when it
  * changes across a reload, the sockets are made again. */
 char *master_listen_spec(const char *param);

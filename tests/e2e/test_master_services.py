@@ -147,3 +147,27 @@ def test_master_sigterm_stops_services_and_exits_cleanly(postie):
     assert any(re.search(r"postie/master\[\d+\]: terminating on signal 15$", l) for l in lines)
     # The services were asked to go: no warning about their ends.
     assert not [l for l in lines if "warning: process" in l]
+
+
+def test_master_reload_adds_an_address_on_a_port_it_already_has(postie):
+    if not has_service("smtpd"):
+        pytest.skip("smtpd not in this build yet")
+    port = postie.smtp_port
+    # 127.0.0.2 is loopback too on Linux; the old 127.0.0.1 socket is kept
+    # (taken over), not bound a second time, which would fail while the
+    # old smtpd processes still hold it.
+    postie.write_conf({"smtpd_listen": f"127.0.0.1:{port}, 127.0.0.2:{port}"})
+    log_at = len(postie.log_lines())
+    os.kill(postie.master_pid, signal.SIGHUP)
+    postie.wait_for_log(r"reload -- version", start=log_at)
+
+    def greets(addr):
+        try:
+            with socket.create_connection((addr, port), timeout=5) as s:
+                s.settimeout(5)
+                return s.recv(4).startswith(b"220")
+        except OSError:
+            return False
+    wait_until(lambda: greets("127.0.0.2") and greets("127.0.0.1"), 10,
+               "smtpd on both addresses")
+    assert not [l for l in postie.log_lines()[log_at:] if "warning" in l]
