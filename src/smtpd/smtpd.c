@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -53,6 +54,8 @@ void smtpd_conf_load(void)
     smtpd_cf.queue_dir = var_path("queue_directory");
     smtpd_cf.myhostname = var_str("myhostname");
     smtpd_cf.message_size_limit = (unsigned long long)var_int("message_size_limit");
+    if (smtpd_cf.message_size_limit == 0)
+        smtpd_cf.message_size_limit = ULLONG_MAX; /* Postfix: 0 is no limit */
     smtpd_cf.recipient_limit = (int)var_int("smtpd_recipient_limit");
     smtpd_cf.timeout = (double)var_time("smtpd_timeout");
     smtpd_cf.total_timeout = (double)var_time("smtpd_total_timeout");
@@ -155,6 +158,7 @@ static void smtpd_accept_one(int lfd)
                           smtpd_cf.myhostname, s->addr);
     } else {
         s->conn_slot = smtpd_conn_add(s->addr);
+        smtpd_session_pregreet(s);
         smtpd_session_greet(s);
     }
     smtpd_session_flush(s);

@@ -122,6 +122,9 @@ smtpd_session *smtpd_session_new(int fd, const struct sockaddr *sa,
  * the fuzzer leaves it NULL and replies are dropped. */
 extern void (*smtpd_session_output_hook)(smtpd_session *s, const char *p,
                                          size_t n);
+/* Before the greeting: a client that already talks is logged as Postfix
+ * does ("improper command pipelining after CONNECT"). */
+void smtpd_session_pregreet(smtpd_session *s);
 /* Queue the 220 greeting. */
 void smtpd_session_greet(smtpd_session *s);
 /* Feed input octets (the socket reader and the fuzzer call this). */

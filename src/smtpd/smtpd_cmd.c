@@ -15,6 +15,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +71,10 @@ static void smtpd_cmd_ehlo(smtpd_session *s, char *args)
     smtpd_cmd_helo_set(s, args, true);
     smtpd_reply(s, "250-%s", smtpd_cf.myhostname);
     smtpd_reply(s, "250-PIPELINING");
-    smtpd_reply(s, "250-SIZE %llu", smtpd_cf.message_size_limit);
+    if (smtpd_cf.message_size_limit == ULLONG_MAX)
+        smtpd_reply(s, "250-SIZE"); /* RFC 1870 section 4: no fixed limit */
+    else
+        smtpd_reply(s, "250-SIZE %llu", smtpd_cf.message_size_limit);
     if (!smtpd_cf.disable_vrfy)
         smtpd_reply(s, "250-VRFY");
     smtpd_reply(s, "250-ENHANCEDSTATUSCODES");
@@ -430,6 +434,8 @@ void smtpd_cmd_bdat_end(smtpd_session *s)
     if (tx->bdat_discard) {
         const char *reply = tx->bdat_reply;
         tx->bdat_discard = false;
+        if (!tx->data_begun)
+            tx->bytes = 0; /* skipped octets are not part of a message */
         if (tx->sender == NULL)
             smtpd_tx_free(s); /* made only to skip the chunk */
         smtpd_reply(s, "%s", reply);

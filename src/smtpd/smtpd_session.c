@@ -31,6 +31,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "global/mail_conf.h"
@@ -60,6 +61,23 @@ smtpd_session *smtpd_session_new(int fd, const struct sockaddr *sa,
     s->conn_slot = -1;
     msg_info("connect from %s", s->namaddr);
     return s;
+}
+
+void smtpd_session_pregreet(smtpd_session *s)
+{
+    /* RFC 5321 section 3.1: the client waits for the greeting.  Spam
+     * software often does not; what is already in the socket at accept
+     * time was sent before any greeting existed.  Peek, do not read: the
+     * session still processes it as usual. */
+    char peek[128];
+    ssize_t n = s->fd >= 0 ? recv(s->fd, peek, sizeof(peek) - 1, MSG_PEEK | MSG_DONTWAIT)
+                           : -1;
+    if (n <= 0)
+        return;
+    peek[n] = '\0';
+    s->pipelining_logged = true;
+    msg_info("improper command pipelining after CONNECT from %s: %.*s", s->namaddr,
+             (int)strcspn(peek, "\r\n"), peek);
 }
 
 void smtpd_session_greet(smtpd_session *s)

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -198,6 +199,38 @@ static void test_disconnect_counters(void)
     buf_free(&b);
 }
 
+static void test_vrfy_when_enabled(void)
+{
+    smtpd_cf.disable_vrfy = false;
+    const char *in = "VRFY <bob@localhost>\r\nVRFY nobody@localhost\r\n"
+                     "VRFY someone@far.example\r\nVRFY\r\n";
+    TEST_EQ_STR(dialog("127.0.0.1", in, strlen(in)),
+                "252 2.0.0 bob@localhost\n550 5.1.1 <nobody@localhost>: Recipient "
+                "address rejected: User unknown in local recipient table\n"
+                "252 2.0.0 someone@far.example\n501 5.5.4 Syntax: VRFY address\n");
+    smtpd_cf.disable_vrfy = true;
+}
+
+/* A client that talks before the greeting (socketpair stands in for the
+ * accepted connection). */
+static void test_pregreet_is_logged(void)
+{
+    int sv[2];
+    TEST_EQ_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    TEST_EQ_INT(write(sv[1], "EHLO early\r\n", 12), 12);
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "192.0.2.9", &sin.sin_addr);
+    smtpd_session *s = smtpd_session_new(sv[0], (struct sockaddr *)&sin, sizeof(sin));
+    smtpd_session_pregreet(s);
+    /* The octets are still there for the session to read. */
+    char b[32];
+    TEST_EQ_INT(recv(sv[0], b, sizeof(b), MSG_DONTWAIT), 12);
+    s->fd = -1;
+    smtpd_session_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 static void test_log_lines(void)
 {
     char *log = fs_join(dir, "maillog");
@@ -216,6 +249,8 @@ static void test_log_lines(void)
     TEST_TRUE(strstr(text, "too many errors after UNKNOWN from ") != NULL);
     TEST_TRUE(strstr(text, "warning: command line too long from ") != NULL);
     TEST_TRUE(strstr(text, "NOQUEUE: reject: MAIL from ") != NULL);
+    TEST_TRUE(strstr(text, "improper command pipelining after CONNECT from "
+                           "unknown[192.0.2.9]: EHLO early\n") != NULL);
     TEST_TRUE(strstr(text, "disconnect from unknown[192.0.2.1] ehlo=1 mail=1 rcpt=0/1 "
                            "commands=2/3\n") != NULL);
     mem_free(&text);
@@ -250,6 +285,8 @@ int main(void)
     TEST_RUN(test_dialogues);
     TEST_RUN(test_byte_at_a_time_equals_whole);
     TEST_RUN(test_disconnect_counters);
+    TEST_RUN(test_vrfy_when_enabled);
+    TEST_RUN(test_pregreet_is_logged);
     TEST_RUN(test_log_lines);
     buf_free(&output);
     char cmd[600];
