@@ -248,8 +248,43 @@ EOF
 
 # ---------------------------------------------------------------- postie
 pt_start() {
-    [ -x "$POSTIE" ] || die "no $POSTIE: build it with make -j2"
-    die "postie side not integrated yet"
+    [ -x "$POSTIE" ] || die "no $POSTIE: build it first (make -j2)"
+    local owner=postie
+    id postie >/dev/null 2>&1 || owner=nobody
+    mkdir -p "$PT_DIR"
+    # The same set-up as the Postfix side: loopback, one high port, one
+    # virtual user with a Maildir, fsync as built (postie has no switch to
+    # turn it off).  Everything not named here is postie's default.
+    cat >"$PT_DIR/postie.conf" <<EOF
+# Private postie instance of bench/smtp_throughput.sh.
+myhostname = bench.localdomain
+mydestination = localhost, bench.test
+mynetworks = 127.0.0.0/8
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+smtpd_listen = 127.0.0.1:$PT_PORT
+submission_listen =
+pop3d_listen =
+imapd_listen =
+home_mailbox = Maildir/
+mail_owner = $owner
+EOF
+    "$POSTIE" serve --dir "$PT_DIR" >"$WORK/postie-serve.out" 2>&1 &
+    PT_PID=$!
+    wait_port "$PT_PORT" ||
+        { cat "$WORK/postie-serve.out" >&2; die "postie smtpd does not answer on 127.0.0.1:$PT_PORT"; }
+    echo bench-password | "$POSTIE" -c "$PT_DIR" user add bench --password-stdin >&2 ||
+        die "postie user add failed"
+    # The watcher needs new/ before the first delivery: make it as the owner
+    # of the mail store (mail_owner for virtual users).
+    local base m
+    base=$("$POSTIE" -c "$PT_DIR" config virtual_mailbox_base 2>/dev/null |
+        sed -n 's/^virtual_mailbox_base *= *//p')
+    case "$base" in /*) ;; "") base=$PT_DIR/mail ;; *) base=$PT_DIR/$base ;; esac
+    m=$base/bench/Maildir
+    mkdir -p "$m/new" "$m/cur" "$m/tmp"
+    chown -R "$(stat -c %u:%g "$base")" "$base/bench"
+    T_MAILDIR=$m T_PORT=$PT_PORT T_ROOT=$PT_PID T_RCPT=bench@bench.test
 }
 
 pt_stop() {
