@@ -58,7 +58,7 @@ const mail_conf_param mail_conf_params[] = {
     /* SMTP server limits (RFC 5321 section 4.5.3). */
     {"smtpd_banner", "$myhostname ESMTP $mail_name", MCT_STR, "text after 220 in the greeting"},
     {"message_size_limit", "10240000", MCT_SIZE, "largest message accepted, bytes"},
-    {"header_size_limit", "102400", MCT_SIZE, "largest header section kept, bytes"},
+    {"header_size_limit", "102400", MCT_SIZE, "largest message header (with its continuation lines) kept, bytes; the excess is discarded"},
     {"smtpd_recipient_limit", "1000", MCT_INT, "recipients per message"},
     {"smtpd_timeout", "300s", MCT_TIME, "idle time before 421 4.4.2"},
     {"smtpd_total_timeout", "3600s", MCT_TIME, "longest SMTP session before 421 4.4.2"},
