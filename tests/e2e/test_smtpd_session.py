@@ -341,3 +341,34 @@ def test_lost_connection_is_logged_with_the_last_command(postie):
     postie.wait_for_log(r"disconnect from .* data=0/1 commands=3/4$")
     # The half-received message left nothing in the queue.
     assert queue_files(postie) == []
+
+
+def _ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback")
+def test_ipv6_client_is_logged_and_trusted_by_mynetworks(postie_factory):
+    from postie_env import free_port
+    port = free_port()
+    env = postie_factory(conf={"smtpd_listen": f"[::1]:{port}"})
+    sock = socket.create_connection(("::1", port), timeout=10)
+    r = Raw.__new__(Raw)
+    r.sock, r.buf = sock, b""
+    with r:
+        assert r.reply().startswith("220 ")
+        assert r.cmd("EHLO v6.test").startswith("250")
+        assert r.cmd("MAIL FROM:<a@example.org>") == "250 2.1.0 Ok"
+        # [::1]/128 is in the default mynetworks: relaying is allowed.
+        assert r.cmd("RCPT TO:<x@example.com>") == "250 2.1.5 Ok"
+        assert r.cmd(f"RCPT TO:<{local_rcpt(env)}>") == "250 2.1.5 Ok"
+        assert r.cmd("DATA").startswith("354")
+        queued_id(r.cmd("Subject: v6\r\n\r\nover IPv6\r\n."))
+    env.wait_for_log(r"connect from \S+\[::1\]$")
+    m = env.wait_for_mail()[0]
+    assert re.search(rb"Received: from v6\.test \(\S+ \[IPv6:::1\]\)", m)
