@@ -201,12 +201,17 @@ static void queue_cmd_super_one(super_ctx *c, const char *id, bool explicit)
             c->done++;
             return;
         }
-        if (r < 0) {
-            if (errno == EBUSY)
+        if (r < 0 && errno == EBUSY) {
+            /* Not a message yet: ALL means the messages there are. */
+            if (explicit) {
                 fprintf(stderr, "postsuper: %s: still being received, not changed\n", id);
-            else
-                msg_error("%s: %s/%s: %m", id, q, id);
-            c->status = errno == EBUSY ? EX_TEMPFAIL : EX_IOERR;
+                c->status = c->status ? c->status : EX_TEMPFAIL;
+            }
+            return;
+        }
+        if (r < 0) {
+            msg_error("%s: %s/%s: %m", id, q, id);
+            c->status = EX_IOERR;
             return;
         }
     }
