@@ -179,8 +179,15 @@ static void smtpd_sweep(void)
 {
     double now = event_now();
     for (smtpd_session *s = smtpd_sessions; s; s = s->next) {
-        if (s->closed || s->mode == SMTPD_MODE_CLOSING)
+        if (s->closed)
             continue;
+        if (s->mode == SMTPD_MODE_CLOSING) {
+            /* The last reply cannot be written (a client that does not
+             * read): give up on it rather than keep the session. */
+            if (now - s->last_io >= SMTPD_CLOSE_WAIT)
+                s->closed = true;
+            continue;
+        }
         if (now - s->last_io >= smtpd_cf.timeout ||
             now - s->start >= smtpd_cf.total_timeout)
             smtpd_session_timeout(s);

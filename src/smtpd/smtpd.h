@@ -41,6 +41,8 @@ int smtpd_service_main(int argc, char **argv);
 #define SMTPD_IN_MAX (64 * 1024)
 /* Replies held before input processing pauses for the client to read. */
 #define SMTPD_OUT_HIGH (32 * 1024)
+/* How long a final reply may wait for a client that does not read. */
+#define SMTPD_CLOSE_WAIT 10.0
 /* How long sessions in DATA may finish after a stop request. */
 #define SMTPD_STOP_GRACE 5.0
 

@@ -117,6 +117,7 @@ void smtpd_session_end(smtpd_session *s, const char *fmt, ...)
     va_end(ap);
     buf_puts(s->out, "\r\n");
     s->mode = SMTPD_MODE_CLOSING;
+    s->last_io = event_now(); /* the close wait starts now */
 }
 
 void smtpd_session_where(const smtpd_session *s, char *out, size_t outlen)
