@@ -31,6 +31,7 @@ char *qmgr_queue_dir;
 size_t qmgr_active_count;
 qmgr_msg *qmgr_active_head, *qmgr_active_tail;
 bool qmgr_stopping;
+bool qmgr_scan_more;
 
 static uint64_t qmgr_scan_timer;
 static uint64_t qmgr_wake_timer;
@@ -94,7 +95,8 @@ static void qmgr_scan_incoming(void)
     size_t n;
     char **v = qmgr_list(QUEUE_INCOMING, &n);
     time_t now = time(NULL);
-    for (size_t i = 0; i < n && qmgr_room(); i++) {
+    size_t i;
+    for (i = 0; i < n && qmgr_room(); i++) {
         char *p = mem_alloc(strlen(qmgr_queue_dir) + strlen(v[i]) + 16);
         sprintf(p, "%s/%s/%s", qmgr_queue_dir, QUEUE_INCOMING, v[i]);
         struct stat st;
@@ -112,6 +114,7 @@ static void qmgr_scan_incoming(void)
         }
         mem_free(&p);
     }
+    qmgr_scan_more = i < n;
     qmgr_list_free(v, n);
 }
 
@@ -126,7 +129,10 @@ static void qmgr_scan_deferred(void)
         sprintf(p, "%s/%s/%s", qmgr_queue_dir, QUEUE_DEFERRED, v[i]);
         struct stat st;
         if (stat(p, &st) == 0) {
-            if (st.st_mtime <= now && qmgr_room()) {
+            if (st.st_mtime <= now && !qmgr_room()) {
+                qmgr_scan_more = true;
+                qmgr_deferred_due = true;
+            } else if (st.st_mtime <= now) {
                 if (qmgr_message_activate(QUEUE_DEFERRED, v[i]) < 0)
                     msg_error("%s: move to %s: %m", v[i], QUEUE_ACTIVE);
             } else if (earliest == 0 || st.st_mtime < earliest) {

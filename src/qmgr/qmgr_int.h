@@ -37,6 +37,7 @@ extern char *qmgr_queue_dir;
 extern size_t qmgr_active_count;
 extern qmgr_msg *qmgr_active_head, *qmgr_active_tail;
 extern bool qmgr_stopping;
+extern bool qmgr_scan_more;   /* the last scan stopped at the active limit */
 
 /* qmgr_message.c */
 /* Move from (a queue subdirectory) into active/ and load it.  Returns 0

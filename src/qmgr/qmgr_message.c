@@ -228,8 +228,17 @@ static void qmgr_message_expire(qmgr_msg *qm)
 void qmgr_message_finish(qmgr_msg *qm)
 {
     qmgr_message_unlink_list(qm);
+    if (qmgr_scan_more)
+        qmgr_scan_soon(); /* a scan left files for lack of room */
     if (!qm->deferred) {
         qmgr_message_remove(qm);
+        qmgr_message_free(&qm);
+        return;
+    }
+    if (qmgr_stopping) {
+        /* A delivery cut short by the stop (the agent went away too) is no
+         * reason for a back-off: the file stays in active/ and the next
+         * start takes it up at once. */
         qmgr_message_free(&qm);
         return;
     }
