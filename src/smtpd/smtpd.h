@@ -74,6 +74,7 @@ typedef struct smtpd_tx {
     bool smtputf8;
     int rcpt_ok;           /* accepted recipients */
     cleanup *cl;           /* the queue file, from the first accepted RCPT */
+    char id[16];           /* its queue ID, kept after commit for logs */
     char *last_rcpt;       /* for reject log lines after DATA */
     smtpd_data data;       /* content parser (DATA or BDAT) */
     bool data_begun;

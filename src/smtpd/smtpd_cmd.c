@@ -25,7 +25,6 @@
 #include "global/mail_addr.h"
 #include "global/mail_conf.h"
 #include "global/mail_trigger.h"
-#include "global/queue_file.h"
 #include "util/mem.h"
 #include "util/msg.h"
 
@@ -217,7 +216,8 @@ static int smtpd_cmd_open_queue(smtpd_session *s)
     cleanup_attr(tx->cl, "proto", s->esmtp ? "ESMTP" : "SMTP");
     if (tx->smtputf8)
         cleanup_attr(tx->cl, "smtputf8", "yes");
-    msg_info("%s: client=%s", cleanup_id(tx->cl), s->namaddr);
+    snprintf(tx->id, sizeof(tx->id), "%s", cleanup_id(tx->cl));
+    msg_info("%s: client=%s", tx->id, s->namaddr);
     return 0;
 }
 
@@ -329,8 +329,6 @@ static void smtpd_cmd_data(smtpd_session *s, char *args)
 static void smtpd_cmd_finish(smtpd_session *s, enum smtpd_counter counter)
 {
     smtpd_tx *tx = s->tx;
-    char id[QUEUE_ID_SIZE];
-    snprintf(id, sizeof(id), "%s", cleanup_id(tx->cl));
     char *reply = NULL;
     s->where = "END-OF-MESSAGE";
     if (tx->too_big || tx->data.size > smtpd_cf.message_size_limit) {
@@ -342,7 +340,7 @@ static void smtpd_cmd_finish(smtpd_session *s, enum smtpd_counter counter)
         char *why = NULL;
         int r = cleanup_commit(&tx->cl, &why);
         if (r == CLEANUP_OK) {
-            smtpd_reply(s, "250 2.0.0 Ok: queued as %s", id);
+            smtpd_reply(s, "250 2.0.0 Ok: queued as %s", tx->id);
             s->count_ok[counter]++;
             mail_trigger(smtpd_cf.queue_dir, "qmgr");
             smtpd_tx_free(s);

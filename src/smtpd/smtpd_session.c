@@ -142,7 +142,7 @@ void smtpd_session_log_reject(smtpd_session *s, const char *cmd,
                               const char *reply, const char *to)
 {
     buf *b = buf_new(4096);
-    const char *id = s->tx && s->tx->cl ? cleanup_id(s->tx->cl) : "NOQUEUE";
+    const char *id = s->tx && s->tx->id[0] ? s->tx->id : "NOQUEUE";
     buf_printf(b, "%s: reject: %s from %s: %s;", id, cmd, s->namaddr, reply);
     if (s->tx && s->tx->sender)
         buf_printf(b, " from=<%s>", s->tx->sender);
