@@ -106,11 +106,19 @@ int cleanup_begin(cleanup *c, const cleanup_client *client)
     char date[80];
     cleanup_date(date, sizeof(date), c->arrival_sec);
     buf *b = buf_new(4096);
-    const char *helo = client->helo && *client->helo ? client->helo : client->name;
-    buf_printf(b, "Received: from %.255s (%.255s [%s%s])\n", helo, client->name,
-               client->ipv6 ? "IPv6:" : "", client->addr);
-    buf_printf(b, "\tby %s (%s) with %s id %s", var_str("myhostname"),
-               var_str("mail_name"), client->proto, c->id);
+    if (client->addr == NULL) {
+        /* Local submission: no client to name (Postfix's pickup form). */
+        buf_printf(b, "Received: by %s (%s", var_str("myhostname"), var_str("mail_name"));
+        if (client->uid >= 0)
+            buf_printf(b, ", from userid %ld", client->uid);
+        buf_printf(b, ")\n\tid %s", c->id);
+    } else {
+        const char *helo = client->helo && *client->helo ? client->helo : client->name;
+        buf_printf(b, "Received: from %.255s (%.255s [%s%s])\n", helo, client->name,
+                   client->ipv6 ? "IPv6:" : "", client->addr);
+        buf_printf(b, "\tby %s (%s) with %s id %s", var_str("myhostname"),
+                   var_str("mail_name"), client->proto, c->id);
+    }
     if (queue_file_nrcpt(c->qf) == 1 && c->first_rcpt)
         buf_printf(b, "\n\tfor <%s>; %s\n", c->first_rcpt, date);
     else

@@ -29,13 +29,16 @@ typedef struct cleanup cleanup;
 #define CLEANUP_TEMP (-1) /* 451 4.3.0: try again later */
 #define CLEANUP_PERM (-2) /* 554 5.x.x: do not try again */
 
-/* What the Received header says about the client. */
+/* What the Received header says about the client.  For local submission
+ * (pickup) leave addr NULL: the header then has Postfix's local form
+ * "Received: by HOST (postie, from userid UID)\n\tid ID; DATE". */
 typedef struct cleanup_client {
     const char *helo;   /* may be NULL or "" */
     const char *name;   /* "unknown" when there is no verified name */
-    const char *addr;   /* printable address */
+    const char *addr;   /* printable address; NULL: local submission */
     bool ipv6;
     const char *proto;  /* SMTP, ESMTP, ... (RFC 3848) */
+    long uid;           /* local submission: the submitter's uid, or -1 */
 } cleanup_client;
 
 /* Create incoming/ID and write the sender ("" for <>).  Returns 0, or -1

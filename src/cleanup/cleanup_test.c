@@ -142,6 +142,30 @@ static void test_too_many_hops_is_refused(void)
     mem_free(&why);
 }
 
+static void test_local_submission_has_postfix_local_received(void)
+{
+    cleanup *c;
+    char *err = NULL;
+    TEST_EQ_INT(cleanup_open(qdir, "root@mail.example.org", &c, &err), 0);
+    cleanup_rcpt(c, "bob@example.org", NULL);
+    char id[QUEUE_ID_SIZE];
+    snprintf(id, sizeof(id), "%s", cleanup_id(c));
+    cleanup_begin(c, &(cleanup_client){.addr = NULL, .uid = 1000});
+    cleanup_line(c, "Subject: local", 14);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/incoming/%s", qdir, id);
+    char *why = NULL;
+    TEST_EQ_INT(cleanup_commit(&c, &why), CLEANUP_OK);
+    char *all = fs_read_file(path, 1 << 20, NULL);
+    char want[200];
+    snprintf(want, sizeof(want),
+             "Received: by mail.example.org (postie, from userid 1000)\n\tid %s\n"
+             "\tfor <bob@example.org>; ", id);
+    TEST_TRUE(all != NULL && strstr(all, want) != NULL);
+    mem_free(&all);
+    unlink(path);
+}
+
 static void test_date_form(void)
 {
     setenv("TZ", "UTC", 1);
@@ -163,6 +187,7 @@ int main(void)
     TEST_RUN(test_body_without_separator_gets_one);
     TEST_RUN(test_long_header_is_cut_at_header_size_limit);
     TEST_RUN(test_too_many_hops_is_refused);
+    TEST_RUN(test_local_submission_has_postfix_local_received);
     TEST_RUN(test_date_form);
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", qdir);
