@@ -16,13 +16,16 @@
 #include "pickup/pickup.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -294,6 +297,90 @@ int pickup_scan(const char *queue_dir)
     return taken;
 }
 
+/* ---- showq: the queue listing for users who cannot read the queue ----
+ *
+ * pickup runs as mail_owner for as long as the system runs, so it also
+ * answers "mailq" for everyone, as Postfix's showq service does: a stream
+ * socket public/showq; the client writes "text\n" or "json\n"; a child
+ * runs "postie queue list" with the connection as its standard output and
+ * exits.  A child per request: a slow reader never stalls pickup.  What a
+ * user may see is what mailq shows anyway (Postfix shows it to all). */
+
+static int pickup_showq_listen(const char *queue_dir)
+{
+    struct sockaddr_un sun;
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    int n = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s/showq", queue_dir,
+                     QUEUE_PUBLIC);
+    if (n < 0 || (size_t)n >= sizeof(sun.sun_path))
+        return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    unlink(sun.sun_path);
+    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 16) < 0) {
+        close(fd);
+        return -1;
+    }
+    /* Who reaches public/ may ask (docs/architecture.md). */
+    chmod(sun.sun_path, 0666);
+    return fd;
+}
+
+static void pickup_showq_child(int conn)
+{
+    char req[16];
+    size_t got = 0;
+    alarm(10); /* a client that never asks costs one child for 10 s */
+    while (got < sizeof(req) - 1) {
+        ssize_t r = read(conn, req + got, 1);
+        if (r <= 0 || req[got] == '\n')
+            break;
+        got++;
+    }
+    req[got] = '\0';
+    alarm(0);
+    int devnull = open("/dev/null", O_RDWR);
+    dup2(conn, 1);
+    if (devnull >= 0) {
+        dup2(devnull, 0);
+        dup2(devnull, 2);
+    }
+    bool json = strcmp(req, "json") == 0;
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0)
+        _exit(1);
+    self[n] = '\0';
+    /* A rebuild replaced the binary: the path names the new one. */
+    char *del = strstr(self, " (deleted)");
+    if (del != NULL && del[10] == '\0')
+        *del = '\0';
+    if (json)
+        execl(self, "postie", "-c", mail_conf_dir(), "queue", "list", "--json", (char *)NULL);
+    else
+        execl(self, "postie", "-c", mail_conf_dir(), "queue", "list", (char *)NULL);
+    _exit(1);
+}
+
+static void pickup_showq_accept(int fd, int events, void *ctx)
+{
+    int conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+    if (conn < 0)
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* The child execs at once; clear close-on-exec for the client. */
+        int fl = fcntl(conn, F_GETFD);
+        fcntl(conn, F_SETFD, fl & ~FD_CLOEXEC);
+        pickup_showq_child(conn);
+    }
+    if (pid < 0)
+        msg_warn("showq: fork: %m");
+    close(conn);
+}
+
 static bool pickup_wanted;
 
 static void pickup_trigger(int fd, int events, void *ctx)
@@ -315,6 +402,18 @@ int pickup_service_main(int argc, char **argv)
                  PICKUP_SCAN_SECONDS);
     else
         event_add(tfd, EVENT_READ, pickup_trigger, NULL);
+    /* Children of showq are not waited for: the kernel reaps them. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sa.sa_flags = SA_NOCLDWAIT;
+    sigaction(SIGCHLD, &sa, NULL);
+    int sfd = pickup_showq_listen(qdir);
+    if (sfd < 0)
+        msg_warn("bind %s/%s/showq: %m (mailq only for who can read the queue)", qdir,
+                 QUEUE_PUBLIC);
+    else
+        event_add(sfd, EVENT_READ, pickup_showq_accept, NULL);
     /* What waited in maildrop/ while postie was stopped goes first. */
     pickup_wanted = true;
     double last = 0;

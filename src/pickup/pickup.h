@@ -12,6 +12,9 @@
  * Adds: the domain myorigin to unqualified addresses, and a From header
  * when the message has none (cleanup adds Date and Message-ID).
  *
+ * Also answers the queue listing on public/showq for users who cannot
+ * read the queue themselves (pickup.c, "showq").
+ *
  * Does not: decide who may submit (the permissions of maildrop/ do), or
  * deliver.  A message submitted while postie is stopped waits in maildrop/
  * and is taken at the next start.

@@ -33,6 +33,7 @@
 #include "global/mail_conf.h"
 #include "global/mail_service.h"
 #include "global/mail_trigger.h"
+#include "tools/queue_cmd.h"
 #include "tools/sendmail.h"
 #include "util/buf.h"
 #include "util/fsutil.h"
@@ -238,6 +239,16 @@ int postdrop_store(const char *queue_dir, const postdrop_msg *m,
 int postdrop_main(int argc, char **argv)
 {
     mail_command_init("postdrop");
+    /* mailq for a user: the helper's group may enter public/ to reach
+     * pickup's showq service (Postfix's postqueue is setgid for this). */
+    if (argc == 3 && strcmp(argv[1], "--showq") == 0) {
+        char *qdir = var_path("queue_directory");
+        int r = queue_cmd_showq(qdir, strcmp(argv[2], "json") == 0);
+        if (r < 0)
+            fprintf(stderr, "postdrop: showq service: %s\n", strerror(errno));
+        mem_free(&qdir);
+        return r < 0 ? EX_UNAVAILABLE : 0;
+    }
     long long limit = var_int("message_size_limit");
     /* Envelope records on top of the content: recipients are bounded by
      * smtpd_recipient_limit-sized lists, far below a megabyte each. */

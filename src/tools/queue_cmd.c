@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,6 +97,74 @@ void queue_cmd_wake_qmgr(const char *queue_dir, const char *what)
 
 /* ---- list ---- */
 
+int queue_cmd_showq(const char *queue_dir, bool json)
+{
+    struct sockaddr_un sun;
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    int n = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s/showq", queue_dir,
+                     QUEUE_PUBLIC);
+    if (n < 0 || (size_t)n >= sizeof(sun.sun_path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    const char *req = json ? "json\n" : "text\n";
+    int r = fs_write_all(fd, req, strlen(req));
+    char chunk[8192];
+    ssize_t got;
+    while (r == 0 && (got = read(fd, chunk, sizeof(chunk))) > 0)
+        if (fs_write_all(1, chunk, (size_t)got) < 0)
+            r = -1;
+    close(fd);
+    return r;
+}
+
+/* The queue is not ours to read (a system install, a user): ask pickup's
+ * showq through public/, directly or through the setgid helper that may
+ * enter public/ (docs/architecture.md, "Local submission"). */
+static int queue_cmd_list_remote(const char *qdir, bool json)
+{
+    fflush(stdout);
+    if (queue_cmd_showq(qdir, json) == 0)
+        return 0;
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash)
+            slash[1] = '\0';
+        char *helper = fs_join(self, "postdrop");
+        if (access(helper, X_OK) == 0) {
+            pid_t pid = fork();
+            if (pid == 0) {
+                execl(helper, "postdrop", "--showq", json ? "json" : "text", (char *)NULL);
+                _exit(EX_UNAVAILABLE);
+            }
+            int st;
+            while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                ;
+            mem_free(&helper);
+            if (pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+                return 0;
+        } else {
+            mem_free(&helper);
+        }
+    }
+    fprintf(stderr, "%s: cannot read the queue %s, and the showq service is not "
+                    "reachable (is postie running?)\n", msg_program(), qdir);
+    return EX_UNAVAILABLE;
+}
+
 typedef struct queue_cmd_list_ctx {
     queue_cmd_fmt fmt;
     bool json;
@@ -114,6 +183,15 @@ static int queue_cmd_list_visit(const queue_cmd_entry *e, void *ctx)
 static int queue_cmd_list(bool json)
 {
     char *qdir = var_path("queue_directory");
+    char *probe = fs_join(qdir, QUEUE_DEFERRED);
+    int readable = access(probe, R_OK | X_OK);
+    int probe_errno = errno;
+    mem_free(&probe);
+    if (readable < 0 && probe_errno == EACCES) {
+        int r = queue_cmd_list_remote(qdir, json);
+        mem_free(&qdir);
+        return r;
+    }
     queue_cmd_list_ctx c = {.fmt = {.out = stdout}, .json = json};
     int r = queue_cmd_list_walk(qdir, NULL, queue_cmd_list_visit, &c);
     if (r < 0) {

@@ -79,6 +79,10 @@ bool queue_cmd_authorized(const char *queue_dir);
  * flush: every deferred message is due now (postqueue -f). */
 void queue_cmd_wake_qmgr(const char *queue_dir, const char *what);
 
+/* Ask pickup's showq service (public/showq) for the listing and copy it to
+ * standard output.  0, or -1 with errno when it cannot be reached. */
+int queue_cmd_showq(const char *queue_dir, bool json);
+
 int queue_cmd_super_main(const char *op, int argc, char **argv);
 int queue_cmd_shape_main(int argc, char **argv);
 

@@ -172,3 +172,47 @@ def test_hold_and_release_all_under_load_lose_and_duplicate_nothing(postie):
     wait_until(lambda: run(postie, "mailq").stdout == "Mail queue is empty\n", 20, "empty queue")
     bad = [l for l in postie.log_lines() if re.search(r"(panic|fatal):", l)]
     assert bad == []
+
+
+@pytest.mark.postie_conf(**CONF)
+def test_unprivileged_user_lists_the_queue_through_showq(postie):
+    """A user who cannot read the queue still gets mailq, from pickup's
+    showq service, through the setgid helper that may enter public/."""
+    import grp
+    import shutil
+    if os.geteuid() != 0:
+        pytest.skip("needs root to make a setgid helper")
+    with open(postie.bin, "rb") as f:
+        if b"AddressSanitizer" in f.read():
+            pytest.skip("sanitizer builds cannot run setgid")
+    qid = submit_remote(postie)
+    gid = grp.getgrnam("postdrop").gr_gid
+    bindir = os.path.join(postie.tmp, "bin")
+    os.makedirs(bindir)
+    os.chmod(bindir, 0o755)
+    shutil.copy(postie.bin, os.path.join(bindir, "postie"))
+    helper = os.path.join(bindir, "postdrop")
+    shutil.copy(postie.bin, helper)
+    os.chown(helper, 0, gid)
+    os.chmod(helper, 0o2755)
+    os.symlink("postie", os.path.join(bindir, "mailq"))
+    public = postie.path("queue", "public")
+    os.chown(public, os.stat(public).st_uid, gid)
+    os.chmod(public, 0o710)
+    os.chmod(postie.dir, 0o755)
+    os.chmod(os.path.join(postie.dir, "postie.conf"), 0o644)
+    env = dict(os.environ, MAIL_CONFIG=postie.dir, TZ="UTC")
+    cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    r = subprocess.run(cmd + [os.path.join(bindir, "mailq")], capture_output=True, text=True,
+                       timeout=30, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("-Queue ID-  --Size--")
+    assert qid in r.stdout and REMOTE in r.stdout
+    r = subprocess.run(cmd + [os.path.join(bindir, "mailq"), "-j"], capture_output=True,
+                       text=True, timeout=30, env=env)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.splitlines()[0])["queue_id"] == qid
+    # The same listing as root sees.
+    direct = run(postie, "mailq").stdout
+    assert re.sub(r"[ *]( +\d+ )", r" \1", direct) == re.sub(r"[ *]( +\d+ )", r" \1", r.stdout) \
+        or qid in direct
