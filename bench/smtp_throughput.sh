@@ -29,7 +29,9 @@
 #   several messages per connection), TIMEOUT (300 s per phase),
 #   KEEP (0; 1 keeps the temp dir for inspection), PROFILE (empty; "strace"
 #   or "perf" profiles postie during its throughput run, output in the temp
-#   dir, which is then kept).
+#   dir, which is then kept), PT_EXTRA and PF_EXTRA (extra "name = value"
+#   lines, separated by ';', appended to postie.conf and to Postfix's main.cf:
+#   for experiments only; the default run has none).
 set -u
 set -o pipefail
 
@@ -43,6 +45,8 @@ REUSE=${REUSE:-0}
 TIMEOUT=${TIMEOUT:-300}
 KEEP=${KEEP:-0}
 PROFILE=${PROFILE:-}
+PT_EXTRA=${PT_EXTRA:-}
+PF_EXTRA=${PF_EXTRA:-}
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/.." && pwd)
@@ -172,6 +176,7 @@ virtual_mailbox_maps = texthash:$PF_CONF/vmailbox
 virtual_uid_maps = static:$vuid
 virtual_gid_maps = static:$vgid
 EOF
+    [ -z "$PF_EXTRA" ] || tr ';' '\n' <<<"$PF_EXTRA" >>"$PF_CONF/main.cf"
     echo "bench@bench.test bench/Maildir/" >"$PF_CONF/vmailbox"
     # master.cf: the services a Maildir flow uses; nothing chrooted; smtpd
     # on the bench port with room for the idle connections.
@@ -269,6 +274,7 @@ imapd_listen =
 home_mailbox = Maildir/
 mail_owner = $owner
 EOF
+    [ -z "$PT_EXTRA" ] || tr ';' '\n' <<<"$PT_EXTRA" >>"$PT_DIR/postie.conf"
     "$POSTIE" serve --dir "$PT_DIR" >"$WORK/postie-serve.out" 2>&1 &
     PT_PID=$!
     wait_port "$PT_PORT" ||
@@ -358,9 +364,9 @@ measure() {  # target
 
 profile_start() {
     case "$PROFILE" in
-    strace) strace -c -f -o "$WORK/strace-postie.txt" -p "$(tree_pids "$PT_PID" | tr '\n' ',' | sed 's/,$//')" 2>/dev/null &
+    strace) strace -c -f -o "$WORK/strace-postie.txt" -p "$(tree_pids "$PT_PID" | paste -sd,)" 2>/dev/null &
             PROFILE_PID=$!; sleep 0.5 ;;
-    perf) perf record -g -o "$WORK/perf-postie.data" -p "$(tree_pids "$PT_PID" | tr '\n' ',' | sed 's/,$//')" >/dev/null 2>&1 &
+    perf) perf record -g -o "$WORK/perf-postie.data" -p "$(tree_pids "$PT_PID" | paste -sd,)" >/dev/null 2>&1 &
           PROFILE_PID=$!; sleep 0.5 ;;
     esac
 }
@@ -395,6 +401,8 @@ echo
 echo "SMTP -> Maildir, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -r)"
 echo "N=$N messages of $SIZE bytes, S=$S sessions, $( [ "$REUSE" = 1 ] && echo 'several messages per connection' || echo 'one connection per message'), IDLE=$IDLE, latency runs=$LAT_RUNS"
 echo "disk: write 1 KiB + fsync $(kv "$FSYNC" file_fsync_ms) ms, fsync of a directory $(kv "$FSYNC" dir_fsync_ms) ms"
+[ -z "$PT_EXTRA" ] || echo "postie.conf extra: $PT_EXTRA"
+[ -z "$PF_EXTRA" ] || echo "Postfix main.cf extra: $PF_EXTRA"
 printf '%-42s %16s %16s\n' "" "postfix" "postie"
 printf '%-42s %16s %16s\n' "" "$pfv" "$ptv"
 row() {  # label key
