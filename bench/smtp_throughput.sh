@@ -26,7 +26,9 @@
 #   IDLE (200) idle connections, LAT_RUNS (10) latency samples,
 #   TARGETS ("postfix postie"), POSTIE (build/postie), REUSE (0: one
 #   connection per message as smtp-source does by default; 1: smtp-source -d,
-#   several messages per connection), TIMEOUT (300 s per phase),
+#   several messages per connection), ROUNDS (1; each round starts fresh
+#   instances of every target in turn, the report shows medians: use 3 or 5
+#   on a busy machine), TIMEOUT (300 s per phase),
 #   KEEP (0; 1 keeps the temp dir for inspection), PROFILE (empty; "strace"
 #   or "perf" profiles postie during its throughput run, output in the temp
 #   dir, which is then kept), PT_EXTRA and PF_EXTRA (extra "name = value"
@@ -43,6 +45,7 @@ LAT_RUNS=${LAT_RUNS:-10}
 TARGETS=${TARGETS:-"postfix postie"}
 REUSE=${REUSE:-0}
 TIMEOUT=${TIMEOUT:-300}
+ROUNDS=${ROUNDS:-1}
 KEEP=${KEEP:-0}
 PROFILE=${PROFILE:-}
 PT_EXTRA=${PT_EXTRA:-}
@@ -136,7 +139,6 @@ trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- Postfix
 # Free high ports on loopback (none is 25, none is the system's).
-read -r PF_PORT PT_PORT PT_SUB PT_POP PT_IMAP <<<"$($PROBE ports 5)" || die "no free ports"
 
 pf_setup() {
     local vuid vgid
@@ -211,6 +213,9 @@ EOF
 }
 
 pf_start() {
+    # A fresh instance per round, on a fresh free port.
+    PF_DIR=$WORK/postfix.$ROUND PF_CONF=$WORK/postfix.$ROUND/etc
+    read -r PF_PORT <<<"$($PROBE ports 1)" || die "no free port"
     pf_setup
     PF_STARTED=1
     postfix -c "$PF_CONF" start >"$PF_DIR/start.out" 2>&1 ||
@@ -256,6 +261,8 @@ pt_start() {
     [ -x "$POSTIE" ] || die "no $POSTIE: build it first (make -j2)"
     local owner=postie
     id postie >/dev/null 2>&1 || owner=nobody
+    PT_DIR=$WORK/postie.$ROUND
+    read -r PT_PORT <<<"$($PROBE ports 1)" || die "no free port"
     mkdir -p "$PT_DIR"
     # The same set-up as the Postfix side: loopback, one high port, one
     # virtual user with a Maildir, fsync as built (postie has no switch to
@@ -275,10 +282,10 @@ home_mailbox = Maildir/
 mail_owner = $owner
 EOF
     [ -z "$PT_EXTRA" ] || tr ';' '\n' <<<"$PT_EXTRA" >>"$PT_DIR/postie.conf"
-    "$POSTIE" serve --dir "$PT_DIR" >"$WORK/postie-serve.out" 2>&1 &
+    "$POSTIE" serve --dir "$PT_DIR" >"$PT_DIR.serve.out" 2>&1 &
     PT_PID=$!
     wait_port "$PT_PORT" ||
-        { cat "$WORK/postie-serve.out" >&2; die "postie smtpd does not answer on 127.0.0.1:$PT_PORT"; }
+        { cat "$PT_DIR.serve.out" >&2; die "postie smtpd does not answer on 127.0.0.1:$PT_PORT"; }
     echo bench-password | "$POSTIE" -c "$PT_DIR" user add bench --password-stdin >&2 ||
         die "postie user add failed"
     # The watcher needs new/ before the first delivery: make it as the owner
@@ -302,7 +309,18 @@ pt_stop() {
 
 # ---------------------------------------------------------------- measure
 result() { echo "$1 $2 $3" >>"$RESULTS"; }   # target key value
-get() { awk -v t="$1" -v k="$2" '$1==t && $2==k {v=$3} END {print v}' "$RESULTS"; }
+get() {  # target key: the median over the rounds (the last value if not a number)
+    awk -v t="$1" -v k="$2" '$1==t && $2==k {v[n++]=$3}
+        END {
+            if (n == 0) exit
+            if (v[0] !~ /^[0-9.]+$/) { print v[n-1]; exit }
+            for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (v[j] < v[i]) { x = v[i]; v[i] = v[j]; v[j] = x }
+            if (n % 2) print v[int(n/2)]; else printf "%.*f\n", (v[0] ~ /\./ ? length(v[0]) - index(v[0], ".") : 0), (v[n/2-1] + v[n/2]) / 2
+        }' "$RESULTS"
+}
+every() {  # target key: all rounds' values
+    awk -v t="$1" -v k="$2" '$1==t && $2==k {printf "%s%s", (n++ ? " " : ""), $3} END {print ""}' "$RESULTS"
+}
 kv() { sed -n "s/^$2=//p" <<<"$1"; }
 
 # Long commands run in the background and are waited for, so that a signal
@@ -319,7 +337,7 @@ bg_run() {  # outfile cmd...: its exit status
 }
 
 measure() {  # target
-    local t=$1 out=$WORK/probe.$t
+    local t=$1 out=$WORK/probe.$t.$ROUND
     say "== $t: $IDLE idle connections"
     bg_run "$out" timeout "$TIMEOUT" $PROBE idle 127.0.0.1 "$T_PORT" "$IDLE" "$T_ROOT" ||
         die "$t: idle-connection probe failed"
@@ -338,17 +356,17 @@ measure() {  # target
     say "$(tr '\n' ' ' <"$out")"
 
     say "== $t: $N messages of $SIZE bytes over $S sessions"
-    local flags=() wout=$WORK/wait.$t t0 t1 tlast
+    local flags=() wout=$WORK/wait.$t.$ROUND t0 t1 tlast
     [ "$REUSE" = 1 ] && flags+=(-d)
     $PROBE wait "$T_MAILDIR" "$N" "$TIMEOUT" >"$wout" &
     WATCH=$!
     for _ in $(seq 100); do grep -q '^ready' "$wout" && break; sleep 0.05; done
     grep -q '^ready' "$wout" || die "$t: maildir watcher did not start"
-    [ "$t" = postie ] && profile_start
+    [ "$t" = postie ] && [ "$ROUND" = 1 ] && profile_start
     t0=$(date +%s.%N)
-    bg_run "$WORK/smtp-source.$t.out" timeout "$TIMEOUT" smtp-source -s "$S" -m "$N" \
+    bg_run "$WORK/smtp-source.$t.$ROUND.out" timeout "$TIMEOUT" smtp-source -s "$S" -m "$N" \
         -l "$SIZE" "${flags[@]}" -M bench.test -f "$SENDER" -t "$T_RCPT" "127.0.0.1:$T_PORT" ||
-        { cat "$WORK/smtp-source.$t.out" >&2; die "$t: smtp-source failed"; }
+        { cat "$WORK/smtp-source.$t.$ROUND.out" >&2; die "$t: smtp-source failed"; }
     t1=$(date +%s.%N)
     wait "$WATCH" || die "$t: only $(kv "$(cat "$wout")" arrived) of $N messages arrived in ${TIMEOUT}s"
     WATCH=
@@ -359,7 +377,7 @@ measure() {  # target
     result "$t" rate "$rate"
     result "$t" elapsed_s "$(awk -v a="$t0" -v b="$tlast" 'BEGIN {printf "%.2f", b - a}')"
     result "$t" accepted_s "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')"
-    say "$t: $rate msg/s (smtp-source done after $(get "$t" accepted_s) s, last in Maildir after $(get "$t" elapsed_s) s)"
+    say "$t: $rate msg/s (smtp-source done after $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}') s, last in Maildir after $(awk -v a="$t0" -v b="$tlast" 'BEGIN {printf "%.2f", b - a}') s)"
 }
 
 profile_start() {
@@ -386,12 +404,15 @@ tree_pids() {  # pid: it and its descendants
 
 # ---------------------------------------------------------------- run
 FSYNC=$($PROBE fsync "$WORK") || die "fsync probe failed"
-for t in $TARGETS; do
-    case $t in
-    postfix) pf_start; measure postfix; pf_stop ;;
-    postie) pt_start; measure postie; pt_stop ;;
-    *) die "unknown target $t" ;;
-    esac
+for ROUND in $(seq "$ROUNDS"); do
+    for t in $TARGETS; do
+        say "==== round $ROUND of $ROUNDS: $t"
+        case $t in
+        postfix) pf_start; measure postfix; pf_stop ;;
+        postie) pt_start; measure postie; pt_stop ;;
+        *) die "unknown target $t" ;;
+        esac
+    done
 done
 
 # ---------------------------------------------------------------- report
@@ -399,7 +420,7 @@ pfv=$(dpkg-query -W -f='${Version}' postfix 2>/dev/null)
 ptv=$(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null)
 echo
 echo "SMTP -> Maildir, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -r)"
-echo "N=$N messages of $SIZE bytes, S=$S sessions, $( [ "$REUSE" = 1 ] && echo 'several messages per connection' || echo 'one connection per message'), IDLE=$IDLE, latency runs=$LAT_RUNS"
+echo "N=$N messages of $SIZE bytes, S=$S sessions, $( [ "$REUSE" = 1 ] && echo 'several messages per connection' || echo 'one connection per message'), IDLE=$IDLE, latency runs=$LAT_RUNS, rounds=$ROUNDS (medians)"
 echo "disk: write 1 KiB + fsync $(kv "$FSYNC" file_fsync_ms) ms, fsync of a directory $(kv "$FSYNC" dir_fsync_ms) ms"
 [ -z "$PT_EXTRA" ] || echo "postie.conf extra: $PT_EXTRA"
 [ -z "$PF_EXTRA" ] || echo "Postfix main.cf extra: $PF_EXTRA"
@@ -421,4 +442,7 @@ row "  processes before -> after" procs
 pf=$(get postfix rate) pt=$(get postie rate)
 if [ -n "$pf" ] && [ -n "$pt" ]; then
     echo "ratio postie/postfix throughput: $(awk -v a="$pt" -v b="$pf" 'BEGIN {printf "%.2f", a / b}')"
+fi
+if [ "$ROUNDS" -gt 1 ]; then
+    for t in $TARGETS; do echo "$t msg/s by round: $(every "$t" rate)"; done
 fi
