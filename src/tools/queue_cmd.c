@@ -368,12 +368,36 @@ static int queue_cmd_show(int argc, char **argv)
 
 /* ---- flush, deliver (postqueue -f, -i) ---- */
 
-/* Make a deferred message due now: its mtime is its next attempt
- * (docs/queue.md).  Only the queue owner (or root) can do this; others rely
- * on qmgr honouring the "F" request. */
-static int queue_cmd_make_due(const char *path)
+/*
+ * Make deferred/ID due now.  qmgr takes incoming/ at every wake-up, but
+ * looks at deferred/ only on its timers (the file's mtime is the next
+ * attempt, docs/queue.md).  So the way that works with qmgr as it is: move
+ * the complete file to incoming/ (one rename, as requeue does; qmgr would
+ * take it from deferred/ to active/ the same way), after setting its mtime
+ * to now for a qmgr that honours the "F"/"D" request (docs/queue-commands.md).
+ * Needs write access to the queue; others can only send the request.
+ * Returns 0, or -1 with errno (ENOENT: qmgr took it meanwhile).
+ */
+static int queue_cmd_make_due(const char *qdir, const char *id)
 {
-    return utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW);
+    char *dir = fs_join(qdir, QUEUE_DEFERRED);
+    char *from = fs_join(dir, id);
+    mem_free(&dir);
+    dir = fs_join(qdir, QUEUE_INCOMING);
+    char *to = fs_join(dir, id);
+    mem_free(&dir);
+    int r = utimensat(AT_FDCWD, from, NULL, AT_SYMLINK_NOFOLLOW);
+    if (r == 0)
+        r = rename(from, to);
+    int saved = errno;
+    if (r == 0) {
+        fs_sync_parent(from);
+        fs_sync_parent(to);
+    }
+    mem_free(&from);
+    mem_free(&to);
+    errno = saved;
+    return r;
 }
 
 static int queue_cmd_flush(int argc, char **argv)
@@ -383,25 +407,18 @@ static int queue_cmd_flush(int argc, char **argv)
         return EX_USAGE;
     }
     char *qdir = var_path("queue_directory");
-    char *dir = fs_join(qdir, QUEUE_DEFERRED);
-    /* Touch what we may (harmless if qmgr moves a file meanwhile), then
-     * ask qmgr to treat every deferred message as due. */
     struct stat st;
     if (stat(qdir, &st) < 0) {
         fprintf(stderr, "postqueue: cannot read the queue %s: %s\n", qdir, strerror(errno));
-        mem_free(&dir);
         mem_free(&qdir);
         return EX_UNAVAILABLE;
     }
+    char *dir = fs_join(qdir, QUEUE_DEFERRED);
     DIR *d = access(dir, W_OK) == 0 ? opendir(dir) : NULL;
     struct dirent *de;
-    while (d != NULL && (de = readdir(d)) != NULL) {
-        if (!queue_id_valid(de->d_name))
-            continue;
-        char *path = fs_join(dir, de->d_name);
-        (void)queue_cmd_make_due(path); /* ENOENT: qmgr took it already */
-        mem_free(&path);
-    }
+    while (d != NULL && (de = readdir(d)) != NULL)
+        if (queue_id_valid(de->d_name))
+            (void)queue_cmd_make_due(qdir, de->d_name); /* ENOENT: qmgr has it */
     if (d != NULL)
         closedir(d);
     mem_free(&dir);
@@ -431,7 +448,7 @@ static int queue_cmd_deliver(int argc, char **argv)
         } else if (strcmp(queue, QUEUE_HOLD) == 0) {
             fprintf(stderr, "postqueue: %s: message is on hold (postie queue release first)\n", id);
             status = EX_UNAVAILABLE;
-        } else if (strcmp(queue, QUEUE_DEFERRED) == 0 && queue_cmd_make_due(path) < 0 &&
+        } else if (strcmp(queue, QUEUE_DEFERRED) == 0 && queue_cmd_make_due(qdir, id) < 0 &&
                    errno != ENOENT) {
             fprintf(stderr, "postqueue: %s: %s\n", path, strerror(errno));
             status = EX_NOPERM;

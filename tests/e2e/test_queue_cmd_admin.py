@@ -282,9 +282,12 @@ def test_shape_counts_recipient_domains_by_age(queue):
 
 def test_flush_makes_deferred_due_and_wakes_qmgr(queue):
     d = queue.add("deferred")
-    path = os.path.join(queue.qdir, "deferred", d)
+    e = queue.add("deferred")
+    h = queue.add("hold")
     later = time.time() + 3600
-    os.utime(path, (later, later))
+    for i in (d, e):
+        p = os.path.join(queue.qdir, "deferred", i)
+        os.utime(p, (later, later))
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(os.path.join(queue.qdir, "public", "qmgr"))
     sock.settimeout(5)
@@ -292,11 +295,17 @@ def test_flush_makes_deferred_due_and_wakes_qmgr(queue):
         r = queue.run("queue", "flush")
         assert r.returncode == 0, r.stderr
         assert sock.recv(16) == b"F"
-        assert os.stat(path).st_mtime <= time.time() + 1
-        os.utime(path, (later, later))
-        r = queue.run("queue", "deliver", d)
+        # Due now: handed to qmgr through incoming/, which it takes at once.
+        assert queue.where(d) == ["incoming"] and queue.where(e) == ["incoming"]
+        assert queue.where(h) == ["hold"]
+        f = queue.add("deferred")
+        r = queue.run("queue", "deliver", f)
         assert r.returncode == 0, r.stderr
         assert sock.recv(16) == b"D"
-        assert os.stat(path).st_mtime <= time.time() + 1
+        assert queue.where(f) == ["incoming"]
+        r = queue.run("queue", "deliver", h)
+        assert r.returncode == 69 and "on hold" in r.stderr
+        r = queue.run("queue", "deliver", "0123456789AB")
+        assert r.returncode == 66
     finally:
         sock.close()

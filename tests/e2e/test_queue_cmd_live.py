@@ -127,8 +127,6 @@ def test_delete_all_deferred_by_an_unprivileged_user_is_refused(postie):
 
 @pytest.mark.postie_conf(relayhost="[127.0.0.1]:9", queue_run_delay="300s",
                          minimal_backoff_time="300s", maximal_backoff_time="600s")
-@pytest.mark.xfail(reason="qmgr does not act on the D/F request bytes yet "
-                          "(docs/queue-commands.md, flush)", strict=False)
 def test_flush_retries_deferred_mail_now(postie):
     qid = submit_remote(postie)
     n = len([l for l in postie.log_lines() if qid in l and "status=deferred" in l])
