@@ -148,6 +148,21 @@ static const char *qmgr_deliver_route(const char *addr, char **nexthop_r,
     return transport;
 }
 
+void qmgr_deliver_routes(qmgr_msg *qm)
+{
+    if (qm->routes != NULL)
+        return;
+    qm->routes = mem_zalloc((qm->m->nrcpt ? qm->m->nrcpt : 1) *
+                            sizeof(*qm->routes));
+    for (size_t i = 0; i < qm->m->nrcpt; i++) {
+        if (qm->rstate[i] != QMGR_R_WAIT)
+            continue;
+        qmgr_route *r = &qm->routes[i];
+        r->transport = qmgr_deliver_route(qm->m->rcpts[i].addr, &r->nexthop,
+                                          &r->key, &r->limit);
+    }
+}
+
 static void qmgr_deliver_end(qmgr_job *job)
 {
     qmgr_msg *qm = job->qm;
@@ -370,25 +385,21 @@ void qmgr_deliver_schedule(void)
     qmgr_msg *next;
     for (qmgr_msg *qm = qmgr_active_head; qm; qm = next) {
         next = qm->next;
+        if (qm->waiting > 0)
+            qmgr_deliver_routes(qm);
         for (size_t i = 0; i < qm->m->nrcpt && qm->waiting > 0 &&
                            qmgr_inflight < limit;
              i++) {
             if (qm->rstate[i] != QMGR_R_WAIT)
                 continue;
-            char *nexthop, *key;
-            long long dlimit;
-            const char *transport =
-                qmgr_deliver_route(qm->m->rcpts[i].addr, &nexthop, &key,
-                                   &dlimit);
-            qmgr_dest *d = qmgr_deliver_dest(key);
-            if (dlimit <= 0 || d->count < dlimit)
-                qmgr_deliver_start(qm, i, transport, nexthop, d);
+            const qmgr_route *rt = &qm->routes[i];
+            qmgr_dest *d = qmgr_deliver_dest(rt->key);
+            if (rt->limit <= 0 || d->count < rt->limit)
+                qmgr_deliver_start(qm, i, rt->transport, rt->nexthop, d);
             if (d->count == 0) { /* not started: drop the unused entry */
                 d->count = 1;
                 qmgr_deliver_dest_release(d);
             }
-            mem_free(&nexthop);
-            mem_free(&key);
         }
         if (qm->waiting == 0 && qm->inflight == 0)
             qmgr_message_finish(qm);

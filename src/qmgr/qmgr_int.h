@@ -19,11 +19,20 @@ enum qmgr_rstate {
     QMGR_R_DONE,       /* finished in this pass (sent, failed or deferred) */
 };
 
+/* Where a recipient goes: decided once, when the message becomes active. */
+typedef struct qmgr_route {
+    const char *transport;     /* "local", "smtp" (string literals) */
+    char *nexthop;
+    char *key;                 /* concurrency key: transport:destination */
+    long long limit;           /* per-destination concurrency */
+} qmgr_route;
+
 typedef struct qmgr_msg {
     char id[QUEUE_ID_SIZE];
     char *path;                /* queue_dir/active/ID */
     queue_msg *m;
     unsigned char *rstate;     /* enum qmgr_rstate per m->rcpts[i] */
+    qmgr_route *routes;        /* per m->rcpts[i]; NULL until scheduled */
     long long active_usec;     /* when it entered active/ */
     int inflight;
     size_t waiting;            /* recipients in QMGR_R_WAIT */
@@ -53,6 +62,8 @@ void qmgr_message_log_self(qmgr_msg *qm, size_t ri, const char *dsn,
                            const char *text, long long handoff);
 
 /* qmgr_deliver.c */
+/* Fill qm->routes (once). */
+void qmgr_deliver_routes(qmgr_msg *qm);
 /* Start as many deliveries as the limits allow. */
 void qmgr_deliver_schedule(void);
 int qmgr_deliver_inflight(void);

@@ -68,6 +68,13 @@ static void qmgr_message_unlink_list(qmgr_msg *qm)
 static void qmgr_message_free(qmgr_msg **qmp)
 {
     qmgr_msg *qm = *qmp;
+    if (qm->routes) {
+        for (size_t i = 0; i < qm->m->nrcpt; i++) {
+            mem_free(&qm->routes[i].nexthop);
+            mem_free(&qm->routes[i].key);
+        }
+        mem_free(&qm->routes);
+    }
     queue_msg_free(&qm->m);
     mem_free(&qm->path);
     mem_free(&qm->rstate);
