@@ -105,9 +105,8 @@ int master_service_main(int argc, char **argv)
     return fn(argc - 1, argv + 1);
 }
 
-/* The binary children exec.  /proc/self/exe says " (deleted)" after a
- * rebuild replaced the file; the path then names the new binary, which is
- * what a restarted service should run. */
+/* The binary's path, for log lines and the commands in the banner.
+ * /proc/self/exe says " (deleted)" after a rebuild replaced the file. */
 static char *master_exe(void)
 {
     char path[PATH_MAX];

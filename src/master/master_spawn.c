@@ -25,6 +25,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+extern char **environ;
+
 #include "global/mail_conf.h"
 #include "util/events.h"
 #include "util/mem.h"
@@ -52,6 +54,7 @@ typedef struct master_svc {
 static master_svc *ms_svcs;
 static size_t ms_nsvcs;
 static char *ms_exe;
+static int ms_exe_fd = -1;
 static bool ms_drop;
 static char *ms_owner;
 static uid_t ms_uid;
@@ -63,6 +66,15 @@ void master_spawn_init(const char *exe, bool drop, const char *owner,
 {
     mem_free(&ms_exe);
     ms_exe = mem_strdup(exe);
+    /* The children exec this descriptor, not the path: after the drop to
+     * mail_owner the path may lead through a directory only root can
+     * enter (a checkout in /root), and every service should run the very
+     * binary master runs, even when a rebuild has replaced the file. */
+    if (ms_exe_fd >= 0)
+        close(ms_exe_fd);
+    ms_exe_fd = open(exe, O_PATH | O_CLOEXEC);
+    if (ms_exe_fd < 0)
+        msg_fatal("open %s: %m", exe);
     ms_drop = drop;
     mem_free(&ms_owner);
     ms_owner = mem_strdup(owner ? owner : "");
@@ -166,7 +178,7 @@ static void master_spawn_exec(const master_svc *s)
         }
     }
     char *argv[] = {(char *)"postie", (char *)"service", s->name, NULL};
-    execv(ms_exe, argv);
+    fexecve(ms_exe_fd, argv, environ);
     msg_error("exec %s: %m", ms_exe);
     _exit(127);
 }

@@ -12,7 +12,7 @@ import tempfile
 
 import pytest
 
-from postie_env import POSTIE_BIN, free_port, wait_until, all_pids, proc_ppid
+from postie_env import POSTIE_BIN, free_port, wait_until, all_pids, proc_ppid, proc_cmdline
 
 
 class Daemon:
@@ -27,6 +27,14 @@ class Daemon:
             pw = pwd.getpwnam("nobody")
             self.uid, self.gid = pw.pw_uid, pw.pw_gid
         os.makedirs(self.dir)
+        # The normal user must reach the binary: the checkout may sit in a
+        # directory only root can enter (/root in CI).
+        bindir = os.path.join(self.tmp, "bin")
+        os.makedirs(bindir)
+        os.chmod(bindir, 0o755)
+        self.bin = os.path.join(bindir, "postie")
+        shutil.copy2(POSTIE_BIN, self.bin)
+        os.chmod(self.bin, 0o755)
         with open(os.path.join(self.dir, "postie.conf"), "w") as f:
             f.write(f"smtpd_listen = 127.0.0.1:{self.port}\n"
                     "submission_listen =\npop3d_listen =\nimapd_listen =\n")
@@ -42,7 +50,7 @@ class Daemon:
     def run(self, *args, timeout=30):
         env = {k: v for k, v in os.environ.items() if k != "MAIL_CONFIG"}
         env.setdefault("ASAN_OPTIONS", "detect_leaks=0")
-        return subprocess.run([POSTIE_BIN, "-c", self.dir, *args], capture_output=True,
+        return subprocess.run([self.bin, "-c", self.dir, *args], capture_output=True,
                               text=True, timeout=timeout, env=env, cwd=self.tmp,
                               preexec_fn=self._demote)
 
@@ -106,10 +114,16 @@ def test_start_stop_status_reload(daemon):
     assert re.search(r"postie/master\[%d\]: daemon started -- version \S+, configuration %s$"
                      % (pid, re.escape(os.path.realpath(daemon.dir))), daemon.log(), re.M)
 
+    # The services are forked before start returns; wait until each has
+    # become "postie service NAME" (a child between fork and exec is not).
+    def services():
+        kids = [p for p in all_pids() if proc_ppid(p) == pid]
+        ok = kids and all(proc_cmdline(p)[1:2] == ["service"] for p in kids)
+        return kids if ok else None
+    kids = wait_until(services, 10, "the services to run")
     r = daemon.run("status")
     assert r.returncode == 0, r.stderr
     assert f"master pid {pid}" in r.stdout
-    kids = [p for p in all_pids() if proc_ppid(p) == pid]
     for p in kids:
         assert _uid_of(p) == daemon.uid  # a normal user's services stay that user
         assert str(p) in r.stdout

@@ -75,3 +75,23 @@ def test_root_master_binds_privileged_port_and_drops_privileges(postie_factory):
             s.sendmail("a@example.org", [f"{env.user}@localhost"], "Subject: root\r\n\r\nhi\r\n")
         env.wait_for_mail(count=1)
         wait_until(lambda: env.maildir_messages(), 10, "the message")
+
+
+def test_root_master_runs_services_from_a_binary_mail_owner_cannot_reach(postie_factory):
+    """A checkout in /root (mode 0700) must still work: master hands the
+    services the binary it runs itself, not a path they cannot follow."""
+    import shutil
+    env = postie_factory(start=False)
+    private = os.path.join(env.tmp, "private")
+    os.makedirs(private, mode=0o700)
+    shutil.copy2(env.bin, os.path.join(private, "postie"))
+    env.bin = os.path.join(private, "postie")
+    env.start()
+    services = env.expected_services()
+    assert services
+    for name in services:
+        assert env.service_pids(name)
+    # And none of them keeps dying.
+    import time
+    time.sleep(1)
+    assert not [l for l in env.log_lines() if "warning: process" in l]
