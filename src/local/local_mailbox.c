@@ -290,14 +290,21 @@ int local_mbox_deliver(const char *path, const local_msg *m, long uid,
                            path, (long)st.st_uid, uid);
         goto out;
     }
+    /* The wait for the lock is bounded by its own alarm; the caller's
+     * (the whole delivery's time limit) is put back afterwards. */
     struct sigaction sa = {.sa_handler = local_mbox_alarm}, old;
     sigaction(SIGALRM, &sa, &old);
-    alarm(LOCAL_LOCK_WAIT);
+    time_t t0 = time(NULL);
+    unsigned outer = alarm(LOCAL_LOCK_WAIT);
     struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
     int lr = fcntl(fd, F_SETLKW, &fl);
     int le = errno;
     alarm(0);
     sigaction(SIGALRM, &old, NULL);
+    if (outer > 0) {
+        time_t spent = time(NULL) - t0;
+        alarm(outer > (unsigned)spent ? outer - (unsigned)spent : 1);
+    }
     if (lr < 0) {
         local_mailbox_fail(f, le, "4.2.0", "cannot update mailbox %s: lock",
                            path);

@@ -242,6 +242,14 @@ void qmgr_message_finish(qmgr_msg *qm)
         qmgr_message_free(&qm);
         return;
     }
+    struct stat st;
+    if (stat(qm->path, &st) < 0 && errno == ENOENT) {
+        /* Deleted under us by the administrator (postie queue delete),
+         * who logged it: nothing left to defer. */
+        qmgr_message_unlink_defer(qm->id);
+        qmgr_message_free(&qm);
+        return;
+    }
     if (qmgr_stopping) {
         /* A delivery cut short by the stop (the agent went away too) is no
          * reason for a back-off: the file stays in active/ and the next
