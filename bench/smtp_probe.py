@@ -14,6 +14,9 @@ Subcommands (each prints "key=value" lines the shell script reads):
                                 connect->mailbox (the first run is a warm-up)
   fsync DIR                     cost of write(1 KiB)+fsync of a new file in
                                 DIR, and of fsync of DIR itself
+  cpu ROOTPID                   CPU seconds (user+system) used so far by the
+                                process tree under ROOTPID, including its
+                                reaped children
   idle HOST PORT COUNT ROOTPID  memory of the process tree under ROOTPID
                                 before and after COUNT idle SMTP connections
                                 (greeting read, EHLO answered), RSS and PSS
@@ -220,6 +223,21 @@ def tree_mem(root):
     return n, rss, pss
 
 
+def cmd_cpu(root):
+    hz = os.sysconf("SC_CLK_TCK")
+    ticks = 0
+    for p in tree(int(root)):
+        try:
+            with open("/proc/%d/stat" % p) as fh:
+                st = fh.read()
+        except OSError:
+            continue
+        f = st[st.rindex(")") + 2:].split()
+        # utime stime cutime cstime: fields 14-17 of stat(5), here 11-14
+        ticks += sum(int(x) for x in f[11:15])
+    print("cpu_s=%.2f" % (ticks / hz))
+
+
 def cmd_idle(host, port, count, root):
     port, count, root = int(port), int(count), int(root)
     time.sleep(0.5)
@@ -282,7 +300,7 @@ def cmd_fsync(d):
 def main(argv):
     cmds = {"ports": (cmd_ports, 1), "wait": (cmd_wait, 3),
             "latency": (cmd_latency, 7), "idle": (cmd_idle, 4),
-            "fsync": (cmd_fsync, 1)}
+            "fsync": (cmd_fsync, 1), "cpu": (cmd_cpu, 1)}
     if len(argv) < 2 or argv[1] not in cmds or len(argv) - 2 != cmds[argv[1]][1]:
         sys.stderr.write(__doc__)
         return 2

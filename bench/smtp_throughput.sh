@@ -363,18 +363,21 @@ measure() {  # target
     for _ in $(seq 100); do grep -q '^ready' "$wout" && break; sleep 0.05; done
     grep -q '^ready' "$wout" || die "$t: maildir watcher did not start"
     [ "$t" = postie ] && [ "$ROUND" = 1 ] && profile_start
+    local c0 c1
+    c0=$(kv "$($PROBE cpu "$T_ROOT")" cpu_s)
     t0=$(date +%s.%N)
     bg_run "$WORK/smtp-source.$t.$ROUND.out" timeout "$TIMEOUT" smtp-source -s "$S" -m "$N" \
         -l "$SIZE" "${flags[@]}" -M bench.test -f "$SENDER" -t "$T_RCPT" "127.0.0.1:$T_PORT" ||
         { cat "$WORK/smtp-source.$t.$ROUND.out" >&2; die "$t: smtp-source failed"; }
     t1=$(date +%s.%N)
-    wait "$WATCH" || die "$t: only $(kv "$(cat "$wout")" arrived) of $N messages arrived in ${TIMEOUT}s"
+    wait "$WATCH" && c1=$(kv "$($PROBE cpu "$T_ROOT")" cpu_s) || die "$t: only $(kv "$(cat "$wout")" arrived) of $N messages arrived in ${TIMEOUT}s"
     WATCH=
     [ "$t" = postie ] && profile_stop
     tlast=$(kv "$(cat "$wout")" last)
     local rate
     rate=$(awk -v n="$N" -v a="$t0" -v b="$tlast" 'BEGIN {printf "%.1f", n / (b - a)}')
     result "$t" rate "$rate"
+    result "$t" cpu_ms "$(awk -v n="$N" -v a="$c0" -v b="$c1" 'BEGIN {printf "%.2f", (b - a) * 1000 / n}')"
     result "$t" elapsed_s "$(awk -v a="$t0" -v b="$tlast" 'BEGIN {printf "%.2f", b - a}')"
     result "$t" accepted_s "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')"
     say "$t: $rate msg/s (smtp-source done after $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}') s, last in Maildir after $(awk -v a="$t0" -v b="$tlast" 'BEGIN {printf "%.2f", b - a}') s)"
@@ -432,6 +435,7 @@ row() {  # label key
 row "throughput (msg/s)" rate
 row "  first connect -> last in Maildir (s)" elapsed_s
 row "  first connect -> smtp-source done (s)" accepted_s
+row "  server CPU per message (ms)" cpu_ms
 row "latency, connect -> 250 (ms, median)" accept_median_ms
 row "latency, connect -> Maildir (ms, median)" mailbox_median_ms
 row "  min" mailbox_min_ms
