@@ -330,8 +330,10 @@ class PostieEnv:
         return None
 
     def add_user(self, name, password="secret"):
-        """postie user add, as the documented command (stdin: the password)."""
-        return self.postie("user", "add", name, input=password + "\n" + password + "\n")
+        """postie user add NAME --password-stdin; fails the test if it fails."""
+        r = self.postie("user", "add", name, "--password-stdin", input=password + "\n")
+        assert r.returncode == 0, f"postie user add {name}: {r.stderr}"
+        return r
 
     def maildir(self, user=None):
         """The Maildir of a virtual user: its home from the users file, else
