@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +38,7 @@ static uint64_t qmgr_scan_timer;
 static uint64_t qmgr_wake_timer;
 static long long qmgr_wake_when;
 static bool qmgr_deferred_due = true;
+static bool qmgr_flush_all;     /* F request: ignore next-attempt times once */
 
 /* A file being written by cleanup (mode 0600) for longer than this was
  * abandoned by a crash before its 250 (docs/queue.md). */
@@ -124,15 +126,19 @@ static void qmgr_scan_deferred(void)
     char **v = qmgr_list(QUEUE_DEFERRED, &n);
     time_t now = time(NULL);
     long long earliest = 0;
+    bool all = qmgr_flush_all;
+    qmgr_flush_all = false;
     for (size_t i = 0; i < n; i++) {
         char *p = mem_alloc(strlen(qmgr_queue_dir) + strlen(v[i]) + 16);
         sprintf(p, "%s/%s/%s", qmgr_queue_dir, QUEUE_DEFERRED, v[i]);
         struct stat st;
         if (stat(p, &st) == 0) {
-            if (st.st_mtime <= now && !qmgr_room()) {
+            bool due = all || st.st_mtime <= now;
+            if (due && !qmgr_room()) {
                 qmgr_scan_more = true;
                 qmgr_deferred_due = true;
-            } else if (st.st_mtime <= now) {
+                qmgr_flush_all = qmgr_flush_all || all;
+            } else if (due) {
                 if (qmgr_message_activate(QUEUE_DEFERRED, v[i]) < 0)
                     msg_error("%s: move to %s: %m", v[i], QUEUE_ACTIVE);
             } else if (earliest == 0 || st.st_mtime < earliest) {
@@ -206,9 +212,21 @@ static void qmgr_periodic(void *ctx)
     event_timer(qmgr_incoming_period(), qmgr_periodic, NULL);
 }
 
+/* Request bytes (docs/queue-commands.md): W (or anything else) = new mail
+ * in incoming/; D = scan deferred/ now; F = flush: every deferred message
+ * is due now, whatever its mtime. */
 static void qmgr_trigger(int fd, int events, void *ctx)
 {
-    mail_trigger_drain(fd);
+    char b[64];
+    ssize_t n;
+    while ((n = recv(fd, b, sizeof(b), MSG_DONTWAIT)) > 0) {
+        for (ssize_t i = 0; i < n; i++) {
+            if (b[i] == 'D' || b[i] == 'F')
+                qmgr_deferred_due = true;
+            if (b[i] == 'F')
+                qmgr_flush_all = true;
+        }
+    }
     qmgr_scan_soon();
 }
 

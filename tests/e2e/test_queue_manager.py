@@ -82,3 +82,34 @@ def test_limits_of_one_active_message_and_one_delivery_still_deliver_all(postie)
     events = [("in" if "(queue active)" in l else "out")
               for l in lines if re.search(r"qmgr\[\d+\]: \S+: (from=|removed)", l)]
     assert events == ["in", "out"] * 6, events
+
+
+@pytest.mark.postie_conf(minimal_backoff_time="300s", maximal_backoff_time="4000s",
+                         queue_run_delay="300s")
+def test_flush_request_makes_deferred_mail_due_at_once(postie):
+    """The F request byte on public/qmgr (postie queue flush, sendmail -q)
+    retries deferred mail now, whatever its next-attempt time."""
+    import socket
+    user = postie.user
+    md = postie.maildir(user)
+    tmp = os.path.join(md, "tmp")
+    st = os.stat(md)
+    for sub in ("cur", "new"):
+        os.makedirs(os.path.join(md, sub), exist_ok=True)
+    import shutil
+    shutil.rmtree(tmp, ignore_errors=True)
+    open(tmp, "w").close()
+    at = len(postie.log_lines())
+    send(postie, "flush me")
+    m = postie.wait_for_log(r"local\[\d+\]: (\S+): to=<.*status=deferred", start=at)
+    qid = m[0].group(1)
+    wait_until(lambda: os.path.exists(postie.path("queue", "deferred", qid)), 10, "deferred/")
+    assert os.stat(postie.path("queue", "deferred", qid)).st_mtime > time.time() + 200
+    os.unlink(tmp)
+    os.mkdir(tmp, 0o700)
+    os.chown(tmp, st.st_uid, st.st_gid)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.sendto(b"F", postie.path("queue", "public", "qmgr"))
+    s.close()
+    postie.wait_for_log(rf"{qid}: to=<.*status=sent \(delivered to maildir\)$", start=at)
+    postie.wait_for_log(rf"{qid}: removed$", start=at)
