@@ -1,0 +1,77 @@
+"""Local delivery writes as the mailbox's owner: a system user's uid for
+system users, mail_owner for virtual users (DESIGN.md, "local delivery
+writes as the mailbox's owner").  Run as root only."""
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import uuid
+
+import pytest
+
+from postie_env import MAIL_OWNER, has_service, wait_until
+
+pytestmark = [
+    pytest.mark.skipif(not all(has_service(s) for s in ("smtpd", "qmgr", "local")),
+                       reason="needs smtpd, qmgr and local"),
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
+]
+
+
+@pytest.fixture
+def system_user():
+    """A throw-away system user whose home is in a temporary directory that
+    every user may traverse (pytest's own tmp_path is root's alone)."""
+    name = "pt" + uuid.uuid4().hex[:8]
+    top = tempfile.mkdtemp(prefix="postie-home-")
+    os.chmod(top, 0o755)
+    home = os.path.join(top, name)
+    r = subprocess.run(["useradd", "-m", "-d", home, "-s", "/usr/sbin/nologin", name],
+                       capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        shutil.rmtree(top, ignore_errors=True)
+        pytest.skip("useradd failed: " + r.stderr)
+    try:
+        yield pwd.getpwnam(name)
+    finally:
+        subprocess.run(["userdel", "-r", name], capture_output=True, timeout=30)
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def send(env, rcpt):
+    with env.smtp() as s:
+        s.sendmail("alice@example.org", [rcpt], "Subject: rights\r\n\r\nbody\r\n")
+
+
+def test_virtual_user_maildir_belongs_to_mail_owner(postie):
+    send(postie, f"{postie.user}@localhost")
+    postie.wait_for_mail()
+    new = os.path.join(postie.maildir(), "new")
+    owner = pwd.getpwnam(MAIL_OWNER).pw_uid
+    for n in os.listdir(new):
+        st = os.stat(os.path.join(new, n))
+        assert st.st_uid == owner and (st.st_mode & 0o777) == 0o600
+
+
+@pytest.mark.postie_conf(mail_user_source="file, system")
+def test_system_user_maildir_is_written_with_the_users_uid(postie, system_user):
+    send(postie, f"{system_user.pw_name}@localhost")
+    new = os.path.join(system_user.pw_dir, "Maildir", "new")
+    wait_until(lambda: os.path.isdir(new) and os.listdir(new), 15, "the system user's mail")
+    for d in ("Maildir", "Maildir/new", "Maildir/tmp", "Maildir/cur"):
+        assert os.stat(os.path.join(system_user.pw_dir, d)).st_uid == system_user.pw_uid
+    [n] = os.listdir(new)
+    st = os.stat(os.path.join(new, n))
+    assert (st.st_uid, st.st_gid) == (system_user.pw_uid, system_user.pw_gid)
+
+
+@pytest.mark.postie_conf(mail_user_source="file, system", home_mailbox="")
+def test_system_user_mbox_is_created_for_the_user(postie, system_user):
+    at = len(postie.log_lines())
+    send(postie, f"{system_user.pw_name}@localhost")
+    postie.wait_for_log(r"status=sent \(delivered to mailbox\)$", start=at)
+    st = os.stat(postie.path("spool", system_user.pw_name))
+    assert (st.st_uid, st.st_gid) == (system_user.pw_uid, system_user.pw_gid)
+    assert (st.st_mode & 0o777) == 0o600
