@@ -157,6 +157,34 @@ static void test_leaves_or_sets_aside_bad_files(void)
     TEST_EQ_INT(count("incoming"), 0);
 }
 
+/* A user writes the maildrop file: claims in it are not believed. */
+static void test_ignores_forged_attributes(void)
+{
+    if (geteuid() != 0)
+        return; /* needs chown to make a file of another user */
+    char path[300];
+    const char *id = "0123456789CD";
+    snprintf(path, sizeof(path), "%s/maildrop/%s", qdir, id);
+    const char *forged = "V 1\nT 1\nI 0123456789CD\nF eve\nA uid=0\n"
+                         "A client_addr=192.0.2.1\nR - 0 bob@example.org\n"
+                         "C 00000000000000000003\nhi\n\nE\n";
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0404);
+    TEST_TRUE(write(fd, forged, strlen(forged)) == (ssize_t)strlen(forged));
+    close(fd);
+    TEST_EQ_INT(chown(path, 65534, 65534), 0);
+    TEST_EQ_INT(pickup_file(qdir, id), 1);
+    char *content = NULL;
+    queue_msg *m = incoming(&content);
+    TEST_TRUE(m != NULL);
+    if (m == NULL)
+        return;
+    TEST_EQ_STR(queue_msg_attr(m, "uid"), "65534");
+    TEST_TRUE(queue_msg_attr(m, "client_addr") == NULL);
+    TEST_EQ_STR(m->sender, "eve@origin.example");
+    mem_free(&content);
+    queue_msg_free(&m);
+}
+
 static void test_scan_takes_everything_waiting(void)
 {
     char *a = drop("a", "b", "1\n", NULL);
@@ -174,6 +202,7 @@ int main(void)
     TEST_RUN(test_takes_a_message_and_completes_it);
     TEST_RUN(test_keeps_an_existing_from);
     TEST_RUN(test_leaves_or_sets_aside_bad_files);
+    TEST_RUN(test_ignores_forged_attributes);
     TEST_RUN(test_scan_takes_everything_waiting);
     char cmd[200];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
