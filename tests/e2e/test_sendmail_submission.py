@@ -214,3 +214,12 @@ def test_bp_is_mailq(postie):
     a = run(postie, "sendmail", "-bp").stdout
     b = run(postie, "mailq").stdout
     assert a == b and a.startswith("-Queue ID-")
+
+
+def test_q_flushes_and_bi_rebuilds_aliases(postie):
+    r = run(postie, "sendmail", "-q")
+    assert r.returncode == 0, r.stderr
+    r = run(postie, "sendmail", "-bi")
+    direct = subprocess.run([postie.bin, "-c", postie.dir, "newaliases"], capture_output=True,
+                            text=True, timeout=30)
+    assert r.returncode == direct.returncode
