@@ -5,6 +5,7 @@ with swaks."""
 import os
 import re
 import shutil
+import signal
 import smtplib
 import subprocess
 
@@ -69,6 +70,14 @@ def split_delivered(data, user):
 
 def test_the_seven_lines_of_the_issue_in_order_field_for_field(postie):
     user = postie.user
+    # The issue's order has smtpd's disconnect between qmgr's "queue active"
+    # and local's delivery; in a live system those two race (in Postfix
+    # too).  Holding local until the client has quit makes the order the
+    # issue's, every time.
+    wait_until(lambda: os.path.exists(postie.path("queue", "private", "local")), 10,
+               "local's socket")
+    [local] = postie.service_pids("local")
+    os.kill(local, signal.SIGSTOP)
     at = len(postie.log_lines())
     s = postie.smtp()
     s.ehlo("client.example.org")
@@ -80,6 +89,8 @@ def test_the_seven_lines_of_the_issue_in_order_field_for_field(postie):
     # QUIT after qmgr took the message, as in the issue's sequence.
     postie.wait_for_log(rf"postie/qmgr\[\d+\]: {qid}: from=", start=at)
     s.quit()
+    postie.wait_for_log(r"postie/smtpd\[\d+\]: disconnect from", start=at)
+    os.kill(local, signal.SIGCONT)
     postie.wait_for_log(rf"postie/qmgr\[\d+\]: {qid}: removed$", start=at)
     lines = postie.log_lines()[at:]
 
@@ -106,12 +117,9 @@ def test_the_seven_lines_of_the_issue_in_order_field_for_field(postie):
             pids.add(hits[0][1].group("pid"))
     # smtpd and cleanup (a library in smtpd) share one process.
     assert len(pids) == 1, pids
-    # Causal order.  (local's line and smtpd's disconnect race in Postfix
-    # too; QUIT was sent after the queue active line, so disconnect follows
-    # it.)
-    order = ["connect", "client", "message-id", "active", "local", "removed"]
-    assert [pos[n] for n in order] == sorted(pos[n] for n in order)
-    assert pos["active"] < pos["disconnect"]
+    # The issue's order, line for line.
+    order = [name for name, _ in want]
+    assert [pos[n] for n in order] == sorted(pos.values()), pos
     # The queue ID appears on no other line than these five.
     assert len([l for l in lines if qid in l]) == 5
 
