@@ -2,8 +2,9 @@
  * report - "postie log report": totals, top lists, delays and problems of a
  * whole log, as text, JSON or one self-contained HTML page.
  *
- * (Placeholder interface made by the logtool core so that the dispatch links;
- * the report's owner replaces this file and report.c.)
+ * The pieces: report_agg (one-pass counting, bounded memory), report_topk
+ * and report_hist (the bounded structures it uses), report_out (text and
+ * JSON), report_html (the page with inline SVG charts).
  */
 #ifndef POSTIE_LOGTOOL_REPORT_H
 #define POSTIE_LOGTOOL_REPORT_H
