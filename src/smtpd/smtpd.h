@@ -133,7 +133,7 @@ void smtpd_session_greet(smtpd_session *s);
 /* Feed input octets (the socket reader and the fuzzer call this). */
 void smtpd_session_input(smtpd_session *s, const char *p, size_t n);
 /* Queue a reply line; a '-' after the code makes a continuation line. */
-void smtpd_reply(smtpd_session *s, const char *fmt, ...)
+void smtpd_session_reply(smtpd_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Queue a final reply and close once it is written. */
 void smtpd_session_end(smtpd_session *s, const char *fmt, ...)
@@ -147,7 +147,7 @@ void smtpd_session_timeout(smtpd_session *s);
 /* "DATA (123 bytes)" or "RCPT": what the session was doing, for logs. */
 void smtpd_session_where(const smtpd_session *s, char *out, size_t outlen);
 /* Drop the transaction (RSET, new MAIL, end of data). */
-void smtpd_tx_free(smtpd_session *s);
+void smtpd_session_tx_free(smtpd_session *s);
 /* Log "NOQUEUE: reject: CMD from host[addr]: REPLY; from=<> to=<> ..." */
 void smtpd_session_log_reject(smtpd_session *s, const char *cmd,
                               const char *reply, const char *to);

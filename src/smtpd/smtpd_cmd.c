@@ -43,7 +43,7 @@ typedef struct smtpd_cmd {
 static int smtpd_cmd_helo_check(smtpd_session *s, char *args)
 {
     if (*args == '\0') {
-        smtpd_reply(s, "501 5.5.4 Syntax: %s hostname", s->where);
+        smtpd_session_reply(s, "501 5.5.4 Syntax: %s hostname", s->where);
         return -1;
     }
     return 0;
@@ -52,7 +52,7 @@ static int smtpd_cmd_helo_check(smtpd_session *s, char *args)
 static void smtpd_cmd_helo_set(smtpd_session *s, char *args, bool esmtp)
 {
     /* RFC 5321 section 4.1.4: a new HELO/EHLO resets the transaction. */
-    smtpd_tx_free(s);
+    smtpd_session_tx_free(s);
     mem_free(&s->helo);
     size_t n = strcspn(args, " \t");
     s->helo = mem_strndup(args, n > 255 ? 255 : n);
@@ -62,24 +62,24 @@ static void smtpd_cmd_helo_set(smtpd_session *s, char *args, bool esmtp)
 static void smtpd_cmd_helo(smtpd_session *s, char *args)
 {
     smtpd_cmd_helo_set(s, args, false);
-    smtpd_reply(s, "250 %s", smtpd_cf.myhostname);
+    smtpd_session_reply(s, "250 %s", smtpd_cf.myhostname);
 }
 
 static void smtpd_cmd_ehlo(smtpd_session *s, char *args)
 {
     smtpd_cmd_helo_set(s, args, true);
-    smtpd_reply(s, "250-%s", smtpd_cf.myhostname);
-    smtpd_reply(s, "250-PIPELINING");
+    smtpd_session_reply(s, "250-%s", smtpd_cf.myhostname);
+    smtpd_session_reply(s, "250-PIPELINING");
     if (smtpd_cf.message_size_limit == ULLONG_MAX)
-        smtpd_reply(s, "250-SIZE"); /* RFC 1870 section 4: no fixed limit */
+        smtpd_session_reply(s, "250-SIZE"); /* RFC 1870 section 4: no fixed limit */
     else
-        smtpd_reply(s, "250-SIZE %llu", smtpd_cf.message_size_limit);
+        smtpd_session_reply(s, "250-SIZE %llu", smtpd_cf.message_size_limit);
     if (!smtpd_cf.disable_vrfy)
-        smtpd_reply(s, "250-VRFY");
-    smtpd_reply(s, "250-ENHANCEDSTATUSCODES");
-    smtpd_reply(s, "250-8BITMIME");
-    smtpd_reply(s, "250-SMTPUTF8");
-    smtpd_reply(s, "250 CHUNKING");
+        smtpd_session_reply(s, "250-VRFY");
+    smtpd_session_reply(s, "250-ENHANCEDSTATUSCODES");
+    smtpd_session_reply(s, "250-8BITMIME");
+    smtpd_session_reply(s, "250-SMTPUTF8");
+    smtpd_session_reply(s, "250 CHUNKING");
 }
 
 /* ---- MAIL ---- */
@@ -97,7 +97,7 @@ static int smtpd_cmd_mail_check(smtpd_session *s, char *args)
 {
     char *p = smtpd_cmd_prefix(args, "FROM:");
     if (p == NULL) {
-        smtpd_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
+        smtpd_session_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
         return -1;
     }
     return 0;
@@ -126,7 +126,7 @@ static int smtpd_cmd_mail_params(smtpd_session *s, const char *p,
             errno = 0;
             unsigned long long v = strtoull(val, &end, 10);
             if (*end != '\0' || !isdigit((unsigned char)*val) || errno == ERANGE) {
-                smtpd_reply(s, "501 5.5.4 Bad message size syntax");
+                smtpd_session_reply(s, "501 5.5.4 Bad message size syntax");
                 return -1;
             }
             *size_r = v;
@@ -138,7 +138,7 @@ static int smtpd_cmd_mail_params(smtpd_session *s, const char *p,
         } else {
             if (eq)
                 *eq = '=';
-            smtpd_reply(s, "555 5.5.4 Unsupported option: %s", tok);
+            smtpd_session_reply(s, "555 5.5.4 Unsupported option: %s", tok);
             return -1;
         }
     }
@@ -154,7 +154,7 @@ static void smtpd_cmd_mail(smtpd_session *s, char *args)
                                         MAIL_ADDR_UTF8_OK, &addr, &end, &why);
     if (r != 0 || (*end != '\0' && *end != ' ')) {
         mem_free(&addr);
-        smtpd_reply(s, "501 5.1.7 Bad sender address syntax");
+        smtpd_session_reply(s, "501 5.1.7 Bad sender address syntax");
         return;
     }
     unsigned long long size = 0;
@@ -166,7 +166,7 @@ static void smtpd_cmd_mail(smtpd_session *s, char *args)
     if (!utf8 && mail_addr_is_8bit(addr)) {
         /* RFC 6531 section 3.4: non-ASCII needs the SMTPUTF8 parameter. */
         mem_free(&addr);
-        smtpd_reply(s, "553 5.6.7 Must declare SMTPUTF8 to send unicode address");
+        smtpd_session_reply(s, "553 5.6.7 Must declare SMTPUTF8 to send unicode address");
         return;
     }
     s->tx = mem_zalloc(sizeof(*s->tx));
@@ -177,12 +177,12 @@ static void smtpd_cmd_mail(smtpd_session *s, char *args)
         /* RFC 1870 section 6.3. */
         const char *reply = "552 5.3.4 Message size exceeds fixed limit";
         smtpd_session_log_reject(s, "MAIL", reply, NULL);
-        smtpd_reply(s, "%s", reply);
-        smtpd_tx_free(s);
+        smtpd_session_reply(s, "%s", reply);
+        smtpd_session_tx_free(s);
         return;
     }
     s->state = SMTPD_ST_MAIL;
-    smtpd_reply(s, "250 2.1.0 Ok");
+    smtpd_session_reply(s, "250 2.1.0 Ok");
 }
 
 /* ---- RCPT ---- */
@@ -190,7 +190,7 @@ static void smtpd_cmd_mail(smtpd_session *s, char *args)
 static int smtpd_cmd_rcpt_check(smtpd_session *s, char *args)
 {
     if (smtpd_cmd_prefix(args, "TO:") == NULL) {
-        smtpd_reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
+        smtpd_session_reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
         return -1;
     }
     return 0;
@@ -231,7 +231,7 @@ static void smtpd_cmd_rcpt(smtpd_session *s, char *args)
     int r = mail_addr_parse_path(p, flags, &addr, &end, &why);
     if (r != 0 || (*end != '\0' && *end != ' ')) {
         mem_free(&addr);
-        smtpd_reply(s, "501 5.1.3 Bad recipient address syntax");
+        smtpd_session_reply(s, "501 5.1.3 Bad recipient address syntax");
         return;
     }
     while (*end == ' ')
@@ -239,12 +239,12 @@ static void smtpd_cmd_rcpt(smtpd_session *s, char *args)
     if (*end != '\0') {
         /* NOTIFY and ORCPT come with DSN (issue 4). */
         mem_free(&addr);
-        smtpd_reply(s, "555 5.5.4 Unsupported option: %.100s", end);
+        smtpd_session_reply(s, "555 5.5.4 Unsupported option: %.100s", end);
         return;
     }
     if (!tx->smtputf8 && mail_addr_is_8bit(addr)) {
         mem_free(&addr);
-        smtpd_reply(s, "553 5.6.7 Must declare SMTPUTF8 to send unicode address");
+        smtpd_session_reply(s, "553 5.6.7 Must declare SMTPUTF8 to send unicode address");
         return;
     }
     char *reply = NULL;
@@ -261,12 +261,12 @@ static void smtpd_cmd_rcpt(smtpd_session *s, char *args)
             mem_free(&tx->last_rcpt);
             tx->last_rcpt = addr;
             s->state = SMTPD_ST_RCPT;
-            smtpd_reply(s, "250 2.1.5 Ok");
+            smtpd_session_reply(s, "250 2.1.5 Ok");
             return;
         }
     }
     smtpd_session_log_reject(s, "RCPT", reply, addr);
-    smtpd_reply(s, "%s", reply);
+    smtpd_session_reply(s, "%s", reply);
     mem_free(&reply);
     mem_free(&addr);
 }
@@ -276,20 +276,20 @@ static void smtpd_cmd_rcpt(smtpd_session *s, char *args)
 static int smtpd_cmd_data_check(smtpd_session *s, char *args)
 {
     if (*args != '\0') {
-        smtpd_reply(s, "501 5.5.4 Syntax: DATA");
+        smtpd_session_reply(s, "501 5.5.4 Syntax: DATA");
         return -1;
     }
     if (s->state == SMTPD_ST_BDAT) {
-        smtpd_reply(s, "503 5.5.1 Error: DATA after BDAT");
+        smtpd_session_reply(s, "503 5.5.1 Error: DATA after BDAT");
         return -1;
     }
     if (s->state != SMTPD_ST_RCPT) {
         if (s->tx == NULL)
-            smtpd_reply(s, "503 5.5.1 Error: need RCPT command");
+            smtpd_session_reply(s, "503 5.5.1 Error: need RCPT command");
         else if (s->count_all[SMTPD_C_RCPT] > 0 && s->tx->rcpt_ok == 0)
-            smtpd_reply(s, "554 5.5.1 Error: no valid recipients");
+            smtpd_session_reply(s, "554 5.5.1 Error: no valid recipients");
         else
-            smtpd_reply(s, "503 5.5.1 Error: need RCPT command");
+            smtpd_session_reply(s, "503 5.5.1 Error: need RCPT command");
         return -1;
     }
     if (s->in->len > 0) {
@@ -298,7 +298,7 @@ static int smtpd_cmd_data_check(smtpd_session *s, char *args)
          * text by another. */
         const char *reply = "503 5.5.0 Error: improper use of SMTP command pipelining";
         smtpd_session_log_reject(s, "DATA", reply, NULL);
-        smtpd_reply(s, "%s", reply);
+        smtpd_session_reply(s, "%s", reply);
         return -1;
     }
     return 0;
@@ -322,7 +322,7 @@ static void smtpd_cmd_data(smtpd_session *s, char *args)
 {
     smtpd_cmd_content_begin(s, true);
     s->mode = SMTPD_MODE_DATA;
-    smtpd_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+    smtpd_session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
 
 /* The content is complete (DATA end or BDAT LAST): refuse or commit. */
@@ -340,10 +340,10 @@ static void smtpd_cmd_finish(smtpd_session *s, enum smtpd_counter counter)
         char *why = NULL;
         int r = cleanup_commit(&tx->cl, &why);
         if (r == CLEANUP_OK) {
-            smtpd_reply(s, "250 2.0.0 Ok: queued as %s", tx->id);
+            smtpd_session_reply(s, "250 2.0.0 Ok: queued as %s", tx->id);
             s->count_ok[counter]++;
             mail_trigger(smtpd_cf.queue_dir, "qmgr");
-            smtpd_tx_free(s);
+            smtpd_session_tx_free(s);
             return;
         }
         char text[512];
@@ -352,10 +352,10 @@ static void smtpd_cmd_finish(smtpd_session *s, enum smtpd_counter counter)
         mem_free(&why);
     }
     smtpd_session_log_reject(s, "END-OF-MESSAGE", reply, tx->last_rcpt);
-    smtpd_reply(s, "%s", reply);
+    smtpd_session_reply(s, "%s", reply);
     s->errors++;
     mem_free(&reply);
-    smtpd_tx_free(s);
+    smtpd_session_tx_free(s);
 }
 
 void smtpd_cmd_data_end(smtpd_session *s)
@@ -435,13 +435,13 @@ void smtpd_cmd_bdat_end(smtpd_session *s)
         if (!tx->data_begun)
             tx->bytes = 0; /* skipped octets are not part of a message */
         if (tx->sender == NULL)
-            smtpd_tx_free(s); /* made only to skip the chunk */
-        smtpd_reply(s, "%s", reply);
+            smtpd_session_tx_free(s); /* made only to skip the chunk */
+        smtpd_session_reply(s, "%s", reply);
         s->errors++;
         return;
     }
     if (!tx->bdat_last) {
-        smtpd_reply(s, "250 2.0.0 Ok: %llu bytes", tx->bytes);
+        smtpd_session_reply(s, "250 2.0.0 Ok: %llu bytes", tx->bytes);
         s->count_ok[SMTPD_C_BDAT]++;
         return;
     }
@@ -454,7 +454,7 @@ void smtpd_cmd_bdat_end(smtpd_session *s)
 static int smtpd_cmd_noargs_check(smtpd_session *s, char *args)
 {
     if (*args != '\0') {
-        smtpd_reply(s, "501 5.5.4 Syntax: %s", s->where);
+        smtpd_session_reply(s, "501 5.5.4 Syntax: %s", s->where);
         return -1;
     }
     return 0;
@@ -462,13 +462,13 @@ static int smtpd_cmd_noargs_check(smtpd_session *s, char *args)
 
 static void smtpd_cmd_rset(smtpd_session *s, char *args)
 {
-    smtpd_tx_free(s);
-    smtpd_reply(s, "250 2.0.0 Ok");
+    smtpd_session_tx_free(s);
+    smtpd_session_reply(s, "250 2.0.0 Ok");
 }
 
 static void smtpd_cmd_noop(smtpd_session *s, char *args)
 {
-    smtpd_reply(s, "250 2.0.0 Ok");
+    smtpd_session_reply(s, "250 2.0.0 Ok");
 }
 
 static void smtpd_cmd_quit(smtpd_session *s, char *args)
@@ -476,21 +476,21 @@ static void smtpd_cmd_quit(smtpd_session *s, char *args)
     if (s->in->len > 0)
         msg_info("improper command pipelining after QUIT from %s: %.*s",
                  s->namaddr, (int)strcspn(s->in->data, "\r\n"), s->in->data);
-    smtpd_reply(s, "221 2.0.0 Bye");
+    smtpd_session_reply(s, "221 2.0.0 Bye");
     s->count_ok[SMTPD_C_QUIT]++;
     s->mode = SMTPD_MODE_CLOSING;
 }
 
 static void smtpd_cmd_help(smtpd_session *s, char *args)
 {
-    smtpd_reply(s, "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET "
+    smtpd_session_reply(s, "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET "
                    "NOOP QUIT HELP VRFY");
 }
 
 static void smtpd_cmd_vrfy(smtpd_session *s, char *args)
 {
     if (smtpd_cf.disable_vrfy) {
-        smtpd_reply(s, "502 5.5.1 VRFY command is disabled");
+        smtpd_session_reply(s, "502 5.5.1 VRFY command is disabled");
         return;
     }
     char *addr = NULL;
@@ -498,18 +498,18 @@ static void smtpd_cmd_vrfy(smtpd_session *s, char *args)
     if (*args == '\0' ||
         mail_addr_parse_path(args, MAIL_ADDR_LENIENT | MAIL_ADDR_POSTMASTER_OK |
                                        MAIL_ADDR_UTF8_OK, &addr, &end, &why) != 0) {
-        smtpd_reply(s, "501 5.5.4 Syntax: VRFY address");
+        smtpd_session_reply(s, "501 5.5.4 Syntax: VRFY address");
         return;
     }
     char *local, *domain;
     mail_addr_split(addr, &local, &domain);
     char *reason = NULL;
     if (mail_addr_domain_is_local(domain) && local_rcpt_check(addr, &reason) == 0)
-        smtpd_reply(s, "550 5.1.1 <%s>: Recipient address rejected: User unknown "
+        smtpd_session_reply(s, "550 5.1.1 <%s>: Recipient address rejected: User unknown "
                        "in local recipient table", addr);
     else
         /* RFC 5321 section 3.5.3: cannot verify, will accept and try. */
-        smtpd_reply(s, "252 2.0.0 %s", addr);
+        smtpd_session_reply(s, "252 2.0.0 %s", addr);
     mem_free(&reason);
     mem_free(&local);
     mem_free(&domain);
@@ -549,7 +549,7 @@ void smtpd_cmd_run(smtpd_session *s, char *line)
     if (c->name == NULL) {
         s->count_all[SMTPD_C_UNKNOWN]++;
         s->where = "UNKNOWN";
-        smtpd_reply(s, "502 5.5.2 Error: command not recognized");
+        smtpd_session_reply(s, "502 5.5.2 Error: command not recognized");
         s->errors++;
         return;
     }
@@ -558,7 +558,7 @@ void smtpd_cmd_run(smtpd_session *s, char *line)
     if (c->junk && s->tx == NULL && ++s->junk > smtpd_cf.junk_limit)
         s->errors++; /* Postfix: junk past the limit counts as an error */
     if (!(c->states & s->state)) {
-        smtpd_reply(s, "%s", c->state_reply);
+        smtpd_session_reply(s, "%s", c->state_reply);
     } else if (c->check == NULL || c->check(s, args) == 0) {
         c->proceed(s, args);
     }

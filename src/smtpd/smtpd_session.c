@@ -82,10 +82,10 @@ void smtpd_session_pregreet(smtpd_session *s)
 
 void smtpd_session_greet(smtpd_session *s)
 {
-    smtpd_reply(s, "220 %s", var_str("smtpd_banner"));
+    smtpd_session_reply(s, "220 %s", var_str("smtpd_banner"));
 }
 
-void smtpd_reply(smtpd_session *s, const char *fmt, ...)
+void smtpd_session_reply(smtpd_session *s, const char *fmt, ...)
 {
     va_list ap;
     size_t before = s->out->len;
@@ -175,7 +175,7 @@ void smtpd_session_counts(const smtpd_session *s, buf *out)
         buf_printf(out, " commands=%d/%d", ok, all);
 }
 
-void smtpd_tx_free(smtpd_session *s)
+void smtpd_session_tx_free(smtpd_session *s)
 {
     smtpd_tx *tx = s->tx;
     if (tx == NULL)
@@ -197,7 +197,7 @@ void smtpd_session_free(smtpd_session **sp)
     smtpd_session_counts(s, b);
     msg_info("disconnect from %s%s", s->namaddr, b->data);
     buf_free(&b);
-    smtpd_tx_free(s);
+    smtpd_session_tx_free(s);
     if (s->pause_timer != 0)
         event_cancel(s->pause_timer);
     if (s->fd >= 0) {
@@ -242,7 +242,7 @@ static void smtpd_session_line(smtpd_session *s, size_t lf)
         buf_consume(s->in, lf + 1);
         msg_warn("command line too long from %s after %s", s->namaddr, s->where);
         s->errors++;
-        smtpd_reply(s, "500 5.5.2 Error: line too long");
+        smtpd_session_reply(s, "500 5.5.2 Error: line too long");
         return;
     }
     if (!crlf && smtpd_session_bare_lf(s) < 0)
