@@ -91,6 +91,17 @@ WORK=$(mktemp -d /tmp/postie-bench.XXXXXX) || die "mktemp failed"
 chmod 755 "$WORK"
 RESULTS=$WORK/results
 : >"$RESULTS"
+# A copy of the binary: a rebuild in the tree during the run changes nothing.
+PTV=
+case " $TARGETS " in
+*" postie "*)
+    [ -x "$POSTIE" ] || die "no $POSTIE: build it first (make -j2)"
+    mkdir -p "$WORK/bin" && cp "$POSTIE" "$WORK/bin/postie" || die "cannot copy $POSTIE"
+    POSTIE=$WORK/bin/postie
+    PTV=$(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null)
+    [ -n "$(cd "$TOP" && git status --porcelain -- src 2>/dev/null)" ] && PTV="$PTV+"
+    ;;
+esac
 
 PF_DIR=$WORK/postfix
 PF_CONF=$PF_DIR/etc
@@ -258,7 +269,6 @@ EOF
 
 # ---------------------------------------------------------------- postie
 pt_start() {
-    [ -x "$POSTIE" ] || die "no $POSTIE: build it first (make -j2)"
     local owner=postie
     id postie >/dev/null 2>&1 || owner=nobody
     PT_DIR=$WORK/postie.$ROUND
@@ -420,7 +430,7 @@ done
 
 # ---------------------------------------------------------------- report
 pfv=$(dpkg-query -W -f='${Version}' postfix 2>/dev/null)
-ptv=$(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null)
+ptv=$PTV
 echo
 echo "SMTP -> Maildir, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -r)"
 echo "N=$N messages of $SIZE bytes, S=$S sessions, $( [ "$REUSE" = 1 ] && echo 'several messages per connection' || echo 'one connection per message'), IDLE=$IDLE, latency runs=$LAT_RUNS, rounds=$ROUNDS (medians)"
