@@ -4,11 +4,11 @@
  * smtpd_client_connection_count_limit (Postfix keeps these in its anvil
  * server; postie's smtpd processes share a small table instead).
  *
- * The table (queue_directory/pid/smtpd.conn) is a file of fixed slots (pid, client address) mapped shared
- * by every smtpd process and changed under flock(2).  A process that dies
- * leaves its slots behind; the next smtpd to start clears the slots of
- * processes that no longer exist, so a crash costs at most a stale count
- * until master restarts the service.
+ * The table (queue_directory/pid/smtpd.conn) is a file of fixed slots
+ * (pid, client address) mapped shared by every smtpd process and changed
+ * under flock(2).  A process that dies leaves its slots behind; the next
+ * smtpd to start clears the slots of processes that no longer exist, so a
+ * crash costs at most a stale count until master restarts the service.
  *
  * Does not: rate limits (connections per minute) - later.
  */
