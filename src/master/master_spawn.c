@@ -242,9 +242,11 @@ static void master_spawn_schedule(master_svc *s, int i, bool unexpected)
         wait = max;
     if (wait <= 0)
         return;
-    msg_warn("%s: service %s: process ended %d times in a row within %.0fs "
-             "of its start -- throttling for %gs",
-             ms_exe, s->name, p->quick, MASTER_SPAWN_FAST, wait);
+    /* Postfix's words ("bad command startup -- throttling"), so that the
+     * greps and tools that know them know this line too. */
+    msg_warn("%s: service %s: bad command startup -- throttling for %gs "
+             "(ended %d times in a row within %.0fs of its start)",
+             ms_exe, s->name, wait, p->quick, MASTER_SPAWN_FAST);
     p->timer = event_timer(wait, master_spawn_throttled, p);
 }
 

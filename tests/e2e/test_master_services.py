@@ -85,8 +85,9 @@ def test_master_throttles_a_service_that_keeps_dying(postie):
             killed.append(p)
         time.sleep(0.02)
     assert len(killed) >= 4
-    m = postie.wait_for_log(rf"warning: \S+: service {name}: process ended \d+ times in a row "
-                            r"within \d+s of its start -- throttling for ([\d.]+)s$", start=log_at)
+    m = postie.wait_for_log(rf"warning: \S+: service {name}: bad command startup -- throttling "
+                            r"for ([\d.]+)s \(ended \d+ times in a row within \d+s of its start\)$",
+                            start=log_at)
     assert 0 < float(m[0].group(1)) <= 3
     # It does come back after the wait.
     wait_until(lambda: [p for p in postie.service_pids(name) if p not in killed], 10,
