@@ -64,3 +64,43 @@ def test_stop_lets_data_finish_and_tells_idle_sessions(postie):
         idle.close()
         busy.close()
     assert any(f"{qid}: message-id=" in l for l in postie.log_lines())
+
+
+@pytest.mark.postie_conf(smtpd_client_connection_count_limit="2", mynetworks="192.0.2.0/24")
+def test_killed_smtpd_is_restarted_and_its_connection_slots_freed(postie):
+    import os
+    import signal
+    held = [Raw(postie.smtp_port) for _ in range(2)]
+    for h in held:
+        assert h.reply().startswith("220 ")
+    old = postie.service_pids("smtpd")
+    assert old
+    for pid in old:
+        os.kill(pid, signal.SIGKILL)
+    for h in held:
+        assert h.closed()
+        h.close()
+
+    def restarted():
+        pids = postie.service_pids("smtpd")
+        return len(pids) == len(old) and not set(pids) & set(old)
+    from postie_env import wait_until
+    wait_until(restarted, 30, "smtpd restarted by master")
+    # The dead processes' two connections no longer count.
+    again = []
+    try:
+        for _ in range(2):
+            r = None
+            deadline = time.monotonic() + 15
+            while True:
+                try:
+                    r = Raw(postie.smtp_port)
+                    break
+                except ConnectionRefusedError:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.2)
+            again.append(r)
+            assert r.reply().startswith("220 ")
+    finally:
+        for r in again:
+            r.close()
