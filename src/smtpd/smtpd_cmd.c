@@ -56,6 +56,11 @@ static void smtpd_cmd_helo_set(smtpd_session *s, char *args, bool esmtp)
     mem_free(&s->helo);
     size_t n = strcspn(args, " \t");
     s->helo = mem_strndup(args, n > 255 ? 255 : n);
+    /* It goes into the Received header and the queue file: no control
+     * characters (a bare CR is possible in a command line). */
+    for (char *p = s->helo; *p; p++)
+        if ((unsigned char)*p < 32 || *p == 127)
+            *p = '?';
     s->esmtp = esmtp;
 }
 
