@@ -70,6 +70,8 @@ static int master_pidfd = -1;
 static char *master_data_dir;
 static bool master_stopping;
 static int master_ready_fd = -1;
+static uid_t master_uid = (uid_t)-1;   /* who the services run as */
+static gid_t master_gid = (gid_t)-1;
 
 void master_set_services(const master_service_entry *table)
 {
@@ -221,9 +223,12 @@ static int master_declare(bool reloading, char **err_r)
 
 static void master_reload(void)
 {
+    mail_conf_reload();
+    /* maillog_file, syslog_name or the time format may have changed: the
+     * reload line already goes where the services will write. */
+    master_logging(master_uid, master_gid, geteuid() == 0);
     msg_info("reload -- version %s, configuration %s", POSTIE_VERSION,
              mail_conf_dir());
-    mail_conf_reload();
     char *err = NULL;
     master_declare(true, &err);
     mem_free(&err);
@@ -325,9 +330,6 @@ static void master_print_banner(const master_instance_report *r,
 
 /* Everything after the configuration is read; returns the exit status.
  * ready_fd >= 0 (daemon): write "ok" there once running. */
-static uid_t master_uid = (uid_t)-1;
-static gid_t master_gid = (gid_t)-1;
-
 /* Who the services run as: mail_owner when we are root, else unchanged. */
 static void master_identity(void)
 {

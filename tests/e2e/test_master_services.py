@@ -172,3 +172,13 @@ def test_master_reload_adds_an_address_on_a_port_it_already_has(postie):
     wait_until(lambda: greets("127.0.0.2") and greets("127.0.0.1"), 10,
                "smtpd on both addresses")
     assert not [l for l in postie.log_lines()[log_at:] if "warning" in l]
+
+
+def test_master_reload_follows_a_new_log_file(postie):
+    postie.write_conf({"maillog_file": "maillog.new"})
+    os.kill(postie.master_pid, signal.SIGHUP)
+    new = postie.path("maillog.new")
+    # master's own reload line already goes to the new file.
+    wait_until(lambda: os.path.exists(new) and "reload -- version" in open(new).read(), 10,
+               "master's reload line in the new log file")
+    assert "reload -- version" not in "\n".join(postie.log_lines())
