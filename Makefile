@@ -25,7 +25,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-qual \
            -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c17 -D_GNU_SOURCE $(WARN) $(SANFLAGS) -Isrc
-LDLIBS  := -lcrypt -lssl -lcrypto -lz -lm
+LDLIBS  := -lcrypt -lssl -lcrypto -lz -lm -lcares  # c-ares: the smtp client's resolver (global/dns_lookup)
 LDFLAGS += $(SANFLAGS)
 
 ALL_C    := $(sort $(wildcard src/*/*.c))
