@@ -88,6 +88,28 @@ const mail_conf_param mail_conf_params[] = {
     {"local_delivery_timeout", "600s", MCT_TIME, "longest local delivery (postie's own)"},
     {"queue_admin_group", "", MCT_STR, "group whose members may change the queue (postie queue delete/hold/release/requeue); root and the queue owner always may"},
     {"setgid_group", "postdrop", MCT_STR, "group of the setgid postdrop helper and of maildrop/ (local submission without setuid root)"},
+    /* smtp and lmtp delivery agents (src/smtp; postconf(5) names).  lmtp
+     * shares the smtp_* timeouts and TLS settings (postie's own rule: one
+     * agent, one set of knobs). */
+    {"local_transport", "local", MCT_STR, "transport for mydestination recipients: local, or lmtp:unix:/path, lmtp:inet:host:port"},
+    {"default_destination_recipient_limit", "50", MCT_INT, "recipients per smtp/lmtp delivery request"},
+    {"daemon_timeout", "18000s", MCT_TIME, "longest time an smtp/lmtp agent may spend on one request"},
+    {"smtp_tcp_port", "25", MCT_STR, "port the smtp client connects to when the next hop names none"},
+    {"lmtp_tcp_port", "24", MCT_STR, "port the lmtp client connects to when the next hop names none"},
+    {"smtp_helo_name", "$myhostname", MCT_STR, "name sent with EHLO/HELO/LHLO"},
+    {"smtp_connect_timeout", "30s", MCT_TIME, "TCP connection set-up, per address"},
+    {"smtp_helo_timeout", "300s", MCT_TIME, "greeting and EHLO/HELO reply"},
+    {"smtp_starttls_timeout", "300s", MCT_TIME, "STARTTLS reply and the TLS handshake"},
+    {"smtp_mail_timeout", "300s", MCT_TIME, "MAIL FROM reply"},
+    {"smtp_rcpt_timeout", "300s", MCT_TIME, "RCPT TO reply"},
+    {"smtp_data_init_timeout", "120s", MCT_TIME, "DATA reply"},
+    {"smtp_data_xfer_timeout", "180s", MCT_TIME, "each write of the message content"},
+    {"smtp_data_done_timeout", "600s", MCT_TIME, "reply to the end of data"},
+    {"smtp_quit_timeout", "300s", MCT_TIME, "QUIT reply"},
+    {"smtp_tls_security_level", "may", MCT_STR, "none, may (opportunistic STARTTLS), encrypt (TLS required), verify (TLS with a verified certificate matching the host name)"},
+    {"smtp_tls_CAfile", "", MCT_PATH, "trust anchors (PEM) for verify; empty: the system's"},
+    {"smtp_tls_loglevel", "0", MCT_INT, "1: log each TLS connection the client makes"},
+    {"smtp_connection_cache_time_limit", "2s", MCT_TIME, "how long an idle smtp connection waits for more mail to its destination"},
     {NULL, NULL, 0, NULL},
 };
 /* clang-format on */
