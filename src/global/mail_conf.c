@@ -71,6 +71,7 @@ const mail_conf_param mail_conf_params[] = {
     {"smtpd_junk_command_limit", "100", MCT_INT, "NOOP/RSET/VRFY... without a transaction before disconnect"},
     {"smtpd_forbid_bare_newline", "normalize", MCT_STR, "bare LF in SMTP: normalize (accept as line end, logged) or reject"},
     {"disable_vrfy_command", "yes", MCT_BOOL, "answer VRFY with 502"},
+    {"smtpd_peername_lookup", "yes", MCT_BOOL, "name clients by PTR + forward lookup (hosts file first); no: hosts file only"},
     {"smtpd_tls_cert_file", "", MCT_PATH, "server certificate (PEM); TLS is offered when set"},
     {"smtpd_tls_key_file", "$smtpd_tls_cert_file", MCT_PATH, "server key (PEM)"},
     /* Queue (qmgr(8)). */
