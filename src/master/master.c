@@ -388,8 +388,6 @@ static int master_run(bool serve, master_instance_report *rep)
     master_spawn_init(exe, root, owner, uid, gid);
     if (master_declare(false, &err) < 0)
         msg_fatal("%s", err);
-    msg_info("daemon started -- version %s, configuration %s", POSTIE_VERSION,
-             mail_conf_dir());
     if (!serve) {
         /* Everything that can fail at start has been checked while the
          * invoker still sees stderr.  Let go of its terminal (or pipe)
@@ -404,6 +402,8 @@ static int master_run(bool serve, master_instance_report *rep)
                 close(null);
         }
     }
+    msg_info("daemon started -- version %s, configuration %s", POSTIE_VERSION,
+             mail_conf_dir());
     master_spawn_start();
 
     if (serve) {
@@ -437,6 +437,20 @@ static const char *master_dir_arg(int argc, char **argv, const char *cmd,
         }
     }
     return dir;
+}
+
+/* The instance of start, stop, status and reload without -c or
+ * $MAIL_CONFIG: the system one when it is there, else the one serve makes
+ * in the current directory, so that a normal user's "postie start" works
+ * with the embedded defaults and "postie status" finds it again. */
+static const char *master_default_dir(void)
+{
+    const char *env = getenv("MAIL_CONFIG");
+    if (env != NULL && *env)
+        return env;
+    if (access(MAIL_CONF_DEFAULT_DIR "/" MAIL_CONF_FILE, F_OK) == 0)
+        return MAIL_CONF_DEFAULT_DIR;
+    return MASTER_DEFAULT_SERVE_DIR;
 }
 
 /* Make the instance's directory and configuration, then read it. */
@@ -481,7 +495,7 @@ int master_start_main(int argc, char **argv)
     if (bad)
         return 64;
     if (dir == NULL)
-        dir = mail_conf_dir();
+        dir = master_default_dir();
     master_instance_report rep;
     memset(&rep, 0, sizeof(rep));
     master_prepare(dir, &rep);
@@ -543,6 +557,7 @@ int master_start_main(int argc, char **argv)
 
 static pid_t master_find_running(const char *cmd)
 {
+    mail_conf_set_dir(master_default_dir());
     mail_conf_read();
     char *data = var_path("data_directory");
     pid_t pid = master_pid_running(data);

@@ -189,3 +189,26 @@ def test_stale_pid_file_after_kill_9_does_not_block_a_start(daemon):
     assert r.returncode == 0, r.stderr
     assert daemon.pid() != pid
     assert daemon.run("stop").returncode == 0
+
+
+def test_start_without_c_uses_postie_data_in_the_current_directory(daemon):
+    if os.path.exists("/etc/postie/postie.conf"):
+        pytest.skip("a system instance exists: it is the default")
+    # The instance serve would make: ./postie-data, here with a free port.
+    inst = os.path.join(daemon.tmp, "postie-data")
+    os.rename(daemon.dir, inst)
+    daemon.dir = inst
+    env = {k: v for k, v in os.environ.items() if k != "MAIL_CONFIG"}
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=0")
+
+    def run(*args):
+        return subprocess.run([daemon.bin, *args], capture_output=True, text=True,
+                              timeout=30, env=env, cwd=daemon.tmp, preexec_fn=daemon._demote)
+    r = run("start")
+    assert r.returncode == 0, r.stderr
+    assert f"configuration {os.path.realpath(inst)}" in r.stdout
+    assert r.stderr == ""
+    r = run("status")
+    assert r.returncode == 0 and f"configuration {os.path.realpath(inst)}" in r.stdout
+    assert run("stop").returncode == 0
+    assert run("status").returncode == 1
