@@ -7,6 +7,10 @@
  *   postie start [--dir DIR]   the same as a daemon; stop, status, reload
  *                              act on it through the pid file
  *   postie service NAME        internal: what master runs for each service
+ *
+ * The instance: --dir, else -c DIR / $MAIL_CONFIG; else, for serve,
+ * ./postie-data, and for start, stop, status and reload /etc/postie when it
+ * holds a postie.conf (a system installation), else ./postie-data.
  */
 #ifndef POSTIE_MASTER_MASTER_H
 #define POSTIE_MASTER_MASTER_H
