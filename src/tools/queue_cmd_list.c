@@ -131,24 +131,51 @@ static bool queue_cmd_list_complete(const char *queue, const struct stat *st)
     return true;
 }
 
+/* IDs already listed, kept sorted: a lookup is a binary search and an
+ * insertion one memmove, so a queue of 20000 messages costs milliseconds. */
 typedef struct queue_cmd_seen {
     char **ids;
     size_t n, cap;
 } queue_cmd_seen;
 
+/* Index of id, or where it would go (*found_r tells which). */
+static size_t queue_cmd_seen_find(const queue_cmd_seen *s, const char *id, bool *found_r)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(s->ids[mid], id);
+        if (c == 0) {
+            *found_r = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found_r = false;
+    return lo;
+}
+
 static bool queue_cmd_seen_has(const queue_cmd_seen *s, const char *id)
 {
-    for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->ids[i], id) == 0)
-            return true;
-    return false;
+    bool found;
+    queue_cmd_seen_find(s, id, &found);
+    return found;
 }
 
 static void queue_cmd_seen_add(queue_cmd_seen *s, const char *id)
 {
+    bool found;
+    size_t at = queue_cmd_seen_find(s, id, &found);
+    if (found)
+        return;
     if (s->n == s->cap)
         s->ids = mem_realloc(s->ids, (s->cap = s->cap ? 2 * s->cap : 64) * sizeof(*s->ids));
-    s->ids[s->n++] = mem_strdup(id);
+    memmove(s->ids + at + 1, s->ids + at, (s->n - at) * sizeof(*s->ids));
+    s->ids[at] = mem_strdup(id);
+    s->n++;
 }
 
 /* Read one message as found in queue qi; follow it to later queues when

@@ -14,7 +14,8 @@
  *   says "being delivered, try again" instead, since an attempt is short;
  * - files in incoming/ with mode 0600 are still being written by cleanup
  *   and are left alone too;
- * - directories are fsynced after each change, as for any queue move.
+ * - the changed directories are fsynced once at the end (each rename or
+ *   unlink is atomic by itself; the fsync makes the result durable).
  *
  * Does not: parse message content, or check that IDs exist beyond
  * looking in the queue directories.
@@ -45,6 +46,7 @@ typedef struct super_ctx {
     int done;                   /* messages changed */
     int busy;                   /* left alone in active/ */
     int status;                 /* exit status so far */
+    bool dirty[8];              /* queue_cmd_queues entries changed */
 } super_ctx;
 
 /* Postfix's default queues per operation (postsuper(1)). */
@@ -87,10 +89,20 @@ static const char *queue_cmd_super_where(const super_ctx *c, const char *id)
     return NULL;
 }
 
-/* Move qdir/from/id to qdir/to/id and make both directories durable. */
-static int queue_cmd_super_move(const char *qdir, const char *from,
-                                const char *to, const char *id)
+/* Remember a changed directory; they are fsynced once at the end. */
+static void queue_cmd_super_dirty(super_ctx *c, const char *queue)
 {
+    for (size_t i = 0; queue_cmd_queues[i] && i < 8; i++)
+        if (strcmp(queue_cmd_queues[i], queue) == 0)
+            c->dirty[i] = true;
+}
+
+/* Move qdir/from/id to qdir/to/id (atomic: the message is in one place or
+ * the other; the directories are made durable at the end). */
+static int queue_cmd_super_move(super_ctx *c, const char *from, const char *to,
+                                const char *id)
+{
+    const char *qdir = c->qdir;
     char *src = queue_cmd_super_path(qdir, from, id);
     char *dst = queue_cmd_super_path(qdir, to, id);
     /* rename(2) would replace an existing dst: IDs are unique on the host,
@@ -98,8 +110,8 @@ static int queue_cmd_super_move(const char *qdir, const char *from,
     int r = rename(src, dst);
     int saved = errno;
     if (r == 0) {
-        fs_sync_parent(src);
-        fs_sync_parent(dst);
+        queue_cmd_super_dirty(c, from);
+        queue_cmd_super_dirty(c, to);
     }
     mem_free(&src);
     mem_free(&dst);
@@ -136,7 +148,7 @@ static int queue_cmd_super_apply(super_ctx *c, const char *q, const char *id)
     case SUPER_DELETE:
         r = unlink(path);
         if (r == 0) {
-            fs_sync_parent(path);
+            queue_cmd_super_dirty(c, q);
             queue_cmd_super_forget_reasons(c->qdir, id);
             msg_info("%s: removed", id);
         }
@@ -144,13 +156,13 @@ static int queue_cmd_super_apply(super_ctx *c, const char *q, const char *id)
     case SUPER_HOLD:
         if (strcmp(q, QUEUE_HOLD) == 0)
             break; /* already on hold: nothing to do, nothing to log */
-        r = queue_cmd_super_move(c->qdir, q, QUEUE_HOLD, id);
+        r = queue_cmd_super_move(c, q, QUEUE_HOLD, id);
         if (r == 0)
             msg_info("%s: placed on hold", id);
         break;
     case SUPER_RELEASE:
         /* To deferred/ with mtime now: due at once (docs/queue.md). */
-        r = queue_cmd_super_move(c->qdir, q, QUEUE_DEFERRED, id);
+        r = queue_cmd_super_move(c, q, QUEUE_DEFERRED, id);
         if (r == 0) {
             char *dst = queue_cmd_super_path(c->qdir, QUEUE_DEFERRED, id);
             utimensat(AT_FDCWD, dst, NULL, AT_SYMLINK_NOFOLLOW);
@@ -162,7 +174,7 @@ static int queue_cmd_super_apply(super_ctx *c, const char *q, const char *id)
         /* Back to incoming/ as a complete new message: qmgr reads it again
          * from scratch with the current configuration. */
         if (strcmp(q, QUEUE_INCOMING) != 0)
-            r = queue_cmd_super_move(c->qdir, q, QUEUE_INCOMING, id);
+            r = queue_cmd_super_move(c, q, QUEUE_INCOMING, id);
         if (r == 0) {
             queue_cmd_super_forget_reasons(c->qdir, id);
             msg_info("%s: requeued", id);
@@ -341,6 +353,17 @@ int queue_cmd_super_main(const char *opname, int argc, char **argv)
             queue_cmd_super_stdin(&c);
         else
             queue_cmd_super_one(&c, argv[i], true);
+    }
+    /* One fsync per changed directory, not per message: each rename or
+     * unlink is atomic, so a crash before this leaves every message whole
+     * in its old or its new place; this only makes the change durable. */
+    for (size_t i = 0; queue_cmd_queues[i] && i < 8; i++) {
+        if (c.dirty[i]) {
+            char *dir = fs_join(qdir, queue_cmd_queues[i]);
+            if (fs_sync_dir(dir) < 0)
+                msg_warn("fsync %s: %m", dir);
+            mem_free(&dir);
+        }
     }
     if (c.done > 0)
         msg_info("%s: %d message%s", done_text, c.done, c.done == 1 ? "" : "s");
