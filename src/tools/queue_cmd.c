@@ -390,14 +390,22 @@ static int queue_cmd_make_due(const char *qdir, const char *id)
     if (r == 0)
         r = rename(from, to);
     int saved = errno;
-    if (r == 0) {
-        fs_sync_parent(from);
-        fs_sync_parent(to);
-    }
     mem_free(&from);
     mem_free(&to);
     errno = saved;
     return r;
+}
+
+/* After make_due: one fsync per directory, not per message (each rename is
+ * atomic; this makes the moves durable). */
+static void queue_cmd_sync_due(const char *qdir)
+{
+    static const char *const dirs[] = {QUEUE_DEFERRED, QUEUE_INCOMING};
+    for (size_t i = 0; i < 2; i++) {
+        char *dir = fs_join(qdir, dirs[i]);
+        (void)fs_sync_dir(dir);
+        mem_free(&dir);
+    }
 }
 
 static int queue_cmd_flush(int argc, char **argv)
@@ -419,8 +427,10 @@ static int queue_cmd_flush(int argc, char **argv)
     while (d != NULL && (de = readdir(d)) != NULL)
         if (queue_id_valid(de->d_name))
             (void)queue_cmd_make_due(qdir, de->d_name); /* ENOENT: qmgr has it */
-    if (d != NULL)
+    if (d != NULL) {
         closedir(d);
+        queue_cmd_sync_due(qdir);
+    }
     mem_free(&dir);
     queue_cmd_wake_qmgr(qdir, "F");
     mem_free(&qdir);
@@ -455,6 +465,8 @@ static int queue_cmd_deliver(int argc, char **argv)
         }
         mem_free(&path);
     }
+    if (access(qdir, W_OK) == 0)
+        queue_cmd_sync_due(qdir);
     queue_cmd_wake_qmgr(qdir, "D");
     mem_free(&qdir);
     return status;
