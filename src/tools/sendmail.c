@@ -117,8 +117,8 @@ static char *sendmail_strip_brackets(const char *a)
 typedef struct sendmail_hdr_ctx {
     sendmail_rcpts plain;      /* To, Cc, Bcc */
     sendmail_rcpts resent;     /* Resent-To, Resent-Cc, Resent-Bcc */
-    size_t cut_off[64];        /* Bcc fields to remove */
-    size_t cut_len[64];
+    size_t *cut_off;           /* Bcc fields to remove */
+    size_t *cut_len;
     int ncut;
 } sendmail_hdr_ctx;
 
@@ -135,7 +135,9 @@ static int sendmail_hdr_visit(const char *name, const char *value, size_t off,
     for (char **p = v; *p; p++)
         sendmail_rcpt_add(resent ? &c->resent : &c->plain, *p);
     conf_free_list(&v);
-    if (strcasecmp(base, "Bcc") == 0 && c->ncut < 64) {
+    if (strcasecmp(base, "Bcc") == 0) {
+        c->cut_off = mem_realloc(c->cut_off, (size_t)(c->ncut + 1) * sizeof(*c->cut_off));
+        c->cut_len = mem_realloc(c->cut_len, (size_t)(c->ncut + 1) * sizeof(*c->cut_len));
         c->cut_off[c->ncut] = off;
         c->cut_len[c->ncut] = len;
         c->ncut++;
@@ -162,6 +164,8 @@ static void sendmail_extract(buf *content, sendmail_rcpts *rcpts)
     }
     sendmail_rcpts_free(&c.plain);
     sendmail_rcpts_free(&c.resent);
+    mem_free(&c.cut_off);
+    mem_free(&c.cut_len);
 }
 
 /* ---- reading the message ---- */
