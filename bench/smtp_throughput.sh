@@ -30,8 +30,8 @@
 #   instances of every target in turn, the report shows medians: use 3 or 5
 #   on a busy machine), TIMEOUT (300 s per phase),
 #   KEEP (0; 1 keeps the temp dir for inspection), PROFILE (empty; "strace"
-#   or "perf" profiles postie during its throughput run, output in the temp
-#   dir, which is then kept), PT_EXTRA and PF_EXTRA (extra "name = value"
+#   or "perf" profiles PROFILE_TARGET (postie) during its first throughput
+#   run, output in the temp dir, which is then kept), PT_EXTRA and PF_EXTRA (extra "name = value"
 #   lines, separated by ';', appended to postie.conf and to Postfix's main.cf:
 #   for experiments only; the default run has none).
 set -u
@@ -48,6 +48,7 @@ TIMEOUT=${TIMEOUT:-300}
 ROUNDS=${ROUNDS:-1}
 KEEP=${KEEP:-0}
 PROFILE=${PROFILE:-}
+PROFILE_TARGET=${PROFILE_TARGET:-postie}
 PT_EXTRA=${PT_EXTRA:-}
 PF_EXTRA=${PF_EXTRA:-}
 
@@ -372,7 +373,7 @@ measure() {  # target
     WATCH=$!
     for _ in $(seq 100); do grep -q '^ready' "$wout" && break; sleep 0.05; done
     grep -q '^ready' "$wout" || die "$t: maildir watcher did not start"
-    [ "$t" = postie ] && [ "$ROUND" = 1 ] && profile_start
+    [ "$t" = "$PROFILE_TARGET" ] && [ "$ROUND" = 1 ] && profile_start "$t"
     local c0 c1
     c0=$(kv "$($PROBE cpu "$T_ROOT")" cpu_s)
     t0=$(date +%s.%N)
@@ -382,7 +383,7 @@ measure() {  # target
     t1=$(date +%s.%N)
     wait "$WATCH" && c1=$(kv "$($PROBE cpu "$T_ROOT")" cpu_s) || die "$t: only $(kv "$(cat "$wout")" arrived) of $N messages arrived in ${TIMEOUT}s"
     WATCH=
-    [ "$t" = postie ] && profile_stop
+    [ "$t" = "$PROFILE_TARGET" ] && profile_stop
     tlast=$(kv "$(cat "$wout")" last)
     local rate
     rate=$(awk -v n="$N" -v a="$t0" -v b="$tlast" 'BEGIN {printf "%.1f", n / (b - a)}')
@@ -393,11 +394,13 @@ measure() {  # target
     say "$t: $rate msg/s (smtp-source done after $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}') s, last in Maildir after $(awk -v a="$t0" -v b="$tlast" 'BEGIN {printf "%.2f", b - a}') s)"
 }
 
-profile_start() {
+profile_start() {  # target
+    local pids
+    pids=$(tree_pids "$T_ROOT" | paste -sd,)
     case "$PROFILE" in
-    strace) strace -c -f -o "$WORK/strace-postie.txt" -p "$(tree_pids "$PT_PID" | paste -sd,)" 2>/dev/null &
+    strace) strace -c -f -o "$WORK/strace-$1.txt" -p "$pids" 2>/dev/null &
             PROFILE_PID=$!; sleep 0.5 ;;
-    perf) perf record -g -o "$WORK/perf-postie.data" -p "$(tree_pids "$PT_PID" | paste -sd,)" >/dev/null 2>&1 &
+    perf) perf record -g -o "$WORK/perf-$1.data" -p "$pids" >/dev/null 2>&1 &
           PROFILE_PID=$!; sleep 0.5 ;;
     esac
 }
