@@ -30,6 +30,7 @@ report_agg *report_agg_new(long utcoff)
     report_agg *a = mem_zalloc(sizeof(*a));
     a->utcoff = utcoff;
     a->first_time = a->last_time = -1;
+    a->cache_hkey = -1;
     report_topk **lists[] = {
         &a->senders, &a->sender_domains, &a->recipients, &a->recipient_domains,
         &a->sending_hosts, &a->relays, &a->defer_reasons, &a->bounce_reasons,
@@ -259,12 +260,20 @@ static void report_agg_count_time(report_agg *a, const logline *ll, enum report_
 {
     if (ll->time < 0)
         return;
-    time_t t = (time_t)(ll->time + a->utcoff);
-    struct tm tm;
-    if (gmtime_r(&t, &tm) == NULL)
-        return;
-    a->hour[tm.tm_hour][s]++;
-    int ymd = (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+    /* Lines come in time order: most fall in the same hour as the last one,
+     * so the calendar conversion runs once an hour of log, not per line. */
+    long long hkey = (ll->time + a->utcoff) / 3600;
+    if (hkey != a->cache_hkey) {
+        time_t t = (time_t)(ll->time + a->utcoff);
+        struct tm tm;
+        if (gmtime_r(&t, &tm) == NULL)
+            return;
+        a->cache_hkey = hkey;
+        a->cache_hour = tm.tm_hour;
+        a->cache_ymd = (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+    }
+    a->hour[a->cache_hour][s]++;
+    int ymd = a->cache_ymd;
     /* Logs are in time order: the day is nearly always the last one. */
     if (a->ndays > 0 && a->days[a->ndays - 1].ymd == ymd) {
         a->days[a->ndays - 1].c[s]++;
@@ -580,6 +589,9 @@ void report_agg_line(report_agg *a, const logline *ll, bool cut)
         break;
     case LOGE_REJECT:
         report_agg_reject(a, ll);
+        /* A message cleanup rejected is gone: no "removed" line follows. */
+        if (ll->queue_id.n > 0 && logstr_eq(ll->program, "cleanup"))
+            report_agg_msg_remove(a, ll->queue_id);
         break;
     case LOGE_HOLD:
         /* "placed on hold" by postsuper is not a policy hold. */
@@ -592,6 +604,7 @@ void report_agg_line(report_agg *a, const logline *ll, bool cut)
     case LOGE_DISCARD:
         a->discarded++;
         report_agg_check_reason(a->discard_reasons, ll);
+        report_agg_msg_remove(a, ll->queue_id);
         break;
     case LOGE_WARNING:
         /* A header/body check's WARN names the message: pflogsumm counts

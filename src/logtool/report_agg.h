@@ -121,6 +121,9 @@ typedef struct report_agg {
     uint64_t msgs_left_open;    /* computed at the end: never "removed" */
     report_session *sess;
     size_t sess_slots, sess_n;
+    /* the hour of the last counted line (see report_agg_count_time) */
+    long long cache_hkey;
+    int cache_hour, cache_ymd;
 } report_agg;
 
 report_agg *report_agg_new(long utcoff);
