@@ -48,6 +48,63 @@ static int smtpd_listen_fd[16];
 static int smtpd_nlisten;
 static int smtpd_client_limit, smtpd_conn_limit;
 
+/* "host", "host:port", "[v6]:port" or a bare IPv6 address into a socket
+ * address; 0 or -1. */
+static int smtpd_dns_server_parse(const char *spec, struct sockaddr_storage *ss,
+                                  socklen_t *len)
+{
+    char host[128];
+    const char *port = "53";
+    snprintf(host, sizeof(host), "%s", spec);
+    char *colon = strrchr(host, ':');
+    if (host[0] == '[') {
+        char *close_br = strchr(host, ']');
+        if (close_br == NULL)
+            return -1;
+        *close_br = '\0';
+        if (close_br[1] == ':')
+            port = spec + (close_br + 2 - host);
+        memmove(host, host + 1, strlen(host + 1) + 1);
+    } else if (colon != NULL && strchr(host, ':') == colon) {
+        *colon = '\0'; /* one colon: host:port */
+        port = spec + (colon + 1 - host);
+    }
+    struct addrinfo hints = {.ai_socktype = SOCK_DGRAM,
+                             .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
+    struct addrinfo *res;
+    if (getaddrinfo(host, port, &hints, &res) != 0)
+        return -1;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+/* The name server for client name lookups: dns_servers, else the first
+ * nameserver of /etc/resolv.conf. */
+static void smtpd_dns_server_load(void)
+{
+    smtpd_cf.dns_server_len = 0;
+    char **list = var_list("dns_servers");
+    smtpd_cf.dns_servers_set = list[0] != NULL;
+    if (list[0] != NULL &&
+        smtpd_dns_server_parse(list[0], &smtpd_cf.dns_server, &smtpd_cf.dns_server_len) < 0)
+        msg_warn("dns_servers: bad server \"%s\"", list[0]);
+    conf_free_list(&list);
+    if (smtpd_cf.dns_servers_set)
+        return;
+    char *text = fs_read_file("/etc/resolv.conf", 1 << 16, NULL);
+    char *save = NULL;
+    for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line;
+         line = strtok_r(NULL, "\n", &save)) {
+        char ns[128];
+        if (sscanf(line, " nameserver %127s", ns) == 1 &&
+            smtpd_dns_server_parse(ns, &smtpd_cf.dns_server, &smtpd_cf.dns_server_len) == 0)
+            break;
+    }
+    mem_free(&text);
+}
+
 void smtpd_conf_load(void)
 {
     mem_free(&smtpd_cf.queue_dir);
@@ -77,6 +134,8 @@ void smtpd_conf_load(void)
     conf_free_list(&smtpd_cf.relay_domains);
     smtpd_cf.relay_domains = var_list("relay_domains");
     smtpd_conn_limit = (int)var_int("smtpd_connection_limit");
+    smtpd_cf.peername_lookup = var_bool("smtpd_peername_lookup");
+    smtpd_dns_server_load();
     smtpd_client_limit = (int)var_int("smtpd_client_connection_count_limit");
 }
 
@@ -125,20 +184,10 @@ static int smtpd_count_local(const char *addr)
     return n;
 }
 
-static void smtpd_accept_one(int lfd)
+/* The client is named: log it, apply the connection limits, greet. */
+static void smtpd_accept_ready(smtpd_session *s)
 {
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-            errno != ECONNABORTED)
-            msg_warn("accept: %m");
-        return;
-    }
-    smtpd_session *s = smtpd_session_new(fd, (struct sockaddr *)&ss, sl);
-    smtpd_link(s);
-    event_add(fd, EVENT_READ, smtpd_session_event, s);
+    smtpd_session_log_connect(s);
     int total, same;
     smtpd_conn_count(s->addr, &total, &same);
     if (total == 0 && same == 0) {
@@ -161,7 +210,27 @@ static void smtpd_accept_one(int lfd)
         smtpd_session_pregreet(s);
         smtpd_session_greet(s);
     }
+    event_add(s->fd, EVENT_READ, smtpd_session_event, s);
     smtpd_session_flush(s);
+}
+
+static void smtpd_accept_one(int lfd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+            errno != ECONNABORTED)
+            msg_warn("accept: %m");
+        return;
+    }
+    smtpd_session *s = smtpd_session_create(fd, (struct sockaddr *)&ss, sl);
+    smtpd_link(s);
+    /* Not in the hosts file: ask the DNS, and go on with other sessions
+     * meanwhile (smtpd_peer.c). */
+    if (smtpd_peer_resolve(s, smtpd_accept_ready) == 0)
+        smtpd_accept_ready(s);
 }
 
 static void smtpd_accept(int lfd, int events, void *ctx)
@@ -179,8 +248,8 @@ static void smtpd_sweep(void)
 {
     double now = event_now();
     for (smtpd_session *s = smtpd_sessions; s; s = s->next) {
-        if (s->closed)
-            continue;
+        if (s->closed || s->dns_step != SMTPD_PEER_DONE)
+            continue; /* a name lookup has its own time limit */
         if (s->mode == SMTPD_MODE_CLOSING) {
             /* The last reply cannot be written (a client that does not
              * read): give up on it rather than keep the session. */
@@ -281,6 +350,7 @@ int smtpd_service_main(int argc, char **argv)
 {
     mail_service_init("smtpd");
     smtpd_conf_load();
+    srandom((unsigned)getpid() ^ (unsigned)(event_now() * 1e6)); /* DNS IDs */
     event_init();
     int first, n = mail_service_listen_fds(&first);
     for (int i = 0; i < n; i++)
@@ -322,6 +392,10 @@ int smtpd_service_main(int argc, char **argv)
             for (smtpd_session *s = smtpd_sessions; s; s = s->next) {
                 bool busy = s->mode == SMTPD_MODE_DATA || s->mode == SMTPD_MODE_BDAT ||
                             s->state == SMTPD_ST_BDAT;
+                if (s->dns_step != SMTPD_PEER_DONE) {
+                    s->closed = true; /* not greeted yet: just hang up */
+                    continue;
+                }
                 if (s->mode != SMTPD_MODE_CLOSING && (late || !busy)) {
                     smtpd_session_end(s, "421 4.3.2 %s Service shutting down",
                                       smtpd_cf.myhostname);

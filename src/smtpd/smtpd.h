@@ -113,14 +113,27 @@ typedef struct smtpd_session {
     bool closed;            /* done: smtpd.c frees it after the event */
     int conn_slot;          /* in the shared connection table, or -1 */
     uint64_t pause_timer;   /* error sleep under way: replies wait */
+    /* Client name lookup under way (smtpd_peer.c). */
+    int dns_fd;             /* UDP socket to the name server, or -1 */
+    uint64_t dns_timer;
+    uint16_t dns_id;
+    int dns_step;           /* SMTPD_PEER_* */
+    char dns_name[256];     /* the PTR answer being confirmed */
+    void (*dns_done)(struct smtpd_session *s);
     struct smtpd_session *next, *prev;
 } smtpd_session;
 
 /* ---- smtpd_session.c ---- */
 /* A new session for an accepted connection (fd may be -1 for fuzzing);
- * logs "connect from".  The caller then greets or refuses. */
+ * names the client from the hosts file and logs "connect from".  The
+ * caller then greets or refuses. */
 smtpd_session *smtpd_session_new(int fd, const struct sockaddr *sa,
                                  socklen_t salen);
+/* The same without the log line: smtpd.c may look the name up in the DNS
+ * first, then calls smtpd_session_log_connect. */
+smtpd_session *smtpd_session_create(int fd, const struct sockaddr *sa,
+                                    socklen_t salen);
+void smtpd_session_log_connect(smtpd_session *s);
 /* Where replies of sessions without a socket (fd -1) go: tests set it,
  * the fuzzer leaves it NULL and replies are dropped. */
 extern void (*smtpd_session_output_hook)(smtpd_session *s, const char *p,
@@ -171,10 +184,23 @@ void smtpd_cmd_bdat_end(smtpd_session *s);
 int smtpd_check_rcpt(smtpd_session *s, const char *addr, char **reply_r);
 
 /* ---- smtpd_peer.c ---- */
-/* Fill addr, name, port, ipv6, namaddr from the peer's socket address.
- * The name comes from the hosts file only (see smtpd_peer.c for why). */
+#define SMTPD_PEER_DONE 0  /* no lookup under way */
+#define SMTPD_PEER_PTR 1   /* waiting for the PTR answer */
+#define SMTPD_PEER_FWD 2   /* waiting for the A/AAAA answer */
+/* Seconds a name server gets per question before the client is "unknown". */
+#define SMTPD_PEER_DNS_TIMEOUT 2.0
+/* Fill addr, name, port, ipv6, namaddr from the peer's socket address;
+ * the name from the hosts file (see smtpd_peer.c). */
 void smtpd_peer_init(smtpd_session *s, const struct sockaddr *sa,
                      socklen_t salen);
+/* Look the name up in the DNS when the hosts file did not know it: PTR,
+ * then A/AAAA to confirm.  Returns 1 when a lookup started (done(s) runs
+ * when it ends, name set or "unknown"), 0 when there is nothing to do. */
+int smtpd_peer_resolve(smtpd_session *s, void (*done)(smtpd_session *s));
+/* Give up a lookup under way (session freed). */
+void smtpd_peer_cancel(smtpd_session *s);
+/* Is this name a syntactically valid host name (RFC 1123 section 2.1)? */
+bool smtpd_peer_valid_hostname(const char *name);
 /* Find the first name of addr in a hosts(5) file; 1 found, 0 not. */
 int smtpd_peer_hosts_lookup(const char *hosts_path, const char *addr,
                             char *name, size_t namelen);
@@ -193,6 +219,10 @@ typedef struct smtpd_conf {
     bool disable_vrfy;
     struct mynetworks *mynetworks;
     char **relay_domains;
+    bool peername_lookup;        /* smtpd_peername_lookup */
+    struct sockaddr_storage dns_server;  /* first of dns_servers/resolv.conf */
+    socklen_t dns_server_len;    /* 0: none known */
+    bool dns_servers_set;        /* dns_servers given: ask even for loopback */
 } smtpd_conf;
 extern smtpd_conf smtpd_cf;
 /* Read the parameters into smtpd_cf (also used by tests and the fuzzer). */

@@ -44,8 +44,8 @@ static const char *const smtpd_counter_names[SMTPD_C_COUNT] = {
     "help", "quit", "unknown",
 };
 
-smtpd_session *smtpd_session_new(int fd, const struct sockaddr *sa,
-                                  socklen_t salen)
+smtpd_session *smtpd_session_create(int fd, const struct sockaddr *sa,
+                                    socklen_t salen)
 {
     smtpd_session *s = mem_zalloc(sizeof(*s));
     s->fd = fd;
@@ -57,9 +57,23 @@ smtpd_session *smtpd_session_new(int fd, const struct sockaddr *sa,
     s->mode = SMTPD_MODE_CMD;
     s->where = "CONNECT";
     s->start = s->last_io = event_now();
-    smtpd_peer_init(s, sa, salen);
     s->conn_slot = -1;
+    s->dns_fd = -1;
+    smtpd_peer_init(s, sa, salen);
+    return s;
+}
+
+void smtpd_session_log_connect(smtpd_session *s)
+{
+    s->start = s->last_io = event_now(); /* time limits start with the dialogue */
     msg_info("connect from %s", s->namaddr);
+}
+
+smtpd_session *smtpd_session_new(int fd, const struct sockaddr *sa,
+                                  socklen_t salen)
+{
+    smtpd_session *s = smtpd_session_create(fd, sa, salen);
+    smtpd_session_log_connect(s);
     return s;
 }
 
@@ -193,10 +207,15 @@ void smtpd_session_free(smtpd_session **sp)
     smtpd_session *s = *sp;
     if (s == NULL)
         return;
-    buf *b = buf_new(1024);
-    smtpd_session_counts(s, b);
-    msg_info("disconnect from %s%s", s->namaddr, b->data);
-    buf_free(&b);
+    if (s->dns_step != SMTPD_PEER_DONE) {
+        /* Gone before it was greeted (stop during the name lookup). */
+        smtpd_peer_cancel(s);
+    } else {
+        buf *b = buf_new(1024);
+        smtpd_session_counts(s, b);
+        msg_info("disconnect from %s%s", s->namaddr, b->data);
+        buf_free(&b);
+    }
     smtpd_session_tx_free(s);
     if (s->pause_timer != 0)
         event_cancel(s->pause_timer);
