@@ -30,6 +30,8 @@ int deliver_request_format(buf *out, const deliver_request *r)
                       r->nexthop ? r->nexthop : "");
     bad |= buf_printf(out, "arrival=%lld\nactive=%lld\nhandoff=%lld\n",
                       r->arrival, r->active, r->handoff);
+    if (r->retry)
+        bad |= buf_puts(out, "retry=1\n");
     for (size_t i = 0; i < r->nrcpt; i++) {
         const deliver_rcpt *d = &r->rcpts[i];
         if (!deliver_request_clean(d->addr) ||
@@ -147,6 +149,8 @@ int deliver_request_parse(const char *text, size_t len,
         } else if (strcmp(name, "handoff") == 0) {
             if (deliver_request_time(v, &r->handoff) < 0)
                 why = "bad time";
+        } else if (strcmp(name, "retry") == 0) {
+            r->retry = strcmp(v, "0") != 0;
         } else if (strcmp(name, "rcpt") == 0) {
             int idx;
             const char *addr;

@@ -10,6 +10,8 @@
  *     arrival=1763913600123456          (microseconds since the epoch)
  *     active=1763913600200000
  *     handoff=1763913600210000
+ *     retry=1                           (optional: an earlier attempt may
+ *                                        have delivered some of it)
  *     rcpt=0 bob@example.org            (index in the queue file, address)
  *     orcpt=0 rfc822;bob@example.org    (optional, RFC 3461 ORCPT)
  *     (empty line)
@@ -46,6 +48,7 @@ typedef struct deliver_request {
     char *sender;    /* "" for the null sender */
     char *nexthop;   /* "" when none */
     long long arrival, active, handoff;
+    int retry;       /* not the first attempt (from deferred/ or a crash) */
     deliver_rcpt *rcpts;
     size_t nrcpt;
 } deliver_request;

@@ -247,6 +247,7 @@ static bool local_delivered_to(const char *headers, const char *addr)
 typedef struct local_box_job {
     char *path;          /* Maildir directory or mbox file */
     char *name;          /* Maildir file name; NULL for mbox */
+    bool retry;          /* look for an earlier copy in cur/ too */
     local_msg msg;
 } local_box_job;
 
@@ -254,7 +255,8 @@ static void local_box_run(void *ctx, local_result *res)
 {
     local_box_job *j = ctx;
     local_fail f = {0};
-    int r = j->name ? local_maildir_deliver(j->path, j->name, &j->msg, &f)
+    int r = j->name ? local_maildir_deliver(j->path, j->name, &j->msg,
+                                            j->retry, &f)
                     : local_mbox_deliver(j->path, &j->msg, -1, -1, &f);
     if (r == 0)
         local_set(res, "2.0.0", j->name ? "delivered to maildir"
@@ -314,6 +316,7 @@ static void local_mailbox(const local_ctx *c, const local_target *t,
     buf_printf(pre, "Return-Path: <%s>\nDelivered-To: %s\n", c->req->sender,
                t->addr);
     local_box_job j = {
+        .retry = c->req->retry,
         .msg = {.fd = c->qfd, .off = c->m->content_off,
                 .len = c->m->content_len, .prepend = buf_str(pre),
                 .sender = c->req->sender},

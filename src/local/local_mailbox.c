@@ -10,6 +10,7 @@
  */
 #include "local/local_mailbox.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -132,8 +133,27 @@ static int local_maildir_mkdirs(const char *dir)
     return 0;
 }
 
+/* Is NAME, or NAME:2,FLAGS, in cur/? */
+static bool local_maildir_in_cur(const char *dir, const char *name)
+{
+    char *curd = fs_join(dir, "cur");
+    DIR *d = opendir(curd);
+    mem_free(&curd);
+    if (d == NULL)
+        return false;
+    size_t n = strlen(name);
+    bool found = false;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL)
+        found = strncmp(e->d_name, name, n) == 0 &&
+                (e->d_name[n] == '\0' || e->d_name[n] == ':');
+    closedir(d);
+    return found;
+}
+
 int local_maildir_deliver(const char *dir, const char *name,
-                          const local_msg *m, local_fail *f)
+                          const local_msg *m, bool look_in_cur,
+                          local_fail *f)
 {
     char *tmpd = fs_join(dir, "tmp");
     char *newd = fs_join(dir, "new");
@@ -141,7 +161,8 @@ int local_maildir_deliver(const char *dir, const char *name,
     char *dst = fs_join(newd, name);
     int r = -1;
     struct stat st;
-    if (stat(dst, &st) == 0) {
+    if (stat(dst, &st) == 0 ||
+        (look_in_cur && local_maildir_in_cur(dir, name))) {
         r = 0; /* delivered before a crash took qmgr's mark with it */
         goto out;
     }

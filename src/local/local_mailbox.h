@@ -6,8 +6,8 @@
  * fsynced.  NAME is derived from the queue ID, the recipient index and the
  * target address, so a delivery repeated after a crash (the mailbox write
  * was durable, qmgr's mark was not) finds new/NAME and counts as done:
- * exactly once for Maildir.  (A message a reader already moved to cur/ is
- * not looked for there: that repeat costs one duplicate.)
+ * exactly once for Maildir, also when a reader already moved the first
+ * copy to cur/ (looked for on repeated attempts only).
  *
  * mbox (mbox(5)): locked with a dotlock (NAME.lock, O_EXCL, stale after
  * 5 minutes) and an fcntl write lock, in this order as Debian's MUAs
@@ -25,6 +25,7 @@
 #ifndef POSTIE_LOCAL_LOCAL_MAILBOX_H
 #define POSTIE_LOCAL_LOCAL_MAILBOX_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -49,9 +50,13 @@ char *local_maildir_name(long long arrival_sec, const char *id, int index,
                          const char *target, size_t size);
 
 /* Deliver into the Maildir at dir (created with tmp, new, cur when
- * missing).  0 delivered or already there, -1 with *f filled. */
+ * missing).  0 delivered or already there, -1 with *f filled.  With
+ * look_in_cur (a repeated attempt), a file a reader already moved to cur/
+ * (NAME:2,FLAGS) also counts as there: one directory scan, paid only by
+ * repeats. */
 int local_maildir_deliver(const char *dir, const char *name,
-                          const local_msg *m, local_fail *f);
+                          const local_msg *m, bool look_in_cur,
+                          local_fail *f);
 
 /* Deliver into the mbox file at path (created mode 0600 when missing; when
  * uid >= 0 a new file is given to uid:gid).  0, or -1 with *f filled. */

@@ -102,8 +102,8 @@ static void test_local_maildir_repeat_counts_as_done(void)
     TEST_TRUE(strchr(name, '/') == NULL && strchr(name, ':') == NULL);
     TEST_TRUE(strncmp(name, "1763913600.3F2A91C07B12_0_", 26) == 0);
     local_fail f = {0};
-    TEST_EQ_INT(local_maildir_deliver(md, name, &m, &f), 0);
-    TEST_EQ_INT(local_maildir_deliver(md, name, &m, &f), 0);
+    TEST_EQ_INT(local_maildir_deliver(md, name, &m, false, &f), 0);
+    TEST_EQ_INT(local_maildir_deliver(md, name, &m, false, &f), 0);
     char *newd = fs_join(md, "new");
     char *tmpd = fs_join(md, "tmp");
     char *curd = fs_join(md, "cur");
@@ -117,10 +117,22 @@ static void test_local_maildir_repeat_counts_as_done(void)
     TEST_EQ_STR(got, "Return-Path: <a@b>\nDelivered-To: c@d\n"
                      "Subject: x\n\nbody\n.dot\n");
     mem_free(&got);
+    /* A reader moved it to cur/ with flags: a repeat finds it there, a
+     * first attempt does not look (and writes a copy). */
+    char *cur = fs_join(curd, name);
+    char *curf = mem_alloc(strlen(cur) + 8);
+    sprintf(curf, "%s:2,S", cur);
+    TEST_EQ_INT(rename(file, curf), 0);
+    TEST_EQ_INT(local_maildir_deliver(md, name, &m, true, &f), 0);
+    TEST_EQ_INT(count_dir(newd), 0);
+    TEST_EQ_INT(local_maildir_deliver(md, name, &m, false, &f), 0);
+    TEST_EQ_INT(count_dir(newd), 1);
+    mem_free(&cur);
+    mem_free(&curf);
     /* An unwritable Maildir defers with 4.2.0 and leaves nothing. */
     if (geteuid() != 0) {
         chmod(tmpd, 0500);
-        TEST_EQ_INT(local_maildir_deliver(md, name3, &m, &f), -1);
+        TEST_EQ_INT(local_maildir_deliver(md, name3, &m, false, &f), -1);
         TEST_EQ_STR(f.dsn, "4.2.0");
         mem_free(&f.text);
         chmod(tmpd, 0700);

@@ -316,6 +316,7 @@ static void qmgr_deliver_start(qmgr_msg *qm, size_t ri, const char *transport,
             .arrival = qm->m->arrival_usec,
             .active = qm->active_usec,
             .handoff = handoff,
+            .retry = qm->retry,
         };
         snprintf(dr.id, sizeof(dr.id), "%s", qm->id);
         deliver_rcpt one = {.index = r->index, .addr = r->addr,

@@ -37,6 +37,7 @@ typedef struct qmgr_msg {
     int inflight;
     size_t waiting;            /* recipients in QMGR_R_WAIT */
     bool deferred;             /* some recipient deferred in this pass */
+    bool retry;                /* came from deferred/ or active/ (crash) */
     buf *defer_text;           /* "rcpt: reason" lines for defer/ID */
     struct qmgr_msg *prev, *next;
 } qmgr_msg;

@@ -125,6 +125,7 @@ int qmgr_message_activate(const char *from, const char *id)
     qm->path = path;
     qm->m = m;
     qm->active_usec = deliver_log_now();
+    qm->retry = strcmp(from, QUEUE_INCOMING) != 0;
     qm->rstate = mem_zalloc(m->nrcpt ? m->nrcpt : 1);
     for (size_t i = 0; i < m->nrcpt; i++) {
         if (m->rcpts[i].status == QUEUE_RCPT_TODO) {

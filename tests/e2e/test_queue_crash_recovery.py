@@ -136,8 +136,12 @@ def test_crash_between_maildir_write_and_mark_does_not_duplicate(postie):
     postie.wait_for_log(rf"{qid}: removed$", start=at)
     [name] = os.listdir(os.path.join(postie.maildir(), "new"))
     assert f".{qid}_0_" in name
-    # Put the unmarked file back in active/, as the crash would leave it.
+    # Put the unmarked file back in active/, as the crash would leave it;
+    # and a mail reader has meanwhile moved the first copy to cur/.
     postie.kill_all(signal.SIGKILL)
+    new_dir = os.path.join(postie.maildir(), "new")
+    cur_dir = os.path.join(postie.maildir(), "cur")
+    os.rename(os.path.join(new_dir, name), os.path.join(cur_dir, name + ":2,S"))
     replay = postie.path("queue", "active", qid)
     with open(replay, "wb") as f:
         f.write(data)
@@ -149,4 +153,5 @@ def test_crash_between_maildir_write_and_mark_does_not_duplicate(postie):
     postie.wait_for_log(rf"{qid}: to=<.*status=sent \(delivered to maildir\)$", start=at)
     postie.wait_for_log(rf"{qid}: removed$", start=at, timeout=20)
     settle(postie, 2)
-    assert os.listdir(os.path.join(postie.maildir(), "new")) == [name]
+    assert os.listdir(new_dir) == []
+    assert os.listdir(cur_dir) == [name + ":2,S"]
