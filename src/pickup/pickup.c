@@ -76,6 +76,24 @@ static char *pickup_qualify(const char *addr)
     return q;
 }
 
+/* A display name as RFC 5322 section 3.4 allows it: as is when it is all
+ * atoms, else a quoted string with '"' and '\\' escaped (section 3.2.4). */
+static void pickup_display_name(char *out, size_t outlen, const char *name)
+{
+    bool plain = strpbrk(name, "()<>[]:;@\\,.\"") == NULL;
+    size_t o = 0;
+    if (!plain && o + 1 < outlen)
+        out[o++] = '"';
+    for (const char *p = name; *p && o + 3 < outlen; p++) {
+        if (!plain && (*p == '"' || *p == '\\'))
+            out[o++] = '\\';
+        out[o++] = *p;
+    }
+    if (!plain && o + 1 < outlen)
+        out[o++] = '"';
+    out[o] = '\0';
+}
+
 /* Does the header section (up to the first empty line or non-header
  * line) have a From field?  RFC 5322 section 3.6 requires one. */
 static bool pickup_has_from(const char *p, size_t n)
@@ -217,9 +235,11 @@ int pickup_file(const char *queue_dir, const char *name)
         /* RFC 5322 section 3.6.2: "Full Name <user@origin>", as Postfix
          * writes it from the sender and sendmail -F. */
         char line[2048];
-        if (full_name && *full_name)
-            snprintf(line, sizeof(line), "From: %s <%s>", full_name, *sender ? sender : "MAILER-DAEMON");
-        else
+        if (full_name && *full_name) {
+            char shown[1100];
+            pickup_display_name(shown, sizeof(shown), full_name);
+            snprintf(line, sizeof(line), "From: %s <%s>", shown, *sender ? sender : "MAILER-DAEMON");
+        } else
             snprintf(line, sizeof(line), "From: %s", *sender ? sender : "MAILER-DAEMON");
         cleanup_line(c, line, strlen(line));
     }

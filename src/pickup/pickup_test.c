@@ -111,6 +111,21 @@ static void test_takes_a_message_and_completes_it(void)
     mem_free(&id);
 }
 
+static void test_quotes_a_full_name_with_specials(void)
+{
+    char *id = drop("dave", "root", "\nbody only\n", "Doe, \"Dave\"");
+    TEST_EQ_INT(pickup_file(qdir, id), 1);
+    char *content = NULL;
+    queue_msg *m = incoming(&content);
+    TEST_TRUE(m != NULL);
+    if (m == NULL)
+        return;
+    TEST_TRUE(strstr(content, "\nFrom: \"Doe, \\\"Dave\\\"\" <dave@origin.example>\n") != NULL);
+    mem_free(&content);
+    queue_msg_free(&m);
+    mem_free(&id);
+}
+
 static void test_keeps_an_existing_from(void)
 {
     char *id = drop("bob@x.example", "carol@y.example", "From: Bob <bob@x.example>\n\nhi\n", NULL);
@@ -200,6 +215,7 @@ int main(void)
     msg_stderr_only();
     setup();
     TEST_RUN(test_takes_a_message_and_completes_it);
+    TEST_RUN(test_quotes_a_full_name_with_specials);
     TEST_RUN(test_keeps_an_existing_from);
     TEST_RUN(test_leaves_or_sets_aside_bad_files);
     TEST_RUN(test_ignores_forged_attributes);
