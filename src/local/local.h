@@ -6,7 +6,7 @@
  * message, logs each delivery and answers qmgr.
  *
  * Does not: mark the queue file (qmgr does), deliver to commands or files
- * named in aliases, read .forward files (not yet).
+ * named in aliases or .forward files.
  */
 #ifndef POSTIE_LOCAL_LOCAL_H
 #define POSTIE_LOCAL_LOCAL_H

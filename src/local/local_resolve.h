@@ -9,7 +9,9 @@
  *   - a depth limit of LOCAL_RESOLVE_MAX_DEPTH (5.4.6 beyond);
  *   - duplicates removed (one copy per mailbox or address).
  * A bare name in an alias ("alice") is taken as alice@$myorigin, as
- * Postfix does.  postmaster with no alias and no user goes to the first
+ * Postfix does.  A system user's ~/.forward (a plain file of the user's,
+ * writable by nobody else) replaces that user's mailbox the same way;
+ * "\\name" in it is name's own mailbox.  postmaster with no alias and no user goes to the first
  * user of the users file, else to root when system users are on.
  *
  * Does not: deliver or log.

@@ -75,3 +75,36 @@ def test_system_user_mbox_is_created_for_the_user(postie, system_user):
     st = os.stat(postie.path("spool", system_user.pw_name))
     assert (st.st_uid, st.st_gid) == (system_user.pw_uid, system_user.pw_gid)
     assert (st.st_mode & 0o777) == 0o600
+
+
+@pytest.mark.postie_conf(mail_user_source="file, system")
+def test_system_users_forward_file_replaces_the_mailbox(postie, system_user):
+    name = system_user.pw_name
+    fw = os.path.join(system_user.pw_dir, ".forward")
+    with open(fw, "w") as f:
+        f.write(f"# keep a copy, and give one to the first user\n\\{name}, {postie.user}\n")
+    os.chown(fw, system_user.pw_uid, system_user.pw_gid)
+    os.chmod(fw, 0o644)
+    at = len(postie.log_lines())
+    send(postie, f"{name}@localhost")
+    new = os.path.join(system_user.pw_dir, "Maildir", "new")
+    wait_until(lambda: os.path.isdir(new) and os.listdir(new), 15, "the user's own copy")
+    postie.wait_for_mail()
+    postie.wait_for_log(rf"to=<{postie.user}@[^>]+>, orig_to=<{name}@localhost>, relay=local, "
+                        r".*status=sent \(delivered to maildir\)$", start=at)
+
+
+@pytest.mark.postie_conf(mail_user_source="file, system")
+def test_forward_file_writable_by_others_is_ignored(postie, system_user):
+    name = system_user.pw_name
+    fw = os.path.join(system_user.pw_dir, ".forward")
+    with open(fw, "w") as f:
+        f.write(f"{postie.user}\n")
+    os.chown(fw, system_user.pw_uid, system_user.pw_gid)
+    os.chmod(fw, 0o666)
+    at = len(postie.log_lines())
+    send(postie, f"{name}@localhost")
+    new = os.path.join(system_user.pw_dir, "Maildir", "new")
+    wait_until(lambda: os.path.isdir(new) and os.listdir(new), 15, "the user's mail")
+    postie.wait_for_log(r"warning: .*/\.forward: ignored", start=at)
+    assert postie.maildir_messages() == []
