@@ -16,7 +16,6 @@
 #include "pickup/pickup.h"
 
 #include <dirent.h>
-#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -26,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -384,11 +384,29 @@ static void pickup_showq_child(int conn)
     _exit(1);
 }
 
+/* Listings at once: a user who opens connections and never reads costs
+ * at most this many processes (each lives at most 10 s before it execs). */
+#define PICKUP_SHOWQ_MAX 10
+static int pickup_showq_children;
+
+/* Reap finished showq children (called from the main loop). */
+static void pickup_showq_reap(void)
+{
+    while (pickup_showq_children > 0 && waitpid(-1, NULL, WNOHANG) > 0)
+        pickup_showq_children--;
+}
+
 static void pickup_showq_accept(int fd, int events, void *ctx)
 {
     int conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
     if (conn < 0)
         return;
+    pickup_showq_reap();
+    if (pickup_showq_children >= PICKUP_SHOWQ_MAX) {
+        msg_warn("showq: %d listings running: request refused", pickup_showq_children);
+        close(conn);
+        return;
+    }
     pid_t pid = fork();
     if (pid == 0) {
         /* The child execs at once; clear close-on-exec for the client. */
@@ -398,6 +416,8 @@ static void pickup_showq_accept(int fd, int events, void *ctx)
     }
     if (pid < 0)
         msg_warn("showq: fork: %m");
+    else
+        pickup_showq_children++;
     close(conn);
 }
 
@@ -422,12 +442,6 @@ int pickup_service_main(int argc, char **argv)
                  PICKUP_SCAN_SECONDS);
     else
         event_add(tfd, EVENT_READ, pickup_trigger, NULL);
-    /* Children of showq are not waited for: the kernel reaps them. */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_IGN;
-    sa.sa_flags = SA_NOCLDWAIT;
-    sigaction(SIGCHLD, &sa, NULL);
     int sfd = pickup_showq_listen(qdir);
     if (sfd < 0)
         msg_warn("bind %s/%s/showq: %m (mailq only for who can read the queue)", qdir,
@@ -449,6 +463,7 @@ int pickup_service_main(int argc, char **argv)
             pickup_scan(qdir);
         }
         event_run_once(1.0);
+        pickup_showq_reap();
     }
     mem_free(&qdir);
     return 0;
