@@ -86,12 +86,14 @@ static void report_html_bars(buf *out, const char *title, size_t ngroups,
     double bw = gw * 0.8 / REPORT_S_COUNT;
     buf_printf(out, "<figure><figcaption>%s</figcaption>\n", title);
     buf_printf(out, "<svg class=chart viewBox=\"0 0 %.0f %.0f\" role=img>\n", W, H);
-    /* Grid and y labels. */
-    for (int i = 0; i <= 4; i++) {
-        double y = T + ph - ph * i / 4.0;
+    /* Grid and y labels: 4 steps for a top of 2*10^k, else 5, so that
+     * every label is a round number. */
+    int steps = (int)(top / pow(10, floor(log10(top))) + 0.5) == 2 ? 4 : 5;
+    for (int i = 0; i <= steps; i++) {
+        double y = T + ph - ph * i / steps;
         buf_printf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=grid />"
-                        "<text x=\"%.1f\" y=\"%.1f\" class=ylab>%.0f</text>\n",
-                   L, y, W - R, y, L - 6, y + 4, top * i / 4.0);
+                        "<text x=\"%.1f\" y=\"%.1f\" class=ylab>%.*f</text>\n",
+                   L, y, W - R, y, L - 6, y + 4, top >= 5 ? 0 : 1, top * i / steps);
     }
     for (size_t g = 0; g < ngroups; g++) {
         double x0 = L + gw * (double)g + gw * 0.1;
