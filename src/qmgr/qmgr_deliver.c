@@ -38,15 +38,22 @@ typedef struct qmgr_dest {
     struct qmgr_dest *next;
 } qmgr_dest;
 
+/* One connection to an agent: one recipient for local, up to
+ * QMGR_BATCH recipients of one message and one destination for the others
+ * (one SMTP transaction for them, as Postfix's
+ * default_destination_recipient_limit). */
+#define QMGR_BATCH 50
+
 typedef struct qmgr_job {
     qmgr_msg *qm;
-    size_t ri;
+    size_t ri[QMGR_BATCH];     /* indexes into qm->m->rcpts */
+    bool done[QMGR_BATCH];
+    size_t n, answered;
     qmgr_dest *dest;
     const char *transport;
     int fd;
     uint64_t timer;
     buf *in;
-    bool answered;
 } qmgr_job;
 
 static qmgr_dest *qmgr_dests;
@@ -185,10 +192,13 @@ static void qmgr_deliver_end(qmgr_job *job)
 /* No result from the agent: qmgr logs the deferral itself. */
 static void qmgr_deliver_fail(qmgr_job *job, const char *why)
 {
-    if (!job->answered) {
-        qmgr_message_log_self(job->qm, job->ri, "4.3.0", why, 0);
-        qmgr_message_result(job->qm, job->ri, "4.3.0", why);
-        job->answered = true;
+    for (size_t k = 0; k < job->n; k++) {
+        if (job->done[k])
+            continue;
+        qmgr_message_log_self(job->qm, job->ri[k], "4.3.0", why, 0);
+        qmgr_message_result(job->qm, job->ri[k], "4.3.0", why);
+        job->done[k] = true;
+        job->answered++;
     }
     qmgr_deliver_end(job);
 }
@@ -214,24 +224,29 @@ static void qmgr_deliver_read(int fd, int events, void *ctx)
         return;
     }
     char *nl;
-    while (!job->answered && (nl = memchr(job->in->data, '\n', job->in->len))) {
+    while (job->answered < job->n &&
+           (nl = memchr(job->in->data, '\n', job->in->len))) {
         *nl = '\0';
         int idx;
         char dsn[16];
         const char *text;
-        const queue_rcpt *r = &job->qm->m->rcpts[job->ri];
-        if (deliver_reply_parse(job->in->data, &idx, dsn, &text) < 0 ||
-            idx != r->index) {
+        size_t k = job->n;
+        if (deliver_reply_parse(job->in->data, &idx, dsn, &text) == 0)
+            for (k = 0; k < job->n; k++)
+                if (!job->done[k] && job->qm->m->rcpts[job->ri[k]].index == idx)
+                    break;
+        if (k == job->n) {
             msg_warn("%s: malformed reply from delivery agent %s", job->qm->id,
                      job->transport);
             qmgr_deliver_fail(job, "malformed reply from delivery agent");
             return;
         }
-        qmgr_message_result(job->qm, job->ri, dsn, text);
-        job->answered = true;
+        qmgr_message_result(job->qm, job->ri[k], dsn, text);
+        job->done[k] = true;
+        job->answered++;
         buf_consume(job->in, (size_t)(nl - job->in->data) + 1);
     }
-    if (job->answered) {
+    if (job->answered == job->n) {
         qmgr_deliver_end(job);
         return;
     }
@@ -277,16 +292,17 @@ static int qmgr_deliver_connect(const char *transport, char **err_r)
     return fd;
 }
 
-/* Start one delivery; a failure before the agent has the request is
- * recorded at once (deferred, logged by qmgr). */
-static void qmgr_deliver_start(qmgr_msg *qm, size_t ri, const char *transport,
-                               const char *nexthop, qmgr_dest *dest)
+/* Start one delivery of the recipients ri[0..n); a failure before the
+ * agent has the request is recorded at once (deferred, logged by qmgr).
+ * Returns false when the agent is not there yet (nothing changed). */
+static bool qmgr_deliver_start(qmgr_msg *qm, const size_t *ri, size_t n,
+                               const char *transport, const char *nexthop,
+                               qmgr_dest *dest)
 {
-    const queue_rcpt *r = &qm->m->rcpts[ri];
     qmgr_agent *ag = qmgr_deliver_agent(transport);
     double now = event_now();
     if (ag->down_since > 0 && now < ag->retry_at)
-        return; /* still waiting for it; a timer reschedules */
+        return false; /* still waiting for it; a timer reschedules */
     long long handoff = deliver_log_now();
     char *err = NULL;
     int fd = qmgr_deliver_connect(transport, &err);
@@ -300,14 +316,15 @@ static void qmgr_deliver_start(qmgr_msg *qm, size_t ri, const char *transport,
                 qmgr_agent_timer = event_timer(QMGR_AGENT_RETRY,
                                                qmgr_deliver_agent_retry, NULL);
             mem_free(&err);
-            return;
+            return false;
         }
     } else if (fd >= 0) {
         ag->down_since = 0;
     }
-    qm->rstate[ri] = QMGR_R_BUSY;
-    qm->waiting--;
-    buf *req = NULL;
+    for (size_t k = 0; k < n; k++) {
+        qm->rstate[ri[k]] = QMGR_R_BUSY;
+        qm->waiting--;
+    }
     if (fd >= 0) {
         char *hop = mem_strdup(nexthop);
         deliver_request dr = {
@@ -319,11 +336,15 @@ static void qmgr_deliver_start(qmgr_msg *qm, size_t ri, const char *transport,
             .retry = qm->retry,
         };
         snprintf(dr.id, sizeof(dr.id), "%s", qm->id);
-        deliver_rcpt one = {.index = r->index, .addr = r->addr,
-                            .orcpt = r->orcpt};
-        dr.rcpts = &one;
-        dr.nrcpt = 1;
-        req = buf_new(DELIVER_REQUEST_MAX);
+        deliver_rcpt list[QMGR_BATCH];
+        for (size_t k = 0; k < n; k++) {
+            const queue_rcpt *r = &qm->m->rcpts[ri[k]];
+            list[k] = (deliver_rcpt){.index = r->index, .addr = r->addr,
+                                     .orcpt = r->orcpt};
+        }
+        dr.rcpts = list;
+        dr.nrcpt = n;
+        buf *req = buf_new(DELIVER_REQUEST_MAX);
         if (deliver_request_format(req, &dr) < 0) {
             err = mem_strdup("recipient or sender not fit for a request");
         } else {
@@ -353,27 +374,34 @@ static void qmgr_deliver_start(qmgr_msg *qm, size_t ri, const char *transport,
         }
     }
     if (fd < 0) {
-        qmgr_message_log_self(qm, ri, "4.3.0", err, 0);
-        qmgr_message_result(qm, ri, "4.3.0", err);
+        for (size_t k = 0; k < n; k++) {
+            qmgr_message_log_self(qm, ri[k], "4.3.0", err, 0);
+            qmgr_message_result(qm, ri[k], "4.3.0", err);
+        }
         mem_free(&err);
-        return;
+        return true;
     }
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     qmgr_job *job = mem_zalloc(sizeof(*job));
     job->qm = qm;
-    job->ri = ri;
+    memcpy(job->ri, ri, n * sizeof(*ri));
+    job->n = n;
     job->dest = dest;
     job->transport = transport; /* a string literal */
     job->fd = fd;
-    job->in = buf_new(DELIVER_REPLY_MAX);
+    job->in = buf_new(DELIVER_REPLY_MAX * (n + 1));
     dest->count++;
     qm->inflight++;
     qmgr_inflight++;
-    /* local_delivery_timeout bounds the agent's own work; the slack lets
-     * it report its own timeout first. */
-    job->timer = event_timer((double)var_time("local_delivery_timeout") + 30,
-                             qmgr_deliver_timeout, job);
+    /* local_delivery_timeout bounds local's own work (the slack lets it
+     * report its own timeout first); network agents have their per-command
+     * timeouts, this is only a backstop. */
+    double limit = (double)var_time("local_delivery_timeout") + 30;
+    if (strcmp(transport, "local") != 0 && limit < 3600)
+        limit = 3600;
+    job->timer = event_timer(limit, qmgr_deliver_timeout, job);
     event_add(fd, EVENT_READ, qmgr_deliver_read, job);
+    return true;
 }
 
 void qmgr_deliver_schedule(void)
@@ -395,8 +423,19 @@ void qmgr_deliver_schedule(void)
                 continue;
             const qmgr_route *rt = &qm->routes[i];
             qmgr_dest *d = qmgr_deliver_dest(rt->key);
-            if (rt->limit <= 0 || d->count < rt->limit)
-                qmgr_deliver_start(qm, i, rt->transport, rt->nexthop, d);
+            if (rt->limit <= 0 || d->count < rt->limit) {
+                size_t batch[QMGR_BATCH];
+                size_t n = 0;
+                batch[n++] = i;
+                /* Others of this message to the same destination ride
+                 * along (local takes one recipient per request). */
+                if (strcmp(rt->transport, "local") != 0)
+                    for (size_t j = i + 1; j < qm->m->nrcpt && n < QMGR_BATCH; j++)
+                        if (qm->rstate[j] == QMGR_R_WAIT &&
+                            strcasecmp(qm->routes[j].key, rt->key) == 0)
+                            batch[n++] = j;
+                qmgr_deliver_start(qm, batch, n, rt->transport, rt->nexthop, d);
+            }
             if (d->count == 0) { /* not started: drop the unused entry */
                 d->count = 1;
                 qmgr_deliver_dest_release(d);
