@@ -599,6 +599,15 @@ int sendmail_main(int argc, char **argv)
         setenv("MAIL_CONFIG", config, 1); /* the helper finds it too */
         mail_conf_set_dir(config);
     }
+    /* Programs act on sendmail's exit code; a configuration we may not
+     * read is EX_CONFIG here, not the generic 1 of a fatal error. */
+    char *conf_path = fs_join(mail_conf_dir(), MAIL_CONF_FILE);
+    if (access(conf_path, R_OK) < 0 && errno != ENOENT) {
+        fprintf(stderr, "sendmail: cannot read %s: %s\n", conf_path, strerror(errno));
+        mem_free(&conf_path);
+        return EX_CONFIG;
+    }
+    mem_free(&conf_path);
     if (o.mode == SENDMAIL_MAILQ)
         return mailq_main(1, (char *[]){"mailq", NULL});
     if (o.mode == SENDMAIL_NEWALIASES)
