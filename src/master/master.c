@@ -56,6 +56,9 @@ static const master_known master_known_services[] = {
     {"qmgr", NULL, NULL, false, "queue manager"},
     {"local", NULL, NULL, true, "local delivery"},
     {"pickup", NULL, NULL, false, "local submission (sendmail)"},
+    /* The smtp and lmtp delivery agents (src/smtp): unprivileged. */
+    {"smtp", NULL, NULL, false, "SMTP delivery to other servers"},
+    {"lmtp", NULL, NULL, false, "LMTP delivery to a mail store"},
     {"smtpd", "smtpd_listen", "smtpd_processes", false, "SMTP"},
     {"pop3d", "pop3d_listen", NULL, false, "POP3"},
     {"imapd", "imapd_listen", NULL, false, "IMAP"},

@@ -45,16 +45,27 @@ int local_service_main(int argc, char **argv);
 #else
 int pickup_service_main(int argc, char **argv);
 #endif
+/* smtp and lmtp: one agent, two protocols (src/smtp, issue 4). */
+#if __has_include("smtp/smtp.h")
+#include "smtp/smtp.h"
+#else
+int smtp_service_main(int argc, char **argv);
+int lmtp_service_main(int argc, char **argv);
+#endif
 #pragma weak smtpd_service_main
 #pragma weak qmgr_service_main
 #pragma weak local_service_main
 #pragma weak pickup_service_main
+#pragma weak smtp_service_main
+#pragma weak lmtp_service_main
 
 static const master_service_entry postie_services[] = {
     {"smtpd", smtpd_service_main},
     {"qmgr", qmgr_service_main},
     {"local", local_service_main},
     {"pickup", pickup_service_main},
+    {"smtp", smtp_service_main},
+    {"lmtp", lmtp_service_main},
     {NULL, NULL},
 };
 
