@@ -1,0 +1,99 @@
+/*
+ * smtp_int - the smtp/lmtp agent's internal types, shared by smtp.c (the
+ * service), smtp_deliver.c (one request in a child: queue file, next hop,
+ * the list of hosts, results, log lines) and smtp_session.c (one SMTP or
+ * LMTP conversation with one host).
+ */
+#ifndef POSTIE_SMTP_SMTP_INT_H
+#define POSTIE_SMTP_SMTP_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "global/deliver_request.h"
+#include "global/queue_file.h"
+#include "smtp/smtp_io.h"
+
+#define SMTP_TEXT_MAX 4096
+
+/* One recipient of the request and its result so far. */
+typedef struct smtp_rcpt {
+    const deliver_rcpt *dr;
+    bool final;                /* result decided (sent, bounced, deferred) */
+    bool accepted;             /* RCPT TO got 2xx in the current session */
+    char dsn[16];
+    char text[SMTP_TEXT_MAX];
+    char relay[1420];          /* for the log line: "host[addr]:port" or "none" */
+} smtp_rcpt;
+
+/* One request from qmgr. */
+typedef struct smtp_job {
+    deliver_request *req;
+    queue_msg *m;
+    int qfd;                   /* the queue file, read-only */
+    bool lmtp;
+    smtp_rcpt *rs;
+    size_t nrs;
+    long long conn_done;       /* usec: session set up (delays=c/d split) */
+    bool need_8bit;            /* content has bytes >= 0x80 */
+    bool need_utf8;            /* an envelope address is not ASCII */
+} smtp_job;
+
+/* One connection to one host, possibly reused for more requests. */
+typedef struct smtp_sess {
+    smtp_io *io;
+    char host[256];            /* the name we looked up (MX host) */
+    char addr[1024];           /* printable address, or the socket path */
+    int port;                  /* 0 for a unix socket */
+    char namaddr[1400];        /* "host[addr]" */
+    char relay[1420];          /* "host[addr]:port" (log relay=) */
+    bool esmtp, pipelining, eightbit, smtputf8, starttls, tls, dsn, size;
+    long long size_max;        /* SIZE of EHLO; 0: no limit given */
+    int ehlo_lines;
+    bool broken;               /* no more commands on this connection */
+    int tls_level;             /* SMTP_TLS_* in force for this session */
+} smtp_sess;
+
+enum smtp_tls_level { SMTP_TLS_NONE, SMTP_TLS_MAY, SMTP_TLS_ENCRYPT,
+                      SMTP_TLS_VERIFY };
+
+/* What a session attempt came to. */
+enum smtp_outcome {
+    SMTP_DONE,         /* every recipient has a result (or the rest are
+                        * final for this host's reasons) */
+    SMTP_NEXT,         /* this host failed before any recipient was
+                        * decided: try the next one (job->last_* hold why) */
+    SMTP_RETRY_PLAIN,  /* opportunistic TLS failed: connect again without */
+};
+
+/* The failure that stands when no host is left. */
+typedef struct smtp_last {
+    char dsn[16];
+    char text[SMTP_TEXT_MAX];
+    char relay[1420];
+} smtp_last;
+
+extern char *smtp_queue_dir;
+
+/* smtp_deliver.c */
+int smtp_child(int fd, bool lmtp);
+
+/* smtp_session.c */
+/* Greeting, EHLO/LHLO, STARTTLS as the level says.  SMTP_DONE means the
+ * session is ready for mail; otherwise *last says why not. */
+enum smtp_outcome smtp_session_open(smtp_job *job, smtp_sess *s,
+                                    smtp_last *last);
+/* One mail transaction for the job's recipients that are not final. */
+enum smtp_outcome smtp_session_mail(smtp_job *job, smtp_sess *s,
+                                    smtp_last *last);
+/* QUIT (when the connection still works) and close. */
+void smtp_session_close(smtp_sess *s);
+/* Set a recipient's result. */
+void smtp_rcpt_set(smtp_rcpt *r, const char *dsn, const char *relay,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Record the failure that stands if no later host does better. */
+void smtp_last_set(smtp_last *l, const char *dsn, const char *relay,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int smtp_tls_level(void);
+
+#endif
