@@ -134,7 +134,19 @@ static const char *qmgr_deliver_route(const char *addr, char **nexthop_r,
     char *local, *domain;
     mail_addr_split(addr, &local, &domain);
     const char *transport;
-    if (mail_addr_domain_is_local(domain)) {
+    /* local_transport (Postfix's name and syntax, "transport:nexthop")
+     * may send mydestination's recipients to the lmtp agent, e.g.
+     * "lmtp:unix:/run/dovecot/lmtp" or "lmtp:inet:127.0.0.1:24" (issue 4);
+     * they then bypass local (no aliases, no .forward), as in Postfix. */
+    const char *lt = var_str("local_transport");
+    if (mail_addr_domain_is_local(domain) && strncmp(lt, "lmtp:", 5) == 0) {
+        transport = "lmtp";
+        *nexthop_r = mem_strdup(lt + 5);
+        size_t n = strlen(*nexthop_r) + 8;
+        *key_r = mem_alloc(n);
+        snprintf(*key_r, n, "lmtp:%s", *nexthop_r);
+        *limit_r = var_int("default_destination_concurrency_limit");
+    } else if (mail_addr_domain_is_local(domain)) {
         transport = "local";
         *nexthop_r = mem_strdup(domain);
         size_t n = strlen(addr) + 8;
