@@ -55,6 +55,11 @@ cleanup() { [ "${KEEP:-0}" = 1 ] && echo "kept $TMP" >&2 || rm -rf "$TMP"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# postie answers to the name it is called by (sendmail, mailq, ...): call it "postie".
+if [ "$(basename "$POSTIE")" != postie ]; then
+    ln -s "$(readlink -f "$POSTIE")" "$TMP/postie" && POSTIE=$TMP/postie
+fi
+
 PIN=""
 command -v taskset >/dev/null && PIN="taskset -c 0"
 

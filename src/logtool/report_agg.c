@@ -398,39 +398,46 @@ static void report_agg_sender(report_agg *a, const logline *ll, report_msg *m, l
 
 static void report_agg_queued(report_agg *a, const logline *ll)
 {
-    if (ll->format == LOGF_EXIM) {
-        /* Exim logs the reception on one line: "<= sender H=client ... S=size".
-         * Its own bounces ("<= <> R=parent") are notifications, not received. */
-        bool own_bounce = ll->from.n == 0 && ll->client_addr.n == 0 &&
-                          memmem(ll->text.p, ll->text.n, " R=", 3) != NULL;
-        if (own_bounce) {
-            a->notifications++;
-            report_msg *m = report_agg_msg(a, ll->queue_id, true);
-            if (m != NULL) {
-                m->size = ll->size;
-                m->flags |= RMSG_SIZED;
-            }
+    report_msg *m;
+    if (ll->format == LOGF_POSTFIX || ll->format == LOGF_POSTIE || ll->format == LOGF_QMAIL) {
+        /* The reception has its own line (smtpd client=, pickup, qmail "new
+         * msg"); the first "from=<>, size=" of a queue ID counts (qmgr logs
+         * it again at each retry); only messages received in this log count
+         * as senders and bytes received, like pflogsumm. */
+        m = report_agg_msg(a, ll->queue_id, true);
+        if (m == NULL || (m->flags & RMSG_SIZED))
             return;
-        }
-        report_agg_received(a, ll, ll->client_addr.n > 0);
-        report_msg *m = report_agg_msg(a, ll->queue_id, false);
+        m->flags |= RMSG_SIZED;
+        m->size = ll->size;
+        if (m->flags & RMSG_RECEIVED)
+            report_agg_sender(a, ll, m, (logstr){NULL, 0});
+        return;
+    }
+    /* Exim ("<= sender H=client ... S=size"), Sendmail ("from=, size=, ...
+     * relay=") and DMA log the reception on this one line.  Exim's own
+     * bounces ("<= <> R=parent") are notifications, not received mail. */
+    if (ll->format == LOGF_EXIM && ll->from.n == 0 && ll->client_addr.n == 0 &&
+        memmem(ll->text.p, ll->text.n, " R=", 3) != NULL) {
+        a->notifications++;
+        m = report_agg_msg(a, ll->queue_id, true);
         if (m != NULL) {
             m->size = ll->size;
             m->flags |= RMSG_SIZED;
         }
-        report_agg_sender(a, ll, m, report_agg_client(ll));
         return;
     }
-    /* Postfix-style: the first "from=<>, size=" of a queue ID counts (qmgr
-     * logs it again at each retry); only messages received in this log count
-     * as senders and bytes received, like pflogsumm. */
-    report_msg *m = report_agg_msg(a, ll->queue_id, true);
-    if (m == NULL || (m->flags & RMSG_SIZED))
-        return;
-    m->flags |= RMSG_SIZED;
-    m->size = ll->size;
-    if (m->flags & RMSG_RECEIVED)
-        report_agg_sender(a, ll, m, (logstr){NULL, 0});
+    m = report_agg_msg(a, ll->queue_id, false);
+    if (m == NULL || !(m->flags & RMSG_RECEIVED)) {
+        report_agg_received(a, ll, ll->client_addr.n > 0);
+        m = report_agg_msg(a, ll->queue_id, false);
+    }
+    if (m != NULL) {
+        if (m->flags & RMSG_SIZED)
+            return;
+        m->size = ll->size;
+        m->flags |= RMSG_SIZED;
+    }
+    report_agg_sender(a, ll, m, report_agg_client(ll));
 }
 
 static void report_agg_delivery(report_agg *a, const logline *ll)
