@@ -13,8 +13,8 @@ import pytest
 from postie_env import has_service, wait_until
 
 pytestmark = pytest.mark.skipif(
-    not all(has_service(s) for s in ("smtpd", "qmgr", "local")) or has_service("smtp"),
-    reason="needs smtpd, qmgr and local, and no real smtp agent on private/smtp")
+    not all(has_service(s) for s in ("smtpd", "qmgr", "local")),
+    reason="needs smtpd, qmgr and local")
 
 
 def read_queue_file(env, qid):
@@ -29,7 +29,9 @@ def read_queue_file(env, qid):
 
 
 class FakeAgent:
-    """Accepts requests on private/smtp; answers with answer(rcpt_addr)."""
+    """Accepts requests on private/smtp; answers with answer(rcpt_addr).
+    A real smtp service of the build keeps its socket open but loses the
+    name: qmgr connects by name, so it reaches this stand-in."""
 
     def __init__(self, path, answer):
         self.path = path
