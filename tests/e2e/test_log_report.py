@@ -345,3 +345,23 @@ def test_report_reads_gzip_and_stdin():
 def test_report_unknown_option_is_a_usage_error():
     r = report("--bogus")
     assert r.returncode == 64 and "usage" in r.stderr
+
+
+def test_report_reads_every_format_of_the_crafted_logs():
+    """The crafted logs of the tracer's tests (qmail, DMA, Sendmail, Exim,
+    Dovecot, Postfix variants): every line is read and no mail is lost
+    between received and what became of it."""
+    crafted = os.path.join(REPO, "tests", "logs", "crafted")
+    for name in sorted(os.listdir(crafted)):
+        path = os.path.join(crafted, name)
+        r = report("--json", path)
+        assert r.returncode == 0, (name, r.stderr)
+        d = json.loads(r.stdout)
+        with open(path, "rb") as f:
+            data = f.read()
+        assert d["lines"]["total"] == data.count(b"\n") + (0 if data.endswith(b"\n") else 1), name
+    for name, fmt in (("qmail.log", "qmail"), ("sendmail.log", "sendmail"), ("dma.log", "dma"),
+                      ("exim.log", "exim")):
+        d = report_json(os.path.join(crafted, name))
+        assert fmt in d["lines"]["formats"], name
+        assert d["totals"]["received"] > 0 and d["totals"]["delivered"] > 0, name
