@@ -220,9 +220,12 @@ static void logtrace_grow(logtrace *t)
         logtrace_msg *m = t->tab[i];
         while (m) {
             logtrace_msg *next = m->hnext;
-            size_t h = logtrace_hash(m->key, m->keylen) & (nsize - 1);
+            size_t h = m->hash & (nsize - 1);
             m->hnext = ntab[h];
+            if (m->hnext)
+                m->hnext->hpp = &m->hnext;
             ntab[h] = m;
+            m->hpp = &ntab[h];
             m = next;
         }
     }
@@ -231,32 +234,36 @@ static void logtrace_grow(logtrace *t)
     t->tab_size = nsize;
 }
 
-static logtrace_msg *logtrace_find(logtrace *t, const char *key, size_t n)
+static logtrace_msg *logtrace_find_h(logtrace *t, const char *key, size_t n, size_t hash)
 {
-    size_t h = logtrace_hash(key, n) & (t->tab_size - 1);
-    for (logtrace_msg *m = t->tab[h]; m; m = m->hnext)
-        if (m->keylen == n && memcmp(m->key, key, n) == 0)
+    for (logtrace_msg *m = t->tab[hash & (t->tab_size - 1)]; m; m = m->hnext)
+        if (m->hash == hash && m->keylen == n && memcmp(m->key, key, n) == 0)
             return m;
     return NULL;
 }
 
+static logtrace_msg *logtrace_find(logtrace *t, const char *key, size_t n)
+{
+    return logtrace_find_h(t, key, n, logtrace_hash(key, n));
+}
+
+/* Out of both chains in O(1): each message knows who points at it. */
 static void logtrace_unhash(logtrace *t, logtrace_msg *m)
 {
-    size_t h = logtrace_hash(m->key, m->keylen) & (t->tab_size - 1);
-    for (logtrace_msg **pp = &t->tab[h]; *pp; pp = &(*pp)->hnext)
-        if (*pp == m) {
-            *pp = m->hnext;
-            t->tab_n--;
-            break;
-        }
-    m->hnext = NULL;
+    if (m->hpp != NULL) {
+        *m->hpp = m->hnext;
+        if (m->hnext)
+            m->hnext->hpp = m->hpp;
+        m->hpp = NULL;
+        m->hnext = NULL;
+        t->tab_n--;
+    }
     if (m->in_msgid) {
-        size_t mh = logtrace_hash(m->msgid, strlen(m->msgid)) & (t->mtab_size - 1);
-        for (logtrace_msg **pp = &t->mtab[mh]; *pp; pp = &(*pp)->mnext)
-            if (*pp == m) {
-                *pp = m->mnext;
-                break;
-            }
+        *m->mpp = m->mnext;
+        if (m->mnext)
+            m->mnext->mpp = m->mpp;
+        m->mpp = NULL;
+        m->mnext = NULL;
         m->in_msgid = false;
     }
 }
@@ -267,20 +274,34 @@ static logtrace_msg *logtrace_new_msg(logtrace *t, const char *key, size_t n,
     if (t->tab_n >= t->tab_size)
         logtrace_grow(t);
     logtrace_msg *m = mem_zalloc(sizeof(*m));
-    m->key = mem_strndup(key, n);
+    /* One allocation: "key\0host\0instance\0" (fewer mallocs per message). */
+    const char *e1 = memchr(key, '\x1f', n);
+    const char *e2 = e1 ? memchr(e1 + 1, '\x1f', (size_t)(key + n - e1 - 1)) : NULL;
+    size_t hn = e1 ? (size_t)(e1 - key) : 0;
+    size_t in = e1 && e2 ? (size_t)(e2 - e1 - 1) : 0;
+    m->key = mem_alloc(n + 1 + hn + 1 + in + 1);
+    memcpy(m->key, key, n);
+    m->key[n] = '\0';
     m->keylen = n;
-    char *s2 = strrchr(m->key, '\x1f');
-    m->qid = s2 ? s2 + 1 : m->key;
-    m->host = ll->host.p ? mem_strndup(ll->host.p, ll->host.n) : mem_strdup("");
-    logstr inst = logtrace_instance(ll);
-    m->instance = mem_strndup(inst.p, inst.n);
+    m->hash = logtrace_hash(key, n);
+    m->host = m->key + n + 1;
+    memcpy(m->host, key, hn);
+    m->host[hn] = '\0';
+    m->instance = m->host + hn + 1;
+    if (in)
+        memcpy(m->instance, e1 + 1, in);
+    m->instance[in] = '\0';
+    m->qid = e2 ? m->key + (e2 - key) + 1 : m->key;
     m->format = ll->format;
     m->seq = ++t->seq;
     m->nrcpt = -1;
     m->first_time = m->last_time = ll->time;
-    size_t h = logtrace_hash(key, n) & (t->tab_size - 1);
+    size_t h = m->hash & (t->tab_size - 1);
     m->hnext = t->tab[h];
+    if (m->hnext)
+        m->hnext->hpp = &m->hnext;
     t->tab[h] = m;
+    m->hpp = &t->tab[h];
     t->tab_n++;
     logtrace_group *g = mem_zalloc(sizeof(*g));
     g->seq = m->seq;
@@ -294,8 +315,6 @@ static void logtrace_free_msg(logtrace_msg **mp)
 {
     logtrace_msg *m = *mp;
     mem_free(&m->key);
-    mem_free(&m->host);
-    mem_free(&m->instance);
     mem_free(&m->msgid);
     mem_free(&m->parent);
     mem_free(&m->text);
@@ -335,7 +354,7 @@ static void logtrace_add_raw(logtrace_msg *m, const char *p, size_t n,
         return;
     }
     if (m->text_len + n + 1 > m->text_cap) {
-        size_t c = m->text_cap ? m->text_cap * 2 : 1024;
+        size_t c = m->text_cap ? m->text_cap * 2 : 512;
         while (c < m->text_len + n + 1)
             c *= 2;
         m->text = mem_realloc(m->text, c);
@@ -398,24 +417,53 @@ static void logtrace_retire(logtrace *t, logtrace_msg *m)
     t->retired[t->nretired++] = m;
 }
 
+/*
+ * Record a message's Message-ID.  The table keeps only the latest message
+ * per Message-ID (older ones drop out of the chain), so chains stay as
+ * short as the number of distinct IDs even when some software reuses one
+ * ID for everything.  For the same reason a hop is only linked when the two
+ * messages are close in time and their groups small: real hops on one host
+ * follow each other within seconds.
+ */
+#define LOGTRACE_HOP_WINDOW 900
+#define LOGTRACE_HOP_GROUP_MAX 32
+
 static void logtrace_set_msgid(logtrace *t, logtrace_msg *m, logstr id)
 {
     if (m->msgid != NULL || id.n == 0 || id.n > 998)
         return;
     m->msgid = mem_strndup(id.p, id.n);
-    size_t h = logtrace_hash(id.p, id.n) & (t->mtab_size - 1);
-    /* Another message with this Message-ID on this host: a hop. */
-    for (logtrace_msg *o = t->mtab[h]; o; o = o->mnext)
-        if (o != m && strcmp(o->msgid, m->msgid) == 0 && strcmp(o->host, m->host) == 0) {
+    m->mhash = logtrace_hash(id.p, id.n);
+    size_t h = m->mhash & (t->mtab_size - 1);
+    for (logtrace_msg **pp = &t->mtab[h]; *pp; pp = &(*pp)->mnext) {
+        logtrace_msg *o = *pp;
+        if (o == m || o->mhash != m->mhash || strcmp(o->msgid, m->msgid) != 0 ||
+            strcmp(o->host, m->host) != 0)
+            continue;
+        bool near = o->last_time < 0 || m->first_time < 0 ||
+                    (m->first_time - o->last_time <= LOGTRACE_HOP_WINDOW &&
+                     o->first_time - m->first_time <= LOGTRACE_HOP_WINDOW);
+        if (near && o->group->n + m->group->n <= LOGTRACE_HOP_GROUP_MAX) {
             logtrace_union(t, o, m);
             if (m->parent == NULL && o->seq < m->seq) {
                 m->parent = mem_strdup(o->qid);
                 m->link = "hop";
             }
-            break;
         }
+        /* The newer message takes the older's place in the table. */
+        *pp = o->mnext;
+        if (o->mnext)
+            o->mnext->mpp = pp;
+        o->mnext = NULL;
+        o->mpp = NULL;
+        o->in_msgid = false;
+        break;
+    }
     m->mnext = t->mtab[h];
+    if (m->mnext)
+        m->mnext->mpp = &m->mnext;
     t->mtab[h] = m;
+    m->mpp = &t->mtab[h];
     m->in_msgid = true;
 }
 
@@ -423,10 +471,10 @@ static logtrace_msg *logtrace_find_msgid(logtrace *t, logstr id)
 {
     if (id.n == 0)
         return NULL;
-    size_t h = logtrace_hash(id.p, id.n) & (t->mtab_size - 1);
+    size_t hash = logtrace_hash(id.p, id.n);
     logtrace_msg *best = NULL;
-    for (logtrace_msg *o = t->mtab[h]; o; o = o->mnext)
-        if (strlen(o->msgid) == id.n && memcmp(o->msgid, id.p, id.n) == 0)
+    for (logtrace_msg *o = t->mtab[hash & (t->mtab_size - 1)]; o; o = o->mnext)
+        if (o->mhash == hash && strlen(o->msgid) == id.n && memcmp(o->msgid, id.p, id.n) == 0)
             if (best == NULL || o->seq > best->seq)
                 best = o; /* the last hop is the one that delivered */
     return best;
@@ -436,10 +484,21 @@ static logtrace_msg *logtrace_find_msgid(logtrace *t, logstr id)
 
 static size_t logtrace_session_key(char *k, const logline *ll)
 {
-    int n = snprintf(k, LOGTRACE_KEY_MAX, "%.*s\x1f%ld",
-                     (int)(ll->host.n > 255 ? 255 : ll->host.n),
-                     ll->host.p ? ll->host.p : "", ll->pid);
-    return (size_t)n;
+    size_t n = 0;
+    if (ll->host.p != NULL)
+        n = logtrace_keycat(k, n, ll->host.p, ll->host.n);
+    k[n++] = '\x1f';
+    /* the pid in decimal, by hand: this runs for every smtpd line */
+    char d[24];
+    int i = 0;
+    unsigned long v = ll->pid < 0 ? 0 : (unsigned long)ll->pid;
+    do
+        d[i++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0 && i < 20);
+    while (i > 0)
+        k[n++] = d[--i];
+    k[n] = '\0';
+    return n;
 }
 
 static logtrace_session *logtrace_session_find(logtrace *t, const char *k, size_t n)

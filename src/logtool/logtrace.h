@@ -45,9 +45,11 @@ typedef struct logtrace_group logtrace_group;
 typedef struct logtrace_msg {
     char *key;                  /* host \x1f instance \x1f queue ID */
     size_t keylen;
+    size_t hash;                /* of key */
+    size_t mhash;               /* of msgid */
     char *qid;                  /* points into key */
-    char *host;                 /* copy */
-    char *instance;             /* copy: "postfix", "postfix-out", "postie" */
+    char *host;                 /* same allocation as key */
+    char *instance;             /* same allocation: "postfix", "postfix-out", "postie" */
     char *msgid;                /* first Message-ID seen, or NULL */
     char *parent;               /* queue ID of the message that caused this one */
     const char *link;           /* "bounce", "hop", "delivery" ... or NULL */
@@ -68,7 +70,9 @@ typedef struct logtrace_msg {
     bool pseudo;                /* a NOQUEUE reject or a lone mailbox delivery */
 
     struct logtrace_msg *hnext;             /* hash chain */
+    struct logtrace_msg **hpp;              /* the pointer that points here */
     struct logtrace_msg *mnext;             /* Message-ID chain */
+    struct logtrace_msg **mpp;
     bool in_msgid;                          /* linked in the Message-ID table */
     struct logtrace_msg *lprev, *lnext;     /* eviction list */
     int lru;                                /* which list: 0 none, 1 open, 2 done */
