@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,6 +56,7 @@ static master_svc *ms_svcs;
 static size_t ms_nsvcs;
 static char *ms_exe;
 static int ms_exe_fd = -1;
+static pid_t ms_master_pid;
 static bool ms_drop;
 static char *ms_owner;
 static uid_t ms_uid;
@@ -177,6 +179,13 @@ static void master_spawn_exec(const master_svc *s)
             _exit(1);
         }
     }
+    /* A service must not outlive master: orphans would keep the listening
+     * sockets and the queue busy, and a new master could not bind.  Set
+     * after the change of user, which clears it; exec keeps it.  If master
+     * is already gone, its pid is no longer our parent. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != ms_master_pid)
+        _exit(0);
     char *argv[] = {(char *)"postie", (char *)"service", s->name, NULL};
     fexecve(ms_exe_fd, argv, environ);
     msg_error("exec %s: %m", ms_exe);
@@ -189,6 +198,7 @@ static void master_spawn_one(master_svc *s, int i)
     /* Output buffered by the parent must not be written twice. */
     fflush(stdout);
     fflush(stderr);
+    ms_master_pid = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         msg_warn("fork: %m");

@@ -182,3 +182,19 @@ def test_master_reload_follows_a_new_log_file(postie):
     wait_until(lambda: os.path.exists(new) and "reload -- version" in open(new).read(), 10,
                "master's reload line in the new log file")
     assert "reload -- version" not in "\n".join(postie.log_lines())
+
+
+def test_services_end_with_a_killed_master_and_a_new_start_works(postie):
+    kids = postie.service_pids()
+    assert kids or not postie.expected_services()
+    os.kill(postie.master_pid, signal.SIGKILL)
+    postie.proc.wait(timeout=10)
+    # No orphan keeps the sockets or the queue: they follow master.
+    wait_until(lambda: not [p for p in kids if os.path.exists(f"/proc/{p}")
+                            and open(f"/proc/{p}/stat").read().split()[2] != "Z"],
+               10, "the services to end after master")
+    # The pid file is stale now; a new master takes the same ports.
+    postie.start()
+    assert postie.proc.poll() is None
+    for name in postie.expected_services():
+        assert postie.service_pids(name)
