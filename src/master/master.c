@@ -389,8 +389,13 @@ static int master_run(bool serve, master_instance_report *rep)
     event_add(sfd, EVENT_READ, master_on_signal, NULL);
 
     master_spawn_init(exe, root, owner, uid, gid);
-    if (master_declare(false, &err) < 0)
+    if (master_declare(false, &err) < 0) {
+        if (strstr(err, "in use") != NULL)
+            msg_fatal("%s (another mail server? choose other ports with the "
+                      "*_listen parameters in %s/%s)", err, mail_conf_dir(),
+                      MAIL_CONF_FILE);
         msg_fatal("%s", err);
+    }
     if (!serve) {
         /* Everything that can fail at start has been checked while the
          * invoker still sees stderr.  Let go of its terminal (or pipe)
