@@ -6,19 +6,25 @@
  *   postie config -d [NAME..]  the embedded defaults (postconf -d)
  *   postie config [-x] NAME..  named values, raw or -x expanded
  *   postie config check        each problem as "file:line: text" on stderr,
- *                              exit 1 when there is any (postfix check)
+ *                              exit 1 when there is any (postfix check):
+ *                              postie.conf, then the alias files and the
+ *                              users file
  *
  * Does not: change the file (an editor does that, and comments survive).
  */
+#include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "global/mail_aliases.h"
 #include "global/mail_conf.h"
+#include "global/mail_users.h"
 #include "tools/tools.h"
 #include "util/conf.h"
+#include "util/fsutil.h"
 #include "util/mem.h"
 
 static void config_cmd_report(const char *path, int line, const char *text,
@@ -57,6 +63,9 @@ static void config_cmd_collect(const char *path, int line, const char *text,
 static int config_cmd_order(const void *a, const void *b)
 {
     const config_cmd_problem *x = a, *y = b;
+    int c = strcmp(x->path, y->path);
+    if (c != 0)
+        return c;
     if (x->line != y->line)
         return x->line < y->line ? -1 : 1;
     return x->seq - y->seq;
@@ -114,6 +123,78 @@ static int config_cmd_environment(void)
     return problems;
 }
 
+/* A missing alias file is an empty map for delivery (mail_aliases.h), so
+ * it is no problem here either; everything else is passed on. */
+static void config_cmd_alias_report(const char *path, int line,
+                                    const char *text, void *ctx)
+{
+    if (line == 0 && strstr(text, strerror(ENOENT)) != NULL)
+        return;
+    config_cmd_collect(path, line, text, ctx);
+}
+
+/* The users file, line by line: the reader skips a bad line (one typo
+ * must not make every user unknown), so this is where it is reported. */
+static void config_cmd_users(config_cmd_problems *ps)
+{
+    char **src = var_list("mail_user_source");
+    bool file = false;
+    for (char **p = src; *p; p++)
+        file = file || strcmp(*p, "file") == 0;
+    conf_free_list(&src);
+    if (!file)
+        return;
+    char *path = var_path("mail_users_file");
+    char *text = fs_read_file(path, 64 << 20, NULL);
+    if (text == NULL) {
+        if (errno != ENOENT) {
+            char why[300];
+            snprintf(why, sizeof(why), "cannot read: %s", strerror(errno));
+            config_cmd_collect(path, 0, why, ps);
+        }
+        mem_free(&path);
+        return;
+    }
+    int lineno = 0;
+    char **seen = NULL;
+    size_t nseen = 0;
+    for (char *line = text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        lineno++;
+        size_t l = strlen(line);
+        if (l > 0 && line[l - 1] == '\r')
+            line[--l] = '\0';
+        if (line[0] == '#' || line[strspn(line, " \t")] == '\0')
+            continue;
+        mail_user *u = NULL;
+        char *why = NULL;
+        if (mail_users_parse_line(line, &u, &why) < 0) {
+            config_cmd_collect(path, lineno, why ? why : "bad line", ps);
+            mem_free(&why);
+            continue;
+        }
+        for (size_t i = 0; i < nseen; i++) {
+            if (strcmp(seen[i], u->name) == 0) {
+                char dup[300];
+                snprintf(dup, sizeof(dup), "user %s is defined again (the "
+                         "first definition is used)", u->name);
+                config_cmd_collect(path, lineno, dup, ps);
+                break;
+            }
+        }
+        seen = mem_realloc(seen, (nseen + 1) * sizeof(*seen));
+        seen[nseen++] = mem_strdup(u->name);
+        mail_user_free(&u);
+    }
+    for (size_t i = 0; i < nseen; i++)
+        mem_free(&seen[i]);
+    mem_free(&seen);
+    mem_free(&text);
+    mem_free(&path);
+}
+
 int config_main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "check") == 0) {
@@ -124,6 +205,12 @@ int config_main(int argc, char **argv)
         if (n == 0) {
             mail_conf_read();
             n += config_cmd_environment();
+            /* The other files of the instance, as postfix check does. */
+            size_t entries = 0;
+            mail_aliases_check(config_cmd_alias_report, &ps, &entries);
+            config_cmd_users(&ps);
+            n += (int)ps.n;
+            config_cmd_flush(&ps);
         }
         if (n > 0) {
             fprintf(stderr, "postie config check: %d problem%s\n", n, n == 1 ? "" : "s");

@@ -116,3 +116,24 @@ def test_config_check_reports_an_unreadable_or_missing_file(confdir):
     r = _postie(os.path.join(confdir, "nope"), "config", "check")
     assert r.returncode != 0
     assert "postie.conf: cannot read" in r.stderr
+
+
+def test_config_check_reports_users_and_aliases_with_file_and_line(postie):
+    users = postie.path("users")
+    with open(users, "a") as f:
+        f.write("# a comment\n")
+        f.write("bad user:{PLAIN}x\n")
+        f.write(f"{postie.user}:{{SHA512-CRYPT}}$6$x$y\n")
+    with open(postie.path("aliases"), "a") as f:
+        f.write("no colon here\n")
+    r = postie.postie("config", "check")
+    assert r.returncode == 1
+    n_users = len(open(users).read().splitlines())
+    n_aliases = len(open(postie.path("aliases")).read().splitlines())
+    lines = r.stderr.splitlines()
+    assert any(l.startswith(f"{os.path.realpath(users)}:{n_users - 1}: ") for l in lines), lines
+    assert any(l.startswith(f"{os.path.realpath(users)}:{n_users}: user {postie.user} is defined again")
+               for l in lines), lines
+    assert any(l.startswith(f"{os.path.realpath(postie.path('aliases'))}:{n_aliases}: ")
+               for l in lines), lines
+    assert lines[-1] == "postie config check: 3 problems"
