@@ -1,0 +1,299 @@
+"""Mail to other servers through the smtp agent (issue 4), on loopback only:
+a DNS server on loopback (unbound) gives MX, A, null MX and failures;
+the peers are a second postie instance, aiosmtpd, Postfix's smtp-sink, or
+a server that says nothing.  postie connects to smtp_tcp_port (Postfix's
+parameter) instead of 25, so no test needs a privileged port; MX hosts
+live on 127.0.0.2, 127.0.0.3, ... where a test needs several."""
+
+import os
+import re
+import time
+
+import pytest
+
+from mail_peers import (LoopbackDNS, Peer, SilentPeer, SmtpSink, free_port_on,
+                        have_aiosmtpd, have_unbound)
+from postie_env import has_service, wait_until
+
+pytestmark = pytest.mark.skipif(
+    not (has_service("smtp") and have_unbound() and have_aiosmtpd()),
+    reason="needs the smtp agent, unbound and aiosmtpd")
+
+ZONES = ["two.test.", "peer.test.", "next.test.", "null.test.", "nx.test.",
+         "noaddr.test.", "sink.test."]
+
+LINE = (r"postie/smtp\[\d+\]: (?P<id>[0-9A-F]+): to=<{to}>, relay={relay}, "
+        r"delay=[\d.]+, delays=[\d.]+/[\d.]+/[\d.]+/[\d.]+, dsn={dsn}, status={status} \((?P<text>.*)\)$")
+
+
+def line_rx(to, relay, dsn, status):
+    return LINE.format(to=re.escape(to), relay=relay, dsn=re.escape(dsn), status=status)
+
+
+@pytest.fixture
+def dns():
+    records = [
+        # a second postie instance, reached through MX
+        "two.test. IN MX 10 mx.two.test.",
+        "mx.two.test. IN A 127.0.0.1",
+        # an aiosmtpd peer
+        "peer.test. IN MX 10 mx.peer.test.",
+        "mx.peer.test. IN A 127.0.0.1",
+        # the first MX is down, the second up
+        "next.test. IN MX 10 mx1.next.test.",
+        "next.test. IN MX 20 mx2.next.test.",
+        "mx1.next.test. IN A 127.0.0.2",
+        "mx2.next.test. IN A 127.0.0.3",
+        # RFC 7505
+        "null.test. IN MX 0 .",
+        # an MX whose host has no address record
+        "noaddr.test. IN MX 10 mx.noaddr.test.",
+        "mx.noaddr.test. IN TXT \\\"no address here\\\"",
+        # no MX at all: the domain's own A (implicit MX)
+        "sink.test. IN A 127.0.0.4",
+    ]
+    d = LoopbackDNS(records, ZONES, refuse=["broken.test."]).start()
+    yield d
+    d.cleanup()
+
+
+def sender_conf(dns, port, **extra):
+    conf = {
+        "myhostname": "mail.one.test",
+        "mydomain": "one.test",
+        "dns_servers": dns.server,
+        "smtp_tcp_port": str(port),
+        "smtp_helo_timeout": "5s",
+        "smtp_connect_timeout": "3s",
+    }
+    conf.update(extra)
+    return conf
+
+
+def send(env, rcpts, sender="alice@one.test", body="Subject: hi\n\nhello there\n"):
+    with env.smtp() as s:
+        s.sendmail(sender, rcpts, body)
+
+
+def test_mail_reaches_another_instance_through_mx(postie_factory, dns):
+    """A user of one instance mails a user of another: MX lookup of
+    two.test, smtp to the other instance's smtpd, local delivery there;
+    both sides log their lines."""
+    two = postie_factory(conf={"myhostname": "mx.two.test", "mydomain": "two.test",
+                               "mydestination": "two.test, $myhostname, localhost"})
+    two.add_user("bob")
+    one = postie_factory(conf=sender_conf(dns, two.smtp_port))
+    send(one, ["bob@two.test"])
+    m = one.wait_for_log(line_rx("bob@two.test", re.escape(f"mx.two.test[127.0.0.1]:{two.smtp_port}"),
+                                 "2.0.0", "sent"), timeout=20)[0]
+    assert re.match(r"250 2\.0\.0 Ok: queued as [0-9A-F]{10,12}$", m.group("text")), m.group("text")
+    remote_id = m.group("text").split()[-1]
+    qid = m.group("id")
+    one.wait_for_log(rf"{qid}: removed")
+    # the other side: received from us, delivered locally
+    two.wait_for_log(rf"postie/smtpd\[\d+\]: {remote_id}: client=")
+    two.wait_for_log(rf"{remote_id}: to=<bob@two.test>, relay=local, .*status=sent")
+    msgs = two.wait_for_mail("bob")
+    assert b"hello there" in msgs[0]
+    # our EHLO name is in the receiver's Received header
+    assert b"mail.one.test" in msgs[0]
+
+
+def test_several_recipients_one_transaction(postie_factory, dns):
+    """Recipients of one message for one destination go in one SMTP
+    transaction (one MAIL, several RCPT)."""
+    peer = Peer().start()
+    try:
+        one = postie_factory(conf=sender_conf(dns, peer.port))
+        send(one, ["a@peer.test", "b@peer.test", "c@peer.test"])
+        one.wait_for_log(r"status=sent", count=3, timeout=20)
+        assert len(peer.messages) == 1
+        assert sorted(peer.messages[0][1]) == ["a@peer.test", "b@peer.test", "c@peer.test"]
+        assert peer.messages[0][0] == "alice@one.test"
+    finally:
+        peer.stop()
+
+
+def test_dot_stuffing_and_crlf(postie_factory, dns):
+    """Lines starting with a dot arrive intact (RFC 5321 4.5.2)."""
+    peer = Peer().start()
+    try:
+        one = postie_factory(conf=sender_conf(dns, peer.port))
+        send(one, ["a@peer.test"], body="Subject: dots\n\n.leading dot\n..two\nend\n")
+        one.wait_for_log(r"status=sent", timeout=20)
+        content = peer.messages[0][2]
+        assert b"\r\n.leading dot\r\n..two\r\nend\r\n" in content
+    finally:
+        peer.stop()
+
+
+def test_next_mx_when_first_is_down(postie_factory, dns):
+    """mx1 (127.0.0.2) refuses connections; mx2 (127.0.0.3) takes the mail.
+    The refused connection gets Postfix's line of its own."""
+    port = free_port_on("127.0.0.2", "127.0.0.3")
+    peer = Peer(host="127.0.0.3", port=port).start()
+    try:
+        one = postie_factory(conf=sender_conf(dns, port))
+        send(one, ["bob@next.test"])
+        one.wait_for_log(rf"postie/smtp\[\d+\]: connect to mx1\.next\.test\[127\.0\.0\.2\]:{port}: Connection refused$",
+                         timeout=20)
+        one.wait_for_log(line_rx("bob@next.test", re.escape(f"mx2.next.test[127.0.0.3]:{port}"),
+                                 "2.0.0", "sent"))
+        assert len(peer.messages) == 1
+    finally:
+        peer.stop()
+
+
+def test_connection_refused_is_deferred(postie_factory, dns):
+    port = free_port_on("127.0.0.1")
+    one = postie_factory(conf=sender_conf(dns, port))
+    send(one, ["bob@peer.test"])
+    m = one.wait_for_log(line_rx("bob@peer.test", "none", "4.4.1", "deferred"), timeout=20)[0]
+    assert m.group("text") == f"connect to mx.peer.test[127.0.0.1]:{port}: Connection refused"
+    # the message waits in deferred/ with the reason for mailq
+    wait_until(lambda: os.listdir(one.path("queue", "deferred")), 10, "a deferred file")
+
+
+def test_4xx_deferred_then_delivered_when_peer_recovers(postie_factory, dns):
+    peer = Peer().start()
+    peer.rcpt_reply = "450 4.2.0 <bob@peer.test>: mailbox busy"
+    try:
+        one = postie_factory(conf=sender_conf(dns, peer.port))
+        send(one, ["bob@peer.test"])
+        m = one.wait_for_log(line_rx("bob@peer.test", re.escape(f"mx.peer.test[127.0.0.1]:{peer.port}"),
+                                     "4.2.0", "deferred"), timeout=20)[0]
+        assert m.group("text") == (f"host mx.peer.test[127.0.0.1] said: 450 4.2.0 <bob@peer.test>: "
+                                   "mailbox busy (in reply to RCPT TO command)")
+        peer.rcpt_reply = None
+        qid = m.group("id")
+        one.wait_for_log(rf"{qid}: to=<bob@peer.test>, relay=.*status=sent", timeout=30)
+        one.wait_for_log(rf"{qid}: removed")
+        assert len(peer.messages) == 1
+    finally:
+        peer.stop()
+
+
+def test_5xx_bounced_at_once(postie_factory, dns):
+    """A 550 to RCPT fails the recipient at once; the other is delivered."""
+    peer = Peer().start()
+    peer.rcpt_reply = lambda a: "550 5.1.1 <%s>: Recipient address rejected: User unknown" % a \
+        if a.startswith("nobody") else None
+    try:
+        one = postie_factory(conf=sender_conf(dns, peer.port))
+        send(one, ["nobody@peer.test", "bob@peer.test"])
+        m = one.wait_for_log(line_rx("nobody@peer.test", re.escape(f"mx.peer.test[127.0.0.1]:{peer.port}"),
+                                     "5.1.1", "bounced"), timeout=20)[0]
+        assert m.group("text") == (f"host mx.peer.test[127.0.0.1] said: 550 5.1.1 <nobody@peer.test>: "
+                                   "Recipient address rejected: User unknown (in reply to RCPT TO command)")
+        one.wait_for_log(r"to=<bob@peer\.test>, .*status=sent")
+        one.wait_for_log(rf"{m.group('id')}: removed")
+        assert peer.messages[0][1] == ["bob@peer.test"]
+    finally:
+        peer.stop()
+
+
+def test_5xx_to_end_of_data(postie_factory, dns):
+    peer = Peer().start()
+    peer.data_reply = "554 5.7.1 Message rejected as spam"
+    try:
+        one = postie_factory(conf=sender_conf(dns, peer.port))
+        send(one, ["bob@peer.test"])
+        m = one.wait_for_log(line_rx("bob@peer.test", ".*", "5.7.1", "bounced"), timeout=20)[0]
+        assert m.group("text").endswith("(in reply to end of DATA command)")
+    finally:
+        peer.stop()
+
+
+@pytest.mark.timeout_s(60)
+def test_silent_peer_times_out(postie_factory, dns):
+    peer = SilentPeer()
+    try:
+        one = postie_factory(conf=sender_conf(dns, peer.port, smtp_helo_timeout="2s"))
+        send(one, ["bob@peer.test"])
+        m = one.wait_for_log(line_rx("bob@peer.test", ".*", "4.4.2", "deferred"), timeout=30)[0]
+        assert m.group("text") == ("conversation with mx.peer.test[127.0.0.1] timed out while "
+                                   "receiving the initial server greeting")
+    finally:
+        peer.stop()
+
+
+def test_greeting_4xx_deferred(postie_factory, dns):
+    sink = SmtpSink(extra=["-r", "CONNECT"]).start()
+    try:
+        one = postie_factory(conf=sender_conf(dns, sink.port))
+        send(one, ["bob@peer.test"])
+        m = one.wait_for_log(line_rx("bob@peer.test", ".*", "4.3.0", "deferred"), timeout=20)[0]
+        assert m.group("text") == ("host mx.peer.test[127.0.0.1] refused to talk to me: "
+                                   "450 4.3.0 Error: command failed")
+    finally:
+        sink.stop()
+
+
+def test_smtp_sink_pipelining(postie_factory, dns):
+    """smtp-sink offers PIPELINING: MAIL, RCPTs and DATA go in one write."""
+    sink = SmtpSink().start()
+    try:
+        one = postie_factory(conf=sender_conf(dns, sink.port))
+        send(one, ["a@peer.test", "b@peer.test"])
+        one.wait_for_log(line_rx("a@peer.test", re.escape(f"mx.peer.test[127.0.0.1]:{sink.port}"),
+                                 "2.0.0", "sent"), timeout=20)
+        one.wait_for_log(r"to=<b@peer\.test>, .*status=sent")
+        wait_until(lambda: sink.messages(), 5, "smtp-sink's dump")
+    finally:
+        sink.stop()
+
+
+def test_implicit_mx(postie_factory, dns):
+    """No MX record: the domain's own address (RFC 5321 section 5.1)."""
+    port = free_port_on("127.0.0.4")
+    peer = Peer(host="127.0.0.4", port=port).start()
+    try:
+        one = postie_factory(conf=sender_conf(dns, port))
+        send(one, ["bob@sink.test"])
+        one.wait_for_log(line_rx("bob@sink.test", re.escape(f"sink.test[127.0.0.4]:{port}"),
+                                 "2.0.0", "sent"), timeout=20)
+    finally:
+        peer.stop()
+
+
+@pytest.mark.parametrize("rcpt, dsn, status, text", [
+    ("bob@null.test", "5.1.10", "bounced", "Domain null.test does not accept mail (nullMX)"),
+    ("bob@nx.test", "5.4.4", "bounced",
+     "Host or domain name not found. Name service error for name=nx.test type=MX: Host not found"),
+    ("bob@broken.test", "4.4.3", "deferred",
+     "Host or domain name not found. Name service error for name=broken.test type=MX: "
+     "Host not found, try again"),
+    ("bob@noaddr.test", "5.4.4", "bounced",
+     "Host or domain name not found. Name service error for name=mx.noaddr.test type=AAAA: "
+     "Host found but no data record of requested type"),
+])
+def test_dns_failures(postie_factory, dns, rcpt, dsn, status, text):
+    one = postie_factory(conf=sender_conf(dns, 25))
+    send(one, [rcpt])
+    m = one.wait_for_log(line_rx(rcpt, "none", dsn, status), timeout=20)[0]
+    assert m.group("text") == text
+
+
+def test_relayhost_bracketed_skips_mx(postie_factory, dns):
+    """relayhost = [host]:port: no MX lookup, that host and port for all."""
+    peer = Peer().start()
+    try:
+        one = postie_factory(conf=sender_conf(dns, 25, relayhost=f"[127.0.0.1]:{peer.port}"))
+        send(one, ["bob@nx.test"])  # would bounce through the DNS
+        one.wait_for_log(line_rx("bob@nx.test", re.escape(f"127.0.0.1[127.0.0.1]:{peer.port}"),
+                                 "2.0.0", "sent"), timeout=20)
+    finally:
+        peer.stop()
+
+
+def test_relayhost_host_port_uses_mx(postie_factory, dns):
+    """relayhost = host:port: the MX of host, at that port."""
+    port = free_port_on("127.0.0.2", "127.0.0.3")
+    peer = Peer(host="127.0.0.3", port=port).start()
+    try:
+        one = postie_factory(conf=sender_conf(dns, 25, relayhost=f"next.test:{port}"))
+        send(one, ["bob@elsewhere.example"])
+        one.wait_for_log(line_rx("bob@elsewhere.example", re.escape(f"mx2.next.test[127.0.0.3]:{port}"),
+                                 "2.0.0", "sent"), timeout=20)
+    finally:
+        peer.stop()
