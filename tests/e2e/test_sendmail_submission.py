@@ -223,3 +223,15 @@ def test_q_flushes_and_bi_rebuilds_aliases(postie):
     direct = subprocess.run([postie.bin, "-c", postie.dir, "newaliases"], capture_output=True,
                             text=True, timeout=30)
     assert r.returncode == direct.returncode
+
+
+def test_unreadable_configuration_is_ex_config(postie):
+    conf = os.path.join(postie.dir, "postie.conf")
+    os.chmod(postie.dir, 0o755)
+    os.chmod(conf, 0o600)
+    try:
+        r = run(postie, "sendmail", local_rcpt(postie), input="x\n", user="nobody")
+    finally:
+        os.chmod(conf, 0o644)
+    assert r.returncode == 78, r.stderr
+    assert "cannot read" in r.stderr
