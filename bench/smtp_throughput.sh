@@ -33,7 +33,10 @@
 #   or "perf" profiles PROFILE_TARGET (postie) during its first throughput
 #   run, output in the temp dir, which is then kept), PT_EXTRA and PF_EXTRA (extra "name = value"
 #   lines, separated by ';', appended to postie.conf and to Postfix's main.cf:
-#   for experiments only; the default run has none).
+#   for experiments only; the default run has none), PF_MODE (virtual:
+#   Postfix delivers with virtual(8) to a virtual mailbox; local: with
+#   local(8) and home_mailbox = Maildir/ to a system user that the script
+#   adds for the run and deletes at the end).
 set -u
 set -o pipefail
 
@@ -50,6 +53,7 @@ KEEP=${KEEP:-0}
 PROFILE=${PROFILE:-}
 PROFILE_TARGET=${PROFILE_TARGET:-postie}
 PT_EXTRA=${PT_EXTRA:-}
+PF_MODE=${PF_MODE:-virtual}
 PF_EXTRA=${PF_EXTRA:-}
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -108,6 +112,7 @@ PF_DIR=$WORK/postfix
 PF_CONF=$PF_DIR/etc
 PF_MASTER_PID=
 PF_STARTED=
+PF_USER=
 PT_DIR=$WORK/postie
 PT_PID=
 PROFILE_PID=
@@ -139,6 +144,7 @@ cleanup() {
             kill_tree "$PF_MASTER_PID" KILL
         fi
     fi
+    [ -n "$PF_USER" ] && userdel "$PF_USER" 2>/dev/null
     if [ "$KEEP" = 1 ] || [ -n "$PROFILE" ] || [ $rc -ne 0 ]; then
         say "kept: $WORK"
     else
@@ -175,12 +181,21 @@ mydomain = localdomain
 myorigin = \$myhostname
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
-mydestination = localhost
+mydestination = localhost$( [ "$PF_MODE" = local ] && echo ", bench.test")
 mynetworks = 127.0.0.0/8
 alias_maps =
 alias_database =
 biff = no
 smtputf8_enable = no
+EOF
+    if [ "$PF_MODE" = local ]; then
+        cat >>"$PF_CONF/main.cf" <<EOF
+# PF_MODE=local: mail for bench.test goes to the temporary system user
+# $PF_USER through local(8), home_mailbox = Maildir/.
+home_mailbox = Maildir/
+EOF
+    else
+        cat >>"$PF_CONF/main.cf" <<EOF
 # Mail for bench.test goes to one Maildir through virtual(8), as the one
 # virtual user nobody; the fsyncs are Postfix's defaults (queue file before
 # 250, Maildir file before link to new/).
@@ -190,6 +205,7 @@ virtual_mailbox_maps = texthash:$PF_CONF/vmailbox
 virtual_uid_maps = static:$vuid
 virtual_gid_maps = static:$vgid
 EOF
+    fi
     [ -z "$PF_EXTRA" ] || tr ';' '\n' <<<"$PF_EXTRA" >>"$PF_CONF/main.cf"
     echo "bench@bench.test bench/Maildir/" >"$PF_CONF/vmailbox"
     # master.cf: the services a Maildir flow uses; nothing chrooted; smtpd
@@ -224,10 +240,25 @@ EOF
     return 0
 }
 
+pf_user_add() {  # PF_MODE=local: a system user for this run only
+    [ -n "$PF_USER" ] && return 0
+    local u=pfbench$$
+    mkdir -p "$WORK/pfhome"
+    useradd -r -M -N -g nogroup -d "$WORK/pfhome/$u" -s /usr/sbin/nologin "$u" ||
+        die "useradd $u failed"
+    PF_USER=$u
+}
+
 pf_start() {
     # A fresh instance per round, on a fresh free port.
     PF_DIR=$WORK/postfix.$ROUND PF_CONF=$WORK/postfix.$ROUND/etc
     read -r PF_PORT <<<"$($PROBE ports 1)" || die "no free port"
+    if [ "$PF_MODE" = local ]; then
+        pf_user_add
+        mkdir -p "$PF_DIR/home"
+        usermod -d "$PF_DIR/home" "$PF_USER" || die "usermod $PF_USER failed"
+        chown "$PF_USER" "$PF_DIR/home"
+    fi
     pf_setup
     PF_STARTED=1
     postfix -c "$PF_CONF" start >"$PF_DIR/start.out" 2>&1 ||
@@ -239,12 +270,15 @@ pf_start() {
     PF_MASTER_PID=$(tr -d ' ' <"$PF_DIR/spool/pid/master.pid" 2>/dev/null)
     [ -n "$PF_MASTER_PID" ] || die "postfix master did not start (see $PF_DIR/maillog)"
     wait_port "$PF_PORT" || die "postfix smtpd does not answer on 127.0.0.1:$PF_PORT"
-    # virtual(8) makes the Maildir at the first delivery; the watcher needs
+    # The agent makes the Maildir at the first delivery; the watcher needs
     # new/ to exist, so make it as the mailbox owner.
-    local m=$PF_DIR/mail/bench/Maildir
+    local m=$PF_DIR/mail/bench/Maildir owner=nobody rcpt=bench@bench.test
+    if [ "$PF_MODE" = local ]; then
+        m=$PF_DIR/home/Maildir owner=$PF_USER rcpt=$PF_USER@bench.test
+    fi
     mkdir -p "$m/new" "$m/cur" "$m/tmp"
-    chown -R "$(id -u nobody)" "$PF_DIR/mail/bench"
-    T_MAILDIR=$m T_PORT=$PF_PORT T_ROOT=$PF_MASTER_PID T_RCPT=bench@bench.test
+    chown -R "$owner" "$m"
+    T_MAILDIR=$m T_PORT=$PF_PORT T_ROOT=$PF_MASTER_PID T_RCPT=$rcpt
 }
 
 pf_stop() {
@@ -440,6 +474,7 @@ echo "N=$N messages of $SIZE bytes, S=$S sessions, $( [ "$REUSE" = 1 ] && echo '
 echo "disk: write 1 KiB + fsync $(kv "$FSYNC" file_fsync_ms) ms, fsync of a directory $(kv "$FSYNC" dir_fsync_ms) ms"
 [ -z "$PT_EXTRA" ] || echo "postie.conf extra: $PT_EXTRA"
 [ -z "$PF_EXTRA" ] || echo "Postfix main.cf extra: $PF_EXTRA"
+echo "Postfix delivers with: $PF_MODE(8)"
 printf '%-42s %16s %16s\n' "" "postfix" "postie"
 printf '%-42s %16s %16s\n' "" "$pfv" "$ptv"
 row() {  # label key
