@@ -278,7 +278,7 @@ pf_start() {
     fi
     mkdir -p "$m/new" "$m/cur" "$m/tmp"
     chown -R "$owner" "$m"
-    T_MAILDIR=$m T_PORT=$PF_PORT T_ROOT=$PF_MASTER_PID T_RCPT=$rcpt
+    T_MAILDIR=$m T_PORT=$PF_PORT T_ROOT=$PF_MASTER_PID T_RCPT=$rcpt T_LOG=$PF_DIR/maillog
 }
 
 pf_stop() {
@@ -342,7 +342,7 @@ EOF
     m=$base/bench/Maildir
     mkdir -p "$m/new" "$m/cur" "$m/tmp"
     chown -R "$(stat -c %u:%g "$base")" "$base/bench"
-    T_MAILDIR=$m T_PORT=$PT_PORT T_ROOT=$PT_PID T_RCPT=bench@bench.test
+    T_MAILDIR=$m T_PORT=$PT_PORT T_ROOT=$PT_PID T_RCPT=bench@bench.test T_LOG=$PT_DIR/maillog
 }
 
 pt_stop() {
@@ -422,10 +422,20 @@ measure() {  # target
     local rate
     rate=$(awk -v n="$N" -v a="$t0" -v b="$tlast" 'BEGIN {printf "%.1f", n / (b - a)}')
     result "$t" rate "$rate"
+    # Where the time went, from the delivery lines' delays=a/b/c/d (both
+    # servers write Postfix's format): b = waiting in the queue manager,
+    # d = the delivery itself.  Averages over every delivery of this round.
+    result "$t" delay_b_ms "$(log_delays "$T_LOG" 3)"
+    result "$t" delay_d_ms "$(log_delays "$T_LOG" 5)"
     result "$t" cpu_ms "$(awk -v n="$N" -v a="$c0" -v b="$c1" 'BEGIN {printf "%.2f", (b - a) * 1000 / n}')"
     result "$t" elapsed_s "$(awk -v a="$t0" -v b="$tlast" 'BEGIN {printf "%.2f", b - a}')"
     result "$t" accepted_s "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')"
     say "$t: $rate msg/s (smtp-source done after $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}') s, last in Maildir after $(awk -v a="$t0" -v b="$tlast" 'BEGIN {printf "%.2f", b - a}') s)"
+}
+
+log_delays() {  # log field: mean of delays= field (2=a 3=b 4=c 5=d), in ms
+    grep -o 'delays=[0-9./]*' "$1" 2>/dev/null |
+        awk -F'[=/]' -v f="$2" '{s += $f; n++} END {if (n) printf "%.1f", s * 1000 / n}'
 }
 
 profile_start() {  # target
@@ -484,6 +494,8 @@ row "throughput (msg/s)" rate
 row "  first connect -> last in Maildir (s)" elapsed_s
 row "  first connect -> smtp-source done (s)" accepted_s
 row "  server CPU per message (ms)" cpu_ms
+row "  mean wait in queue manager (ms)" delay_b_ms
+row "  mean delivery time (ms)" delay_d_ms
 row "latency, connect -> 250 (ms, median)" accept_median_ms
 row "latency, connect -> Maildir (ms, median)" mailbox_median_ms
 row "  min" mailbox_min_ms
