@@ -238,7 +238,17 @@ int postdrop_store(const char *queue_dir, const postdrop_msg *m,
  * maildrop ID.  Exit codes are sysexits, for sendmail to pass on. */
 int postdrop_main(int argc, char **argv)
 {
-    mail_command_init("postdrop");
+    /* Setgid, the helper opens no log file: maillog_file comes from a
+     * configuration the caller may choose ($MAIL_CONFIG), and a file
+     * opened with setgid_group's rights could be made inside maildrop/.
+     * Its diagnostics go to the caller's stderr. */
+    if (getegid() != getgid()) {
+        mail_conf_read();
+        msg_init("postdrop");
+        msg_stderr_only();
+    } else {
+        mail_command_init("postdrop");
+    }
     /* mailq for a user: the helper's group may enter public/ to reach
      * pickup's showq service (Postfix's postqueue is setgid for this). */
     if (argc == 3 && strcmp(argv[1], "--showq") == 0) {

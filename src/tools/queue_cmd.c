@@ -66,7 +66,9 @@ bool queue_cmd_authorized(const char *queue_dir)
     struct group *gr = getgrnam(name);
     if (gr == NULL)
         return false;
-    if (getegid() == gr->gr_gid || getgid() == gr->gr_gid)
+    /* The real group and the supplementary groups, never the effective
+     * group: run through the setgid helper, that is setgid_group. */
+    if (getgid() == gr->gr_gid)
         return true;
     gid_t groups[256];
     int n = getgroups(256, groups);
