@@ -309,3 +309,27 @@ def test_flush_makes_deferred_due_and_wakes_qmgr(queue):
         assert r.returncode == 66
     finally:
         sock.close()
+
+
+def test_queue_admin_group_members_may_change_the_queue(queue):
+    import grp
+    queue.env.write_conf({"queue_admin_group": "nogroup"})
+    gid = grp.getgrnam("nogroup").gr_gid
+    d = queue.add("deferred")
+    # The install gives the group write access to the queue directories.
+    for sub in ("deferred", "hold", "defer"):
+        p = os.path.join(queue.qdir, sub)
+        os.chown(p, 0, gid)
+        os.chmod(p, 0o770)
+    os.chmod(os.path.join(queue.qdir), 0o755)
+    os.chmod(queue.env.dir, 0o755)
+    os.chmod(os.path.join(queue.env.dir, "postie.conf"), 0o644)
+    r = queue.run("queue", "hold", d, user="nobody")  # nobody's group is nogroup
+    assert r.returncode == 0, r.stderr
+    assert queue.where(d) == ["hold"]
+    # Not a member: refused, whatever the directories allow.
+    queue.env.write_conf({"queue_admin_group": "postdrop"})
+    os.chmod(os.path.join(queue.env.dir, "postie.conf"), 0o644)
+    r = queue.run("queue", "release", d, user="nobody")
+    assert r.returncode == 77
+    assert queue.where(d) == ["hold"]
