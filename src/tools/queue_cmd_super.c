@@ -324,6 +324,13 @@ int queue_cmd_super_main(const char *opname, int argc, char **argv)
         one[0] = argv[last];
         c.queues = one;
         last--;
+        /* A maildrop file has not been through cleanup yet (no queue ID of
+         * its own, no headers added): it may be deleted, but moved into
+         * the queue proper it would skip pickup. */
+        if (strcmp(one[0], QUEUE_MAILDROP) == 0 && c.op != SUPER_DELETE) {
+            fprintf(stderr, "postsuper: %s: only delete works on the maildrop queue\n", opname);
+            return EX_USAGE;
+        }
     }
     for (int i = 1; i <= last; i++) {
         if (strcmp(argv[i], "ALL") != 0 && strcmp(argv[i], "-") != 0 &&

@@ -333,3 +333,16 @@ def test_queue_admin_group_members_may_change_the_queue(queue):
     r = queue.run("queue", "release", d, user="nobody")
     assert r.returncode == 77
     assert queue.where(d) == ["hold"]
+
+
+def test_maildrop_messages_can_only_be_deleted(queue):
+    m = queue.add("maildrop")
+    os.chmod(os.path.join(queue.qdir, "maildrop", m), 0o404)
+    assert f"{m} " in queue.run("mailq").stdout
+    r = queue.run("queue", "hold", m, "maildrop")
+    assert r.returncode == 64 and queue.where(m) == ["maildrop"]
+    r = queue.run("queue", "delete", m)  # not in the default queues
+    assert r.returncode == 66 and queue.where(m) == ["maildrop"]
+    r = queue.run("queue", "delete", m, "maildrop")
+    assert r.returncode == 0, r.stderr
+    assert queue.where(m) == []
