@@ -134,7 +134,10 @@ static void master_spawn_exec(const master_svc *s)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
-    signal(SIGHUP, SIG_DFL);
+    /* A reload can come while a service is still starting, before it has
+     * a handler: ignored (the disposition survives exec) it does no harm,
+     * where the default would kill the service. */
+    signal(SIGHUP, SIG_IGN);
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
     signal(SIGCHLD, SIG_DFL);
