@@ -264,8 +264,12 @@ int smtp_io_starttls(smtp_io *io, SSL_CTX *ctx, const char *sni,
         return -1;
     }
     SSL_set_fd(io->ssl, io->fd);
-    if (sni != NULL && *sni != '\0')
-        SSL_set_tlsext_host_name(io->ssl, sni);
+    if (sni != NULL && *sni != '\0') {
+        /* The macro casts away const: hand it a copy of our own. */
+        char name[256];
+        snprintf(name, sizeof(name), "%s", sni);
+        SSL_set_tlsext_host_name(io->ssl, name);
+    }
     if (verify_name != NULL) {
         /* verify: the certificate must name the host we meant (RFC 6125,
          * as Postfix's smtp_tls_verify_cert_match = hostname). */
