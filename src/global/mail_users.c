@@ -288,6 +288,13 @@ static int mail_users_write(const char *path, const char *data, size_t len)
         r = -1;
     if (r == 0 && had && fchmod(fd, st.st_mode & 07777) < 0)
         r = -1;
+    if (r == 0 && !had && geteuid() == 0) {
+        /* A new file made by root: as master makes it, readable by the
+         * services (mail_owner's group) and by nobody else. */
+        struct passwd *pw = getpwnam(var_str("mail_owner"));
+        if (pw != NULL && fchown(fd, 0, pw->pw_gid) == 0)
+            fchmod(fd, 0640);
+    }
     if (r == 0 && (fs_write_all(fd, data, len) < 0 || fsync(fd) < 0))
         r = -1;
     int saved = errno;
