@@ -166,14 +166,32 @@ static int smtp_deliver_connect(smtp_job *job, const smtp_dest *d,
     return 0;
 }
 
-static void smtp_deliver_hosts(smtp_job *job)
+/* Deliver the job's recipients.  *s is a session kept from an earlier
+ * request to the same next hop (s->io set) or empty; on return it holds
+ * the session that may be kept for the next request, or nothing. */
+static void smtp_deliver_hosts(smtp_job *job, smtp_sess *s)
 {
+    smtp_last last;
+    memset(&last, 0, sizeof(last));
+    if (s->io != NULL) {
+        /* A connection kept from the last request to this next hop
+         * (Postfix's connection cache): straight to MAIL FROM.  If the
+         * server has gone meanwhile, nothing is decided yet and the usual
+         * lookup and connect follow. */
+        job->conn_done = deliver_log_now();
+        enum smtp_outcome o = smtp_session_mail(job, s, &last);
+        if (o == SMTP_DONE) {
+            smtp_fail_open_last(job, &last);
+            return;
+        }
+        smtp_session_close(s);
+        memset(&last, 0, sizeof(last));
+        job->conn_done = 0;
+    }
     smtp_dest d;
     const char *why;
     int defport = job->lmtp ? smtp_port_param("lmtp_tcp_port", 24)
                             : smtp_port_param("smtp_tcp_port", 25);
-    smtp_last last;
-    memset(&last, 0, sizeof(last));
     if (smtp_dest_parse(job->req->nexthop, job->lmtp, defport, &d, &why) < 0) {
         /* A configuration mistake (relayhost, local_transport): keep the
          * mail until it is fixed. */
@@ -195,43 +213,38 @@ static void smtp_deliver_hosts(smtp_job *job)
         }
         naddr = list.n;
     }
-    smtp_sess s;
-    memset(&s, 0, sizeof(s));
     bool plain_retry = false;
     for (size_t i = 0; i < naddr; i++) {
         const dns_addr *a = d.kind == SMTP_DEST_INET ? &list.v[i] : &unix_one;
         bool more = i + 1 < naddr;
-        if (smtp_deliver_connect(job, &d, a, &s, &last) < 0) {
+        if (smtp_deliver_connect(job, &d, a, s, &last) < 0) {
             if (more) /* Postfix's line for a host left behind */
                 msg_info("%s", last.text);
             continue;
         }
         if (plain_retry) {
-            s.tls_level = SMTP_TLS_NONE;
+            s->tls_level = SMTP_TLS_NONE;
             plain_retry = false;
         }
-        enum smtp_outcome o = smtp_session_open(job, &s, &last);
+        enum smtp_outcome o = smtp_session_open(job, s, &last);
         if (o == SMTP_DONE) {
             job->conn_done = deliver_log_now();
-            o = smtp_session_mail(job, &s, &last);
+            o = smtp_session_mail(job, s, &last);
         }
         if (o == SMTP_RETRY_PLAIN) {
             msg_info("%s: %s; trying again without TLS", job->req->id,
                      last.text);
-            smtp_io_free(&s.io);
+            smtp_io_free(&s->io);
             plain_retry = true;
             i--; /* the same address once more */
             continue;
         }
-        if (o == SMTP_DONE) {
-            smtp_session_close(&s);
-            break;
-        }
+        if (o == SMTP_DONE)
+            break; /* the session stays for the caller */
         if (more)
             msg_info("%s: %s", job->req->id, last.text);
-        smtp_session_close(&s);
+        smtp_session_close(s);
     }
-    smtp_session_close(&s);
     dns_addr_list_free(&list);
     smtp_fail_open_last(job, &last);
 }
@@ -308,35 +321,24 @@ static void smtp_deliver_log(const smtp_job *job)
     }
 }
 
-int smtp_child(int fd, bool lmtp)
+/* One request on the qmgr connection fd (its text already read). */
+static void smtp_deliver_request(int fd, const char *text, size_t len,
+                                 bool lmtp, smtp_sess *s)
 {
     alarm((unsigned)var_time("daemon_timeout"));
-    buf *in = buf_new(DELIVER_REQUEST_MAX);
-    char tmp[4096];
-    for (;;) {
-        if (in->len >= 2 && memcmp(in->data + in->len - 2, "\n\n", 2) == 0)
-            break;
-        ssize_t n = read(fd, tmp, sizeof(tmp));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0 || buf_append(in, tmp, (size_t)n) < 0) {
-            msg_warn("bad or incomplete request from qmgr");
-            return 1;
-        }
-    }
     smtp_job job;
     memset(&job, 0, sizeof(job));
     job.qfd = -1;
     job.lmtp = lmtp;
     const char *why;
-    if (deliver_request_parse(in->data, in->len, &job.req, &why) < 0) {
+    if (deliver_request_parse(text, len, &job.req, &why) < 0) {
         msg_warn("bad request from qmgr: %s", why);
-        return 1;
+        close(fd);
+        return;
     }
-    buf_free(&in);
     if (smtp_deliver_setup(&job) == 0) {
         smtp_deliver_scan(&job);
-        smtp_deliver_hosts(&job);
+        smtp_deliver_hosts(&job, s);
     }
     smtp_deliver_log(&job);
     buf *out = buf_new(DELIVER_REPLY_MAX * (job.nrs + 1));
@@ -351,5 +353,31 @@ int smtp_child(int fd, bool lmtp)
     queue_msg_free(&job.m);
     mem_free(&job.rs);
     deliver_request_free(&job.req);
+    alarm(0);
+}
+
+int smtp_child(int fd, const char *text, size_t len, int ctl, bool lmtp)
+{
+    smtp_sess s;
+    memset(&s, 0, sizeof(s));
+    smtp_deliver_request(fd, text, len, lmtp, &s);
+    /* Connection reuse (see smtp.c): while the session is good, tell the
+     * parent we are idle and wait for another request to the same next
+     * hop, or for the parent's word to quit. */
+    char *msg = mem_alloc(SMTP_CTL_MAX);
+    while (s.io != NULL && !s.broken && ctl >= 0) {
+        if (smtp_ctl_send(ctl, "I", 1, -1) < 0)
+            break;
+        int qfd = -1;
+        ssize_t n = smtp_ctl_recv(ctl, msg, SMTP_CTL_MAX, &qfd);
+        if (n <= 0 || msg[0] != 'J' || qfd < 0) {
+            if (qfd >= 0)
+                close(qfd);
+            break; /* "Q", or the parent is gone */
+        }
+        smtp_deliver_request(qfd, msg + 1, (size_t)n - 1, lmtp, &s);
+    }
+    mem_free(&msg);
+    smtp_session_close(&s);
     return 0;
 }

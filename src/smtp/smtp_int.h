@@ -76,7 +76,21 @@ typedef struct smtp_last {
 extern char *smtp_queue_dir;
 
 /* smtp_deliver.c */
-int smtp_child(int fd, bool lmtp);
+/* Serve the request text on the qmgr connection fd, then, while the
+ * session can be kept, more requests handed over by the parent on ctl
+ * (-1: no reuse).  Returns the exit code. */
+int smtp_child(int fd, const char *text, size_t len, int ctl, bool lmtp);
+
+/* smtp.c: the parent <-> child control messages (SOCK_SEQPACKET):
+ *   child -> parent "I"           idle, with a session to its next hop
+ *   parent -> child "J" request   another request, the qmgr connection
+ *                                 attached (SCM_RIGHTS)
+ *   parent -> child "Q"           quit (idle too long, or stopping) */
+#define SMTP_CTL_MAX (DELIVER_REQUEST_MAX + 16)
+int smtp_ctl_send(int ctl, const void *p, size_t n, int fd);
+/* Returns the length, 0 at end of file, -1 on error; *fd_r gets an
+ * attached descriptor or -1. */
+ssize_t smtp_ctl_recv(int ctl, void *p, size_t max, int *fd_r);
 
 /* smtp_session.c */
 /* Greeting, EHLO/LHLO, STARTTLS as the level says.  SMTP_DONE means the

@@ -297,3 +297,39 @@ def test_relayhost_host_port_uses_mx(postie_factory, dns):
                                  "2.0.0", "sent"), timeout=20)
     finally:
         peer.stop()
+
+
+def test_connection_reused_for_next_message(postie_factory, dns):
+    """A second message to the same destination soon after the first goes
+    over the same SMTP connection (one EHLO at the peer), and the idle
+    connection is closed with QUIT after smtp_connection_cache_time_limit."""
+    peer = Peer().start()
+    try:
+        one = postie_factory(conf=sender_conf(dns, peer.port, smtp_connection_cache_time_limit="5s"))
+        send(one, ["a@peer.test"])
+        one.wait_for_log(r"to=<a@peer\.test>, .*status=sent", timeout=20)
+        send(one, ["b@peer.test"], body="Subject: second\n\nagain\n")
+        m = one.wait_for_log(r"postie/smtp\[(\d+)\]: [0-9A-F]+: to=<b@peer\.test>, .*status=sent", timeout=20)[0]
+        first = one.wait_for_log(r"postie/smtp\[(\d+)\]: [0-9A-F]+: to=<a@peer\.test>")[0]
+        assert m.group(1) == first.group(1)  # the same process, the same session
+        assert len(peer.messages) == 2
+        assert peer.sessions == 1
+    finally:
+        peer.stop()
+
+
+def test_idle_connection_closed_after_time_limit(postie_factory, dns):
+    peer = Peer().start()
+    try:
+        one = postie_factory(conf=sender_conf(dns, peer.port, smtp_connection_cache_time_limit="1s"))
+        send(one, ["a@peer.test"])
+        one.wait_for_log(r"to=<a@peer\.test>, .*status=sent", timeout=20)
+        # the child that held the connection ends
+        wait_until(lambda: len(one.group_pids()) == len(one.service_pids()) + 1, 10,
+                   "the idle smtp child to quit")
+        time.sleep(0.5)
+        send(one, ["b@peer.test"])
+        one.wait_for_log(r"to=<b@peer\.test>, .*status=sent", timeout=20)
+        assert peer.sessions == 2
+    finally:
+        peer.stop()
