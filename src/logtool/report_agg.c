@@ -21,6 +21,7 @@
 #define RMSG_RECEIVED 0x01      /* a client=/pickup line was seen */
 #define RMSG_SIZED 0x02         /* its first from=, size= line was seen */
 #define RMSG_DEFERRED 0x04      /* counted once in "deferred" */
+#define RMSG_PICKUP 0x08        /* received by pickup (local submission) */
 
 #define REPORT_AGG_MSGS_MIN 4096
 #define REPORT_AGG_SESS_SLOTS (REPORT_AGG_MAX_SESSIONS * 2)
@@ -122,6 +123,7 @@ static report_msg *report_agg_msg(report_agg *a, logstr qid, bool create)
     memcpy(m->qid, qid.p, qid.n);
     m->len = (uint8_t)qid.n;
     m->flags = 0;
+    m->client_len = 0;
     m->size = -1;
     a->msgs_n++;
     return m;
@@ -239,6 +241,48 @@ static logstr report_agg_client(const logline *ll)
     if (ll->client_host.n > 0 && !logstr_eq(ll->client_host, "unknown"))
         return ll->client_host;
     return ll->client_addr;
+}
+
+/*
+ * The "domain" of a client, as pflogsumm groups senders without a domain
+ * (the null sender above all): the address when the name is unknown; else
+ * the last two labels of a name of three or more whose last label has three
+ * letters ("mx.example.com" -> "example.com"), the last three of a name of
+ * four or more ending in a two-letter label under a two- or three-letter one
+ * ("smtp.example.co.uk" -> "example.co.uk"), lower-cased; any other name
+ * as it is.
+ */
+static size_t report_agg_client_domain(const logline *ll, char *out, size_t max)
+{
+    logstr h = ll->client_host;
+    if (h.n == 0 || logstr_eq(h, "unknown")) {
+        size_t n = ll->client_addr.n < max ? ll->client_addr.n : max;
+        memcpy(out, ll->client_addr.p ? ll->client_addr.p : "", n);
+        return n;
+    }
+    /* The last three dots (d1 the last) and the label lengths they bound. */
+    const char *d1 = memrchr(h.p, '.', h.n), *d2 = NULL, *d3 = NULL;
+    if (d1 != NULL)
+        d2 = memrchr(h.p, '.', (size_t)(d1 - h.p));
+    if (d2 != NULL)
+        d3 = memrchr(h.p, '.', (size_t)(d2 - h.p));
+    const char *from = NULL;
+    if (d2 != NULL) {
+        size_t last = h.n - (size_t)(d1 + 1 - h.p), second = (size_t)(d1 - d2 - 1);
+        if (last == 3)
+            from = d2 + 1;
+        else if (last == 2 && (second == 2 || second == 3) && d3 != NULL)
+            from = d3 + 1;
+    }
+    bool lower = from != NULL;
+    if (from == NULL)
+        from = h.p;
+    size_t n = h.n - (size_t)(from - h.p);
+    if (n > max)
+        n = max;
+    for (size_t i = 0; i < n; i++)
+        out[i] = lower ? (char)tolower((unsigned char)from[i]) : from[i];
+    return n;
 }
 
 /* A relay without its port: "mx.example.org[192.0.2.1]". */
@@ -374,26 +418,34 @@ static void report_agg_received(report_agg *a, const logline *ll, bool from_clie
         report_agg_add(a->sending_hosts, h);
     }
     report_msg *m = report_agg_msg(a, ll->queue_id, true);
-    if (m != NULL)
-        m->flags |= RMSG_RECEIVED;
+    if (m != NULL) {
+        m->flags |= RMSG_RECEIVED | (ll->event == LOGE_PICKUP ? RMSG_PICKUP : 0);
+        if (from_client)
+            m->client_len = (uint8_t)report_agg_client_domain(ll, m->client, sizeof(m->client));
+    }
 }
 
 /* The sender and size of a received message (Postfix's qmgr line, Exim's <=). */
-static void report_agg_sender(report_agg *a, const logline *ll, report_msg *m, logstr client)
+static void report_agg_sender(report_agg *a, const logline *ll, report_msg *m)
 {
     char key[REPORT_AGG_KEYMAX];
     long long size = ll->size > 0 ? ll->size : 0;
     a->bytes_received += (uint64_t)size;
     size_t n = report_agg_addr(ll->from, key, sizeof(key));
     report_topk_add(a->senders, key, n, (uint64_t)size);
+    /* A sender without a domain (the null sender, mostly) is grouped as
+     * pflogsumm does: under the client's domain, or for local submissions
+     * under the address itself. */
     n = report_agg_domain(ll->from, key, sizeof(key));
     if (n > 0)
         report_topk_add(a->sender_domains, key, n, (uint64_t)size);
-    else if (client.n > 0)
-        report_topk_add(a->sender_domains, client.p, client.n, (uint64_t)size);
+    else if (m != NULL && (m->flags & RMSG_PICKUP)) {
+        n = report_agg_addr(ll->from, key, sizeof(key));
+        report_topk_add(a->sender_domains, key, n, (uint64_t)size);
+    } else if (m != NULL && m->client_len > 0)
+        report_topk_add(a->sender_domains, m->client, m->client_len, (uint64_t)size);
     else
-        report_topk_add(a->sender_domains, "pickup", 6, (uint64_t)size);
-    (void)m;
+        report_topk_add(a->sender_domains, "(unknown)", 9, (uint64_t)size);
 }
 
 static void report_agg_queued(report_agg *a, const logline *ll)
@@ -410,7 +462,7 @@ static void report_agg_queued(report_agg *a, const logline *ll)
         m->flags |= RMSG_SIZED;
         m->size = ll->size;
         if (m->flags & RMSG_RECEIVED)
-            report_agg_sender(a, ll, m, (logstr){NULL, 0});
+            report_agg_sender(a, ll, m);
         return;
     }
     /* Exim ("<= sender H=client ... S=size"), Sendmail ("from=, size=, ...
@@ -437,7 +489,7 @@ static void report_agg_queued(report_agg *a, const logline *ll)
         m->size = ll->size;
         m->flags |= RMSG_SIZED;
     }
-    report_agg_sender(a, ll, m, report_agg_client(ll));
+    report_agg_sender(a, ll, m);
 }
 
 static void report_agg_delivery(report_agg *a, const logline *ll)

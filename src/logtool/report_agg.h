@@ -65,7 +65,9 @@ typedef struct report_msg {
     char qid[31];
     uint8_t len;                /* 0: empty slot */
     uint8_t flags;
+    uint8_t client_len;
     long long size;             /* -1 unknown */
+    char client[30];            /* the client's domain, for senders without one */
 } report_msg;
 
 typedef struct report_session {

@@ -337,6 +337,42 @@ static void test_agg_message_table(void)
     report_agg_free(&a);
 }
 
+/* Null senders are grouped under the client's domain, as pflogsumm does. */
+static void test_agg_null_sender_domain(void)
+{
+    /* Expected values checked against pflogsumm 1.1.5's rule. */
+    static const struct {
+        const char *client, *want;
+    } c[] = {
+        {"mx1.mail.example.com[192.0.2.1]", "example.com"},
+        {"smtp.example.co.uk[192.0.2.2]", "example.co.uk"},
+        {"relay.example.org.uk[192.0.2.4]", "example.org.uk"},
+        {"a.b.co.uk[192.0.2.6]", "b.co.uk"},
+        {"example.co.uk[192.0.2.7]", "example.co.uk"},
+        {"mail.example.de[192.0.2.8]", "mail.example.de"},
+        {"mail.example.info[192.0.2.9]", "mail.example.info"},
+        {"x.y.abc.de[192.0.2.10]", "y.abc.de"},
+        {"Example.COM[192.0.2.11]", "Example.COM"},
+        {"unknown[192.0.2.3]", "192.0.2.3"},
+        {"localhost[127.0.0.1]", "localhost"},
+        {"MX.Example.NET[192.0.2.5]", "example.net"},
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        test_current = c[i].client;
+        char l1[200], l2[200];
+        snprintf(l1, sizeof(l1), P "smtpd[1]: 0A0B0C0D0E: client=%s", c[i].client);
+        snprintf(l2, sizeof(l2), P "qmgr[2]: 0A0B0C0D0E: from=<>, size=10, nrcpt=1 (queue active)");
+        const char *const lines[] = {l1, l2};
+        report_agg *a = agg_run(lines, 2);
+        const report_topk_item *v[2];
+        TEST_EQ_INT(report_topk_sorted(a->sender_domains, false, v, 2), 1);
+        TEST_EQ_STR(v[0]->key, c[i].want);
+        TEST_EQ_INT(report_topk_sorted(a->senders, false, v, 2), 1);
+        TEST_EQ_STR(v[0]->key, "<>");
+        report_agg_free(&a);
+    }
+}
+
 static void test_html_escape(void)
 {
     static const struct {
@@ -364,6 +400,7 @@ int main(void)
     TEST_RUN(test_agg_table);
     TEST_RUN(test_agg_postfix_details);
     TEST_RUN(test_agg_message_table);
+    TEST_RUN(test_agg_null_sender_domain);
     TEST_RUN(test_html_escape);
     return test_done();
 }

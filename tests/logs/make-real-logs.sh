@@ -4,6 +4,7 @@
 # set of messages (listed, with their expected outcomes, in real/README.md).
 #
 #   bash tests/logs/make-real-logs.sh [postfix|exim|dovecot ...]
+#   OUT=/tmp/x bash tests/logs/make-real-logs.sh   # write the logs elsewhere
 #
 # Needs root (Postfix and Dovecot drop privileges themselves), the packages
 # postfix, swaks, dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd, and
@@ -19,7 +20,7 @@
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-OUT=$HERE/real
+OUT=${OUT:-$HERE/real}
 W=${WORK:-/tmp/postie-reallogs}
 PF_PORT=${PF_PORT:-42525}
 SINK_OK=${SINK_OK:-42526}
