@@ -44,7 +44,8 @@ def have_aiosmtpd():
 
 
 def port_free_on(host, port):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(fam, socket.SOCK_STREAM) as s:
         try:
             s.bind((host, port))
             return True
@@ -53,7 +54,7 @@ def port_free_on(host, port):
 
 
 def free_port_on(*hosts):
-    """A TCP port free on every one of hosts (127.0.0.x)."""
+    """A TCP port free on every one of hosts (127.0.0.x, ::1)."""
     for _ in range(50):
         p = free_port()
         if all(port_free_on(h, p) for h in hosts):
@@ -193,7 +194,7 @@ class Peer:
     any time.  peer.messages holds (mail_from, rcpt_tos, content bytes)."""
 
     def __init__(self, host="127.0.0.1", port=None, tls_cert=None, lmtp_socket=None,
-                 smtputf8=False):
+                 smtputf8=False, **smtp_kwargs):
         from aiosmtpd.controller import Controller, UnixSocketController  # noqa: F401
         self.host = host
         self.port = port or free_port_on(host)
@@ -205,6 +206,7 @@ class Peer:
         self.tls_cert = tls_cert
         self.lmtp_socket = lmtp_socket
         self.smtputf8 = smtputf8
+        self.smtp_kwargs = smtp_kwargs   # aiosmtpd SMTP(...) options, e.g. data_size_limit
         self.controller = None
 
     # aiosmtpd handler hooks
@@ -242,7 +244,7 @@ class Peer:
 
     def start(self):
         from aiosmtpd.controller import Controller, UnixSocketController
-        kw = {"enable_SMTPUTF8": self.smtputf8}
+        kw = {"enable_SMTPUTF8": self.smtputf8, **self.smtp_kwargs}
         if self.tls_cert:
             import ssl
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
