@@ -353,6 +353,7 @@ int smtpd_service_main(int argc, char **argv)
     srandom((unsigned)getpid() ^ (unsigned)(event_now() * 1e6)); /* DNS IDs */
     event_init();
     int first, n = mail_service_listen_fds(&first);
+    pid_t master_pid = n > 0 ? getppid() : 0; /* started by master */
     for (int i = 0; i < n; i++)
         smtpd_listen_add(first + i);
     if (n == 0)
@@ -383,6 +384,10 @@ int smtpd_service_main(int argc, char **argv)
             mail_conf_reload();
             smtpd_conf_load();
         }
+        /* Master gone (kill -9): end as on SIGTERM.  PR_SET_PDEATHSIG
+         * is not available everywhere (gVisor), so look for ourselves. */
+        if (master_pid > 1 && getppid() != master_pid)
+            mail_service_stop = 1;
         if (mail_service_stop && stop_deadline == 0) {
             smtpd_stop_listening();
             stop_deadline = event_now() + SMTPD_STOP_GRACE;
