@@ -96,15 +96,6 @@ def queue_files(env):
     return out
 
 
-def add_user(env, name):
-    """A second user, added as an administrator edits the users file (the
-    file keeps its owner and mode); the password is the first user's."""
-    with open(env.path("users")) as f:
-        first = next(l for l in f if l.strip() and not l.startswith("#"))
-    with open(env.path("users"), "a") as f:
-        f.write(name + ":" + first.rstrip("\n").split(":", 2)[1] + "::::::\n")
-
-
 def local_rcpt(env):
     return f"{env.user}@localhost"
 
@@ -162,7 +153,7 @@ def test_smtplib_message_is_queued_with_postfix_log_lines(postie):
 
 
 def test_pipelined_group_gets_its_replies_in_order(postie):
-    add_user(postie, "carol")
+    postie.add_user("carol")
     with start(postie) as r:
         r.send(f"MAIL FROM:<a@example.org>\r\nRCPT TO:<{local_rcpt(postie)}>\r\n"
                "RCPT TO:<nobody@localhost>\r\nRCPT TO:<carol@localhost>\r\nDATA\r\n")
@@ -254,8 +245,8 @@ def test_rset_mid_transaction_drops_it_and_its_queue_file(postie):
 
 
 def test_several_recipients_get_one_queue_file(postie):
-    add_user(postie, "carol")
-    add_user(postie, "dave")
+    postie.add_user("carol")
+    postie.add_user("dave")
     with postie.smtp() as s:
         refused = s.sendmail("alice@example.org",
                              [f"{postie.user}@localhost", "carol@localhost",
