@@ -215,11 +215,16 @@ class PostieEnv:
 
     def expected_services(self):
         """The services this build runs (from the serve banner)."""
+        # The last banner: "postie serve: instance ..." then one line per
+        # service ("  NAME    what") until the "  log" line.
         out = self.stdout()
+        banner = out[out.rfind("postie serve: instance"):]
         names = []
-        for name in ("smtpd", "qmgr", "local", "pickup", "pop3d", "imapd"):
-            if re.search(rf"^  {name} ", out, re.M):
-                names.append(name)
+        for line in banner.splitlines()[1:]:
+            m = re.match(r"^  (\S+) +\S", line)
+            if not m or m.group(1) in ("log", "user", "users"):
+                break
+            names.append(m.group(1))
         return names
 
     def service_pids(self, name=None):
