@@ -87,7 +87,11 @@ def test_agent_gets_one_request_per_destination_and_each_result_is_marked(postie
         if addr.startswith("nobody"):
             return "5.1.1 host mx.example.com said: 550 no such user"
         return "2.0.0 250 2.0.0 Ok: queued"
-    agent = FakeAgent(postie.path("queue", "private", "smtp"), answer)
+    path = postie.path("queue", "private", "smtp")
+    if has_service("smtp"):
+        # Take the name over only after the real agent has bound it.
+        wait_until(lambda: os.path.exists(path), 15, "the smtp service's socket")
+    agent = FakeAgent(path, answer)
     try:
         at = len(postie.log_lines())
         with postie.smtp() as s:
