@@ -38,10 +38,19 @@ static char fuzz_dir[] = "/tmp/smtpd_session_fuzz.XXXXXX";
 static char *fuzz_incoming;
 static unsigned fuzz_runs;
 
+/* Leave no queue behind in /tmp. */
+static void fuzz_remove_dir(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", fuzz_dir);
+    (void)!system(cmd);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     if (mkdtemp(fuzz_dir) == NULL)
         abort();
+    atexit(fuzz_remove_dir);
     char *q = fs_join(fuzz_dir, "queue");
     queue_dirs_create(q);
     fuzz_incoming = fs_join(q, "incoming");
