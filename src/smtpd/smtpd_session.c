@@ -136,8 +136,9 @@ void smtpd_session_end(smtpd_session *s, const char *fmt, ...)
 
 void smtpd_session_where(const smtpd_session *s, char *out, size_t outlen)
 {
+    /* Postfix's "after DATA (123 bytes)": how far the content got. */
     if ((s->mode == SMTPD_MODE_DATA || s->mode == SMTPD_MODE_BDAT ||
-         s->state == SMTPD_ST_BDAT) && s->tx)
+         (s->state == SMTPD_ST_BDAT && strcmp(s->where, "BDAT") == 0)) && s->tx)
         snprintf(out, outlen, "%s (%llu bytes)", s->where, s->tx->bytes);
     else
         snprintf(out, outlen, "%s", s->where);
