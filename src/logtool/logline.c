@@ -798,6 +798,8 @@ static void logline_client_line(const char *p, const char *end, logline *ll)
 static bool logline_severity(const char *p, const char *end, logline *ll)
 {
     const char *t = NULL;
+    if (p >= end)
+        return false;
     enum logline_event e = LOGE_OTHER;
     switch (*p) {
     case 'w':
@@ -1099,6 +1101,8 @@ static void logline_sendmail(const char *p, const char *end, logline *ll)
 {
     ll->event = LOGE_OTHER;
     ll->body = logline_str(p, end);
+    if (p >= end)
+        return;
     if (logline_severity(p, end, ll))
         return;
     const char *colon = memchr(p, ':', (size_t)(end - p));
@@ -1252,6 +1256,8 @@ static void logline_dma(const char *p, const char *end, logline *ll)
 {
     ll->event = LOGE_OTHER;
     ll->body = logline_str(p, end);
+    if (p >= end)
+        return;
     if (logline_has(p, end, LIT("new mail from user="))) {
         ll->event = LOGE_QUEUED;
         const char *q = p + 19;

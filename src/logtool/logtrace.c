@@ -48,7 +48,7 @@ typedef struct logtrace_list {
 
 typedef struct logtrace_qslot {
     long no;                    /* qmail delivery number or qp, -1 free */
-    char key[LOGTRACE_KEY_MAX];
+    char key[160];              /* qmail keys are short: host, "qmail", number */
 } logtrace_qslot;
 
 struct logtrace {
@@ -232,6 +232,22 @@ static void logtrace_grow(logtrace *t)
     mem_free(&t->tab);
     t->tab = ntab;
     t->tab_size = nsize;
+    /* The Message-ID table grows with it: rebuild its chains. */
+    logtrace_msg **nm = mem_zalloc(nsize * sizeof(*nm));
+    for (size_t i = 0; i < nsize; i++)
+        for (logtrace_msg *m = ntab[i]; m; m = m->hnext) {
+            if (!m->in_msgid)
+                continue;
+            size_t h = m->mhash & (nsize - 1);
+            m->mnext = nm[h];
+            if (m->mnext)
+                m->mnext->mpp = &m->mnext;
+            nm[h] = m;
+            m->mpp = &nm[h];
+        }
+    mem_free(&t->mtab);
+    t->mtab = nm;
+    t->mtab_size = nsize;
 }
 
 static logtrace_msg *logtrace_find_h(logtrace *t, const char *key, size_t n, size_t hash)
@@ -564,6 +580,19 @@ static void logtrace_session_open(logtrace *t, const logline *ll)
 
 /* ---- qmail tables ------------------------------------------------------------- */
 
+/* The qmail tables, made on the first qmail line. */
+static void logtrace_qmail_init(logtrace *t)
+{
+    if (t->qmail_deliv != NULL)
+        return;
+    t->qmail_deliv = mem_alloc(LOGTRACE_QMAIL_SLOTS * sizeof(logtrace_qslot));
+    t->qmail_qp = mem_alloc(LOGTRACE_QP_SLOTS * sizeof(logtrace_qslot));
+    for (size_t i = 0; i < LOGTRACE_QMAIL_SLOTS; i++)
+        t->qmail_deliv[i].no = -1;
+    for (size_t i = 0; i < LOGTRACE_QP_SLOTS; i++)
+        t->qmail_qp[i].no = -1;
+}
+
 static void logtrace_qslot_put(logtrace_qslot *tab, size_t size, long no,
                                const char *key)
 {
@@ -592,7 +621,7 @@ static bool logtrace_domain(logstr s, const char *q, size_t n)
 
 static bool logtrace_match(logtrace *t, const logline *ll)
 {
-    if (t->query == NULL)
+    if (t->query == NULL || t->qidlen == 0)
         return false;
     const char *q = t->query_id;
     size_t n = t->qidlen;
@@ -628,20 +657,14 @@ logtrace *logtrace_new(const char *query)
         t->qidlen = n;
         t->query_domain = n > 1 && q[0] == '@';
     }
-    t->tab_size = 4096;
+    t->tab_size = 1024;
     t->tab = mem_zalloc(t->tab_size * sizeof(*t->tab));
-    t->mtab_size = 65536;
+    t->mtab_size = t->tab_size;
     t->mtab = mem_zalloc(t->mtab_size * sizeof(*t->mtab));
     t->stab_size = 8192;
     t->stab = mem_zalloc(t->stab_size * sizeof(*t->stab));
     t->open_cap = 500000;
     t->done_cap = 20000;
-    t->qmail_deliv = mem_alloc(LOGTRACE_QMAIL_SLOTS * sizeof(logtrace_qslot));
-    t->qmail_qp = mem_alloc(LOGTRACE_QP_SLOTS * sizeof(logtrace_qslot));
-    for (size_t i = 0; i < LOGTRACE_QMAIL_SLOTS; i++)
-        t->qmail_deliv[i].no = -1;
-    for (size_t i = 0; i < LOGTRACE_QP_SLOTS; i++)
-        t->qmail_qp[i].no = -1;
     return t;
 }
 
@@ -779,6 +802,8 @@ void logtrace_line(logtrace *t, const logline *ll)
         return;
     bool match = logtrace_match(t, ll);
     char k[LOGTRACE_KEY_MAX];
+    if (ll->format == LOGF_QMAIL)
+        logtrace_qmail_init(t);
 
     /* NOQUEUE rejects from postscreen or other formats. */
     if (logtrace_session_line(t, ll, match))

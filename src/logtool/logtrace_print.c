@@ -112,7 +112,8 @@ static void logtrace_print_summarise(const logtrace_msg *m, logtrace_summary *s)
                 break; /* the store behind an LMTP delivery: not a recipient */
             int r;
             for (r = 0; r < s->nr; r++)
-                if (s->rcpt[r].to.n == ll.to.n && memcmp(s->rcpt[r].to.p, ll.to.p, ll.to.n) == 0)
+                if (s->rcpt[r].to.n == ll.to.n &&
+                    (ll.to.n == 0 || memcmp(s->rcpt[r].to.p, ll.to.p, ll.to.n) == 0))
                     break;
             if (r == s->nr) {
                 if (s->nr == LOGTRACE_PRINT_RCPTS)
