@@ -99,7 +99,9 @@ def test_hold_release_delete_while_mail_flows(postie):
     assert not os.path.exists(postie.path("queue", "defer", qid))
     send_local(postie, "after delete")
     postie.wait_for_mail(count=2)
-    assert run(postie, "mailq").stdout == "Mail queue is empty\n"
+    # qmgr removes the queue file just after the delivery is in the Maildir.
+    wait_until(lambda: run(postie, "mailq").stdout == "Mail queue is empty\n", 10,
+               "an empty queue")
     bad = [l for l in postie.log_lines() if re.search(r"(panic|fatal):", l)]
     assert bad == []
 
