@@ -117,6 +117,13 @@ static int master_listen_bind(master_listen *l, const char *host, int port,
             snprintf(label, sizeof(label), "[%s]:%d", addr, port);
         else
             snprintf(label, sizeof(label), "%s:%d", addr, port);
+        bool dup = false;
+        for (size_t i = 0; i < l->n && !dup; i++)
+            dup = strcmp(l->v[i].label, label) == 0;
+        if (dup) { /* "2525, 127.0.0.1:2525": one socket is enough */
+            bound++;
+            continue;
+        }
         int fd = master_listen_take_over(label);
         if (fd >= 0) {
             master_listen_add(l, fd, label);
