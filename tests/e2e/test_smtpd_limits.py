@@ -238,3 +238,26 @@ def test_errors_past_the_soft_limit_are_answered_slowly(postie):
         t2 = time.monotonic()
         assert r.cmd("NOOP") == "250 2.0.0 Ok"
         assert time.monotonic() - t2 < 0.5
+
+
+@pytest.mark.postie_conf(smtpd_junk_command_limit="3", smtpd_hard_error_limit="2")
+def test_junk_commands_past_their_limit_count_as_errors(postie):
+    with start(postie) as r:
+        for _ in range(4):
+            assert r.cmd("NOOP") == "250 2.0.0 Ok"
+        r.send("NOOP\r\n")
+        assert r.reply() == "250 2.0.0 Ok"
+        assert re.match(r"421 4\.7\.0 \S+ Error: too many errors$", r.reply())
+    postie.wait_for_log(r"too many errors after NOOP from localhost\[127\.0\.0\.1\]$")
+
+
+def test_lost_connection_in_bdat_says_how_many_bytes_came(postie):
+    with start(postie) as r:
+        assert r.cmd("MAIL FROM:<a@example.org>") == "250 2.1.0 Ok"
+        assert r.cmd(f"RCPT TO:<{local_rcpt(postie)}>") == "250 2.1.5 Ok"
+        r.send("BDAT 100 LAST\r\n0123456789")
+        time.sleep(0.3)
+    postie.wait_for_log(r"lost connection after BDAT \(10 bytes\) from "
+                        r"localhost\[127\.0\.0\.1\]$")
+    postie.wait_for_log(r"disconnect from .* bdat=0/1 commands=3/4$")
+    assert queue_files(postie) == []
