@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "global/mail_conf.h"
 #include "logtool/logtool.h"
@@ -122,6 +123,15 @@ int main(int argc, char **argv)
     const char *prog = basename(self);
     msg_init(prog);
     msg_stderr_only();
+
+    /* Installed setgid (the postdrop copy, docs/architecture.md): the group
+     * is for writing maildrop/ and nothing else.  argv[0] is the caller's
+     * choice, so it cannot pick the command here: a setgid run is always
+     * postdrop. */
+    if (getegid() != getgid()) {
+        mail_conf_set_dir(NULL);
+        return postdrop_main(argc, argv);
+    }
 
     /* Called as sendmail, mailq or newaliases: the link name is the command. */
     if (strcmp(prog, "postie") != 0) {
