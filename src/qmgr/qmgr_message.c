@@ -86,7 +86,9 @@ static void qmgr_message_remove(qmgr_msg *qm)
 {
     if (unlink(qm->path) < 0 && errno != ENOENT)
         msg_error("%s: remove %s: %m", qm->id, qm->path);
-    qmgr_message_unlink_defer(qm->id);
+    /* Only a message that was deferred before can have reasons on file. */
+    if (qm->retry || qm->deferred)
+        qmgr_message_unlink_defer(qm->id);
     msg_info("%s: removed", qm->id);
 }
 
@@ -177,7 +179,14 @@ void qmgr_message_result(qmgr_msg *qm, size_t ri, const char *dsn,
     queue_rcpt *r = &qm->m->rcpts[ri];
     char mark = dsn[0] == '2' ? QUEUE_RCPT_DONE
                 : dsn[0] == '5' ? QUEUE_RCPT_FAILED : 0;
-    if (mark) {
+    if (mark && r->status == QUEUE_RCPT_TODO && queue_msg_pending(qm->m) == 1) {
+        /* The last recipient: the file is unlinked next, which records
+         * "done" for all of it; a mark (and its fsync, the largest cost
+         * per message) would be written only to be deleted.  A crash in
+         * between delivers this recipient again: at least once, and
+         * exactly once for Maildir (its file name is found again). */
+        r->status = mark;
+    } else if (mark) {
         if (queue_msg_mark(qm->path, r, mark) < 0) {
             /* Not marked means not known to be done: deliver again later
              * (at least once, docs/queue.md). */
