@@ -385,3 +385,48 @@ def test_follow_from_start_stops_when_idle(tmp_path):
     assert time.time() - t0 < 10
     assert "== finished: 574692321" in r.stdout
     assert "!! delivery failed" in r.stdout
+
+
+# ---- postie's own log ------------------------------------------------------------
+
+def _has_services(*names):
+    try:
+        from postie_env import has_service
+    except ImportError:
+        return False
+    return all(has_service(n) for n in names)
+
+
+@pytest.mark.skipif(not _has_services("smtpd", "qmgr", "local"),
+                    reason="needs smtpd, qmgr and local")
+@pytest.mark.timeout_s(90)
+def test_trace_postie_own_log_delivery(postie):
+    import re
+    import smtplib
+    at = len(postie.log_lines())
+    msg = (b"From: a@example.org\r\nTo: x\r\nSubject: trace me\r\n"
+           b"Message-ID: <trace-me-1@example.org>\r\n\r\nhello\r\n")
+    s = smtplib.SMTP("127.0.0.1", postie.smtp_port, timeout=10)
+    s.ehlo("client.example.org")
+    s.mail("alice@example.org")
+    s.rcpt(f"{postie.user}@localhost")
+    code, resp = s.data(msg)
+    assert code == 250
+    qid = re.search(rb"queued as ([0-9A-F]{10,12})", resp).group(1).decode()
+    s.quit()
+    postie.wait_for_log(rf"postie/qmgr\[\d+\]: {qid}: removed$", start=at, timeout=30)
+    postie.wait_for_log(r"postie/smtpd\[\d+\]: disconnect from", start=at, timeout=30)
+    # the configured maillog_file is the default input
+    r = subprocess.run([postie_bin(), "-c", postie.dir, "log", "trace", "--json", qid],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    (m,) = json.loads(r.stdout)["messages"]
+    assert m["format"] == "postie" and m["outcome"] == "delivered"
+    assert m["message_id"] == "trace-me-1@example.org"
+    ev = events(m)
+    for e in ["connect", "client", "message-id", "queued", "delivery", "removed", "disconnect"]:
+        assert e in ev, (e, ev)
+    # by Message-ID too, and the log has no line trace cannot read
+    r = log("trace", "<trace-me-1@example.org>", postie.path("maillog"))
+    assert r.returncode == 0 and qid in r.stdout
+    assert " 0 not understood" in r.stderr
