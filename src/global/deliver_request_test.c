@@ -16,7 +16,8 @@ static void test_deliver_request_round_trip(void)
                          .nexthop = (char[]){"example.org"},
                          .arrival = 1763913600123456LL,
                          .active = 1763913600200000LL,
-                         .handoff = 1763913600210000LL};
+                         .handoff = 1763913600210000LL,
+                         .retry = 1};
     strcpy(r.id, "3F2A91C07B12");
     deliver_request_add_rcpt(&r, 0, "bob@example.org", NULL);
     deliver_request_add_rcpt(&r, 7, "\"john doe\"@example.org",
@@ -26,6 +27,7 @@ static void test_deliver_request_round_trip(void)
     TEST_EQ_STR(buf_str(b), "id=3F2A91C07B12\nsender=alice@example.org\n"
                             "nexthop=example.org\narrival=1763913600123456\n"
                             "active=1763913600200000\nhandoff=1763913600210000\n"
+                            "retry=1\n"
                             "rcpt=0 bob@example.org\n"
                             "rcpt=7 \"john doe\"@example.org\n"
                             "orcpt=7 rfc822;john@example.org\n\n");
@@ -37,6 +39,7 @@ static void test_deliver_request_round_trip(void)
         TEST_EQ_STR(p->sender, "alice@example.org");
         TEST_EQ_INT(p->arrival, 1763913600123456LL);
         TEST_EQ_INT(p->nrcpt, 2);
+        TEST_EQ_INT(p->retry, 1);
         TEST_EQ_STR(p->rcpts[1].addr, "\"john doe\"@example.org");
         TEST_EQ_STR(p->rcpts[1].orcpt, "rfc822;john@example.org");
         TEST_TRUE(p->rcpts[0].orcpt == NULL);
