@@ -355,8 +355,11 @@ def test_ipv6_client_is_logged_and_trusted_by_mynetworks(postie_factory):
         assert r.reply().startswith("220 ")
         assert r.cmd("EHLO v6.test").startswith("250")
         assert r.cmd("MAIL FROM:<a@example.org>") == "250 2.1.0 Ok"
-        # [::1]/128 is in the default mynetworks: relaying is allowed.
+        # [::1]/128 is in the default mynetworks: relaying is allowed
+        # (and dropped again: this test is about smtpd, not delivery).
         assert r.cmd("RCPT TO:<x@example.com>") == "250 2.1.5 Ok"
+        assert r.cmd("RSET") == "250 2.0.0 Ok"
+        assert r.cmd("MAIL FROM:<a@example.org>") == "250 2.1.0 Ok"
         assert r.cmd(f"RCPT TO:<{local_rcpt(env)}>") == "250 2.1.5 Ok"
         assert r.cmd("DATA").startswith("354")
         queued_id(r.cmd("Subject: v6\r\n\r\nover IPv6\r\n."))
