@@ -97,11 +97,12 @@ chmod 755 "$WORK"
 RESULTS=$WORK/results
 : >"$RESULTS"
 # A copy of the binary: a rebuild in the tree during the run changes nothing.
-PTV=
+PTV= PT_BUILT=
 case " $TARGETS " in
 *" postie "*)
     [ -x "$POSTIE" ] || die "no $POSTIE: build it first (make -j2)"
-    mkdir -p "$WORK/bin" && cp "$POSTIE" "$WORK/bin/postie" || die "cannot copy $POSTIE"
+    mkdir -p "$WORK/bin" && cp -p "$POSTIE" "$WORK/bin/postie" || die "cannot copy $POSTIE"
+    PT_BUILT=$(date -u -r "$POSTIE" '+%H:%M UTC')
     POSTIE=$WORK/bin/postie
     PTV=$(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null)
     [ -n "$(cd "$TOP" && git status --porcelain -- src 2>/dev/null)" ] && PTV="$PTV+"
@@ -485,6 +486,7 @@ echo "disk: write 1 KiB + fsync $(kv "$FSYNC" file_fsync_ms) ms, fsync of a dire
 [ -z "$PT_EXTRA" ] || echo "postie.conf extra: $PT_EXTRA"
 [ -z "$PF_EXTRA" ] || echo "Postfix main.cf extra: $PF_EXTRA"
 echo "Postfix delivers with: $PF_MODE(8)"
+[ -z "$PTV" ] || echo "postie: tree at $PTV ('+': uncommitted changes in src/), binary built $PT_BUILT"
 printf '%-42s %16s %16s\n' "" "postfix" "postie"
 printf '%-42s %16s %16s\n' "" "$pfv" "$ptv"
 row() {  # label key
