@@ -74,6 +74,9 @@ struct logtrace {
     logtrace_qslot *qmail_deliv;
     logtrace_qslot *qmail_qp;
 
+    char instances[16][48];     /* syslog names seen: for "queued as" lookups */
+    int ninst;
+
     unsigned long seq;
     logtrace_done_fn done_fn;
     void *done_ctx;
@@ -789,6 +792,72 @@ static bool logtrace_session_line(logtrace *t, const logline *ll, bool match)
     return false;
 }
 
+/* Remember an instance name (few per host: postfix, postfix-out, ...). */
+static void logtrace_note_instance(logtrace *t, logstr inst)
+{
+    if (inst.n == 0 || inst.n >= sizeof(t->instances[0]))
+        return;
+    for (int i = 0; i < t->ninst; i++)
+        if (strlen(t->instances[i]) == inst.n && memcmp(t->instances[i], inst.p, inst.n) == 0)
+            return;
+    if (t->ninst < 16) {
+        memcpy(t->instances[t->ninst], inst.p, inst.n);
+        t->instances[t->ninst++][inst.n] = '\0';
+    }
+}
+
+/*
+ * "status=sent (250 2.0.0 Ok: queued as NEWID)" to a content filter or a
+ * second instance, and local's "forwarded as NEWID": when NEWID is a
+ * message of this host's log (in any instance), it is the next hop.
+ */
+static void logtrace_queued_as(logtrace *t, logtrace_msg *m, const logline *ll)
+{
+    if ((ll->format != LOGF_POSTFIX && ll->format != LOGF_POSTIE) || ll->status_text.p == NULL)
+        return;
+    const char *p = ll->status_text.p, *end = p + ll->status_text.n;
+    const char *hit = NULL;
+    bool fwd = false;
+    for (const char *c = p; c + 10 <= end; c++) {
+        if (*c == 'q' && memcmp(c, "queued as ", 10) == 0) {
+            hit = c + 10;
+            break;
+        }
+        if (*c == 'f' && c + 13 <= end && memcmp(c, "forwarded as ", 13) == 0) {
+            hit = c + 13;
+            fwd = true;
+            break;
+        }
+    }
+    if (hit == NULL)
+        return;
+    const char *e = hit;
+    while (e < end && ((*e >= '0' && *e <= '9') || (*e >= 'A' && *e <= 'Z') || (*e >= 'a' && *e <= 'z')))
+        e++;
+    if (!logline_is_queue_id(hit, (size_t)(e - hit)))
+        return;
+    logstr nq = {hit, (size_t)(e - hit)};
+    for (int i = 0; i < t->ninst; i++) {
+        char k[LOGTRACE_KEY_MAX];
+        size_t n = 0;
+        if (ll->host.p != NULL)
+            n = logtrace_keycat(k, n, ll->host.p, ll->host.n);
+        k[n++] = '\x1f';
+        n = logtrace_keycat(k, n, t->instances[i], strlen(t->instances[i]));
+        k[n++] = '\x1f';
+        n = logtrace_keycat(k, n, nq.p, nq.n);
+        logtrace_msg *c = logtrace_find(t, k, n);
+        if (c == NULL || c == m)
+            continue;
+        if (c->parent == NULL) {
+            c->parent = mem_strdup(m->qid);
+            c->link = fwd ? "forward" : "hop";
+        }
+        logtrace_union(t, m, c);
+        return;
+    }
+}
+
 static bool logtrace_final(enum logline_status s)
 {
     return s == LOGS_SENT || s == LOGS_BOUNCED || s == LOGS_EXPIRED ||
@@ -855,8 +924,10 @@ void logtrace_line(logtrace *t, const logline *ll)
         logtrace_retire(t, m);
         m = NULL;
     }
-    if (m == NULL)
+    if (m == NULL) {
         m = logtrace_new_msg(t, k, n, ll);
+        logtrace_note_instance(t, logtrace_instance(ll));
+    }
 
     /* The session that carried it: its connect line comes first. */
     if (ll->event == LOGE_CLIENT && logtrace_is_smtpd(ll) && m->nsteps == 0) {
@@ -906,6 +977,8 @@ void logtrace_line(logtrace *t, const logline *ll)
     case LOGE_DELIVERY:
         if (logtrace_final(ll->status))
             m->finals++;
+        if (ll->status == LOGS_SENT)
+            logtrace_queued_as(t, m, ll);
         if (ll->format == LOGF_DMA) {
             if (m->pending > 0)
                 m->pending--;

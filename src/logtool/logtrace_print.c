@@ -340,8 +340,9 @@ void logtrace_print_text(const logtrace_msg *m, bool verbose, buf *out)
     buf_printf(out, "]  %s\n", outcome);
     if (m->parent != NULL)
         buf_printf(out, "  created by %s (%s)\n", m->parent,
-                   strcmp(m->link, "bounce") == 0 ? "a bounce or notification about it"
-                                                  : "the same message, an earlier hop on this host");
+                   strcmp(m->link, "bounce") == 0    ? "a bounce or notification about it"
+                   : strcmp(m->link, "forward") == 0 ? "forwarded by local delivery (alias or .forward)"
+                                                     : "the same message, an earlier hop on this host");
     if (s->msgid.p)
         buf_printf(out, "  message-id: <%.*s>\n", LS(s->msgid));
     if (s->from.p || s->size >= 0) {

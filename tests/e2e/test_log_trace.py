@@ -138,6 +138,15 @@ def test_trace_hops_through_second_instance_share_message_id():
     assert d["dsn"] == "2.0.0" and d["delays_dominant"] == "c"
 
 
+def test_trace_follows_local_forwarding_to_new_queue_id():
+    # local's "forwarded as NEWID": the new message has another Message-ID
+    j = trace_json("postmaster@mx", crafted("postfix-forward.log"))
+    ids = [m["queue_id"] for m in j["messages"]]
+    assert ids == ["1A1A1A1A1A", "2B2B2B2B2B"]
+    assert j["messages"][1]["link"] == "forward"
+    assert j["messages"][1]["recipients"][0]["to"] == "ann@far.example"
+
+
 def test_trace_message_still_in_queue():
     j = trace_json("AD4E5F6A7B", crafted("postfix-variants.log"))
     (m,) = j["messages"]
