@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "local/local_mailbox.h"
+#include "local/local_mbox.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

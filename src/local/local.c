@@ -30,6 +30,7 @@
 #include "util/mem.h"
 #include "util/msg.h"
 
+char *local_queue_dir;
 static int local_listen_fd = -1;
 static int local_children;
 
@@ -72,7 +73,7 @@ static void local_accept(int fd, int events, void *ctx)
         signal(SIGHUP, SIG_IGN);
         signal(SIGCHLD, SIG_DFL);
         msg_refresh_pid();
-        _exit(local_child(c));
+        _exit(local_deliver_child(c));
     }
     local_children++;
     close(c);

@@ -40,32 +40,31 @@
 #include "global/mail_users.h"
 #include "global/queue_file.h"
 #include "local/local_int.h"
-#include "local/local_mailbox.h"
+#include "local/local_maildir.h"
+#include "local/local_mbox.h"
 #include "local/local_resolve.h"
 #include "util/buf.h"
 #include "util/fsutil.h"
 #include "util/mem.h"
 #include "util/msg.h"
 
-char *local_queue_dir;
-
-typedef struct local_result {
+typedef struct local_deliver_result {
     char dsn[16];
     char text[1024];
-} local_result;
+} local_deliver_result;
 
-typedef struct local_ctx {
+typedef struct local_deliver_ctx {
     const deliver_request *req;
     const deliver_rcpt *rcpt;
     queue_msg *m;
     int qfd;
     char *headers;      /* the message's header section, for loop checks */
-} local_ctx;
+} local_deliver_ctx;
 
-static void local_set(local_result *res, const char *dsn, const char *fmt, ...)
+static void local_deliver_set(local_deliver_result *res, const char *dsn, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void local_set(local_result *res, const char *dsn, const char *fmt, ...)
+static void local_deliver_set(local_deliver_result *res, const char *dsn, const char *fmt, ...)
 {
     snprintf(res->dsn, sizeof(res->dsn), "%s", dsn);
     va_list ap;
@@ -74,8 +73,8 @@ static void local_set(local_result *res, const char *dsn, const char *fmt, ...)
     va_end(ap);
 }
 
-static void local_log(const local_ctx *c, const char *to,
-                      const local_result *res)
+static void local_deliver_log(const local_deliver_ctx *c, const char *to,
+                      const local_deliver_result *res)
 {
     deliver_stats st = {
         .arrival = c->req->arrival,
@@ -90,7 +89,7 @@ static void local_log(const local_ctx *c, const char *to,
 
 /* The owner of the virtual mail store: mail_owner, or, when that user does
  * not exist, whoever owns the queue. */
-static void local_owner(long *uid_r, long *gid_r)
+static void local_deliver_owner(long *uid_r, long *gid_r)
 {
     struct passwd *pw = getpwnam(var_str("mail_owner"));
     if (pw != NULL) {
@@ -107,9 +106,9 @@ static void local_owner(long *uid_r, long *gid_r)
     }
 }
 
-typedef void (*local_fn)(void *ctx, local_result *res);
+typedef void (*local_deliver_fn)(void *ctx, local_deliver_result *res);
 
-static bool local_root(void)
+static bool local_deliver_root(void)
 {
     return geteuid() == 0;
 }
@@ -117,9 +116,9 @@ static bool local_root(void)
 /* Set when the current job is this child's last privileged act (one
  * mailbox target): the child then drops its own rights for good instead of
  * forking a grandchild, which saves a fork per ordinary delivery. */
-static bool local_in_place;
+static bool local_deliver_in_place;
 
-static int local_drop(long uid, long gid)
+static int local_deliver_drop(long uid, long gid)
 {
     gid_t g = (gid_t)gid;
     if (setgroups(1, &g) < 0 || setgid(g) < 0 || setuid((uid_t)uid) < 0 ||
@@ -130,17 +129,17 @@ static int local_drop(long uid, long gid)
 
 /* Run fn as uid:gid in a grandchild, or here when no change is needed.
  * The grandchild's result comes back through a pipe as "DSN TEXT". */
-static void local_as(long uid, long gid, local_fn fn, void *ctx,
-                     local_result *res)
+static void local_deliver_as(long uid, long gid, local_deliver_fn fn, void *ctx,
+                     local_deliver_result *res)
 {
-    if (!local_root() || uid < 0 || (uid == 0 && gid == 0)) {
+    if (!local_deliver_root() || uid < 0 || (uid == 0 && gid == 0)) {
         fn(ctx, res);
         return;
     }
-    if (local_in_place) {
-        local_in_place = false;
-        if (local_drop(uid, gid) < 0)
-            local_set(res, "4.3.0", "cannot change to uid %ld: %s", uid,
+    if (local_deliver_in_place) {
+        local_deliver_in_place = false;
+        if (local_deliver_drop(uid, gid) < 0)
+            local_deliver_set(res, "4.3.0", "cannot change to uid %ld: %s", uid,
                       strerror(errno));
         else
             fn(ctx, res);
@@ -148,21 +147,21 @@ static void local_as(long uid, long gid, local_fn fn, void *ctx,
     }
     int p[2];
     if (pipe(p) < 0) {
-        local_set(res, "4.3.0", "pipe: %s", strerror(errno));
+        local_deliver_set(res, "4.3.0", "pipe: %s", strerror(errno));
         return;
     }
     pid_t pid = fork();
     if (pid < 0) {
-        local_set(res, "4.3.0", "fork: %s", strerror(errno));
+        local_deliver_set(res, "4.3.0", "fork: %s", strerror(errno));
         close(p[0]);
         close(p[1]);
         return;
     }
     if (pid == 0) {
         close(p[0]);
-        local_result r;
-        if (local_drop(uid, gid) < 0) {
-            local_set(&r, "4.3.0", "cannot change to uid %ld: %s", uid,
+        local_deliver_result r;
+        if (local_deliver_drop(uid, gid) < 0) {
+            local_deliver_set(&r, "4.3.0", "cannot change to uid %ld: %s", uid,
                       strerror(errno));
         } else {
             fn(ctx, &r);
@@ -190,12 +189,12 @@ static void local_as(long uid, long gid, local_fn fn, void *ctx,
         ;
     char *sp = strchr(in, ' ');
     if (got == 0 || sp == NULL) {
-        local_set(res, "4.3.0", "delivery process died");
+        local_deliver_set(res, "4.3.0", "delivery process died");
         return;
     }
     *sp = '\0';
     if ((size_t)(sp - in) >= sizeof(res->dsn) || !deliver_dsn_valid(in)) {
-        local_set(res, "4.3.0", "delivery process gave a bad result");
+        local_deliver_set(res, "4.3.0", "delivery process gave a bad result");
         return;
     }
     memcpy(res->dsn, in, (size_t)(sp - in) + 1);
@@ -204,7 +203,7 @@ static void local_as(long uid, long gid, local_fn fn, void *ctx,
 
 /* ---- headers ---- */
 
-static char *local_read_headers(const local_ctx *c)
+static char *local_deliver_headers(const local_deliver_ctx *c)
 {
     size_t max = (size_t)var_int("header_size_limit");
     size_t n = c->m->content_len < max ? c->m->content_len : max;
@@ -219,7 +218,7 @@ static char *local_read_headers(const local_ctx *c)
 
 /* Does a Delivered-To: header already name addr?  Then this message has
  * been here before for that address: a forwarding loop (Postfix's rule). */
-static bool local_delivered_to(const char *headers, const char *addr)
+static bool local_deliver_looped(const char *headers, const char *addr)
 {
     size_t al = strlen(addr);
     for (const char *p = headers; p && *p;) {
@@ -244,32 +243,32 @@ static bool local_delivered_to(const char *headers, const char *addr)
 
 /* ---- mailboxes ---- */
 
-typedef struct local_box_job {
+typedef struct local_deliver_box_job {
     char *path;          /* Maildir directory or mbox file */
     char *name;          /* Maildir file name; NULL for mbox */
     bool retry;          /* look for an earlier copy in cur/ too */
     local_msg msg;
-} local_box_job;
+} local_deliver_box_job;
 
-static void local_box_run(void *ctx, local_result *res)
+static void local_deliver_box_run(void *ctx, local_deliver_result *res)
 {
-    local_box_job *j = ctx;
+    local_deliver_box_job *j = ctx;
     local_fail f = {0};
     int r = j->name ? local_maildir_deliver(j->path, j->name, &j->msg,
                                             j->retry, &f)
                     : local_mbox_deliver(j->path, &j->msg, -1, -1, &f);
     if (r == 0)
-        local_set(res, "2.0.0", j->name ? "delivered to maildir"
+        local_deliver_set(res, "2.0.0", j->name ? "delivered to maildir"
                                         : "delivered to mailbox");
     else {
-        local_set(res, f.dsn, "%s", f.text);
+        local_deliver_set(res, f.dsn, "%s", f.text);
         mem_free(&f.text);
     }
 }
 
 /* Make a virtual user's home (the store is ours to lay out): parents
  * traversable, the home itself private to its owner. */
-static int local_make_home(const char *home, long uid, long gid)
+static int local_deliver_home(const char *home, long uid, long gid)
 {
     struct stat st;
     if (stat(home, &st) == 0)
@@ -279,27 +278,27 @@ static int local_make_home(const char *home, long uid, long gid)
     mem_free(&copy);
     if (r < 0 || (mkdir(home, 0700) < 0 && errno != EEXIST))
         return -1;
-    if (local_root() && uid >= 0 && chown(home, (uid_t)uid, (gid_t)gid) < 0)
+    if (local_deliver_root() && uid >= 0 && chown(home, (uid_t)uid, (gid_t)gid) < 0)
         return -1;
     return 0;
 }
 
-static void local_mailbox(const local_ctx *c, const local_target *t,
-                          local_result *res)
+static void local_deliver_mailbox(const local_deliver_ctx *c, const local_target *t,
+                          local_deliver_result *res)
 {
     mail_user *u = NULL;
     char *why = NULL;
     int r = mail_users_find(t->user, &u, &why);
     if (r <= 0) {
         if (r < 0)
-            local_set(res, "4.3.0", "user lookup failed: %s", why);
+            local_deliver_set(res, "4.3.0", "user lookup failed: %s", why);
         else
-            local_set(res, "5.1.1", "unknown user: \"%s\"", t->user);
+            local_deliver_set(res, "5.1.1", "unknown user: \"%s\"", t->user);
         mem_free(&why);
         return;
     }
     long uid = -1, gid = -1;
-    if (local_root()) {
+    if (local_deliver_root()) {
         if (u->system) {
             uid = u->uid;
             gid = u->gid;
@@ -307,7 +306,7 @@ static void local_mailbox(const local_ctx *c, const local_target *t,
             uid = u->uid;
             gid = u->gid >= 0 ? u->gid : u->uid;
         } else {
-            local_owner(&uid, &gid);
+            local_deliver_owner(&uid, &gid);
         }
     }
     char *home = mail_users_home(u);
@@ -315,7 +314,7 @@ static void local_mailbox(const local_ctx *c, const local_target *t,
     buf *pre = buf_new(8192);
     buf_printf(pre, "Return-Path: <%s>\nDelivered-To: %s\n", c->req->sender,
                t->addr);
-    local_box_job j = {
+    local_deliver_box_job j = {
         .retry = c->req->retry,
         .msg = {.fd = c->qfd, .off = c->m->content_off,
                 .len = c->m->content_len, .prepend = buf_str(pre),
@@ -323,8 +322,8 @@ static void local_mailbox(const local_ctx *c, const local_target *t,
     };
     size_t hl = strlen(hm);
     if (hl > 0 && hm[hl - 1] == '/') {
-        if (!u->system && local_make_home(home, uid, gid) < 0) {
-            local_set(res, "4.2.0", "create home directory %s: %s", home,
+        if (!u->system && local_deliver_home(home, uid, gid) < 0) {
+            local_deliver_set(res, "4.2.0", "create home directory %s: %s", home,
                       strerror(errno));
             goto out;
         }
@@ -333,12 +332,12 @@ static void local_mailbox(const local_ctx *c, const local_target *t,
         j.name = local_maildir_name(c->m->arrival_usec / 1000000, c->req->id,
                                     c->rcpt->index, t->addr,
                                     pre->len + c->m->content_len);
-        local_as(uid, gid, local_box_run, &j, res);
+        local_deliver_as(uid, gid, local_deliver_box_run, &j, res);
     } else if (hl == 0) {
         char *spool = var_path("mail_spool_directory");
         struct stat st;
-        if (stat(spool, &st) < 0 && fs_mkdirs(spool, local_root() ? 0755 : 0700) < 0) {
-            local_set(res, "4.3.0", "create mail spool directory %s: %s", spool,
+        if (stat(spool, &st) < 0 && fs_mkdirs(spool, local_deliver_root() ? 0755 : 0700) < 0) {
+            local_deliver_set(res, "4.3.0", "create mail spool directory %s: %s", spool,
                       strerror(errno));
             mem_free(&spool);
             goto out;
@@ -347,9 +346,9 @@ static void local_mailbox(const local_ctx *c, const local_target *t,
         mem_free(&spool);
         local_fail f = {0};
         if (local_mbox_deliver(j.path, &j.msg, uid, gid, &f) == 0) {
-            local_set(res, "2.0.0", "delivered to mailbox");
+            local_deliver_set(res, "2.0.0", "delivered to mailbox");
         } else {
-            local_set(res, f.dsn, "%s", f.text);
+            local_deliver_set(res, f.dsn, "%s", f.text);
             mem_free(&f.text);
         }
     } else {
@@ -357,7 +356,7 @@ static void local_mailbox(const local_ctx *c, const local_target *t,
          * the user. */
         j.path = mem_alloc(strlen(home) + hl + 2);
         sprintf(j.path, "%s/%s", home, hm);
-        local_as(uid, gid, local_box_run, &j, res);
+        local_deliver_as(uid, gid, local_deliver_box_run, &j, res);
     }
 out:
     mem_free(&j.path);
@@ -369,19 +368,19 @@ out:
 
 /* ---- forwarding ---- */
 
-typedef struct local_fwd_job {
-    const local_ctx *c;
+typedef struct local_deliver_fwd_job {
+    const local_deliver_ctx *c;
     const local_targets *t;
-} local_fwd_job;
+} local_deliver_fwd_job;
 
-static void local_fwd_run(void *ctx, local_result *res)
+static void local_deliver_fwd_run(void *ctx, local_deliver_result *res)
 {
-    local_fwd_job *j = ctx;
-    const local_ctx *c = j->c;
+    local_deliver_fwd_job *j = ctx;
+    const local_deliver_ctx *c = j->c;
     queue_file *qf;
     char *err = NULL;
     if (queue_file_create(local_queue_dir, &qf, &err) < 0) {
-        local_set(res, "4.3.0", "cannot forward: %s", err ? err : "queue");
+        local_deliver_set(res, "4.3.0", "cannot forward: %s", err ? err : "queue");
         mem_free(&err);
         return;
     }
@@ -413,13 +412,13 @@ static void local_fwd_run(void *ctx, local_result *res)
     mem_free(&b);
     if (bad) {
         queue_file_abort(&qf);
-        local_set(res, "4.3.0", "cannot forward: error copying message");
+        local_deliver_set(res, "4.3.0", "cannot forward: error copying message");
         return;
     }
     char id[QUEUE_ID_SIZE];
     snprintf(id, sizeof(id), "%s", queue_file_id(qf));
     if (queue_file_commit(&qf, &err) < 0) {
-        local_set(res, "4.3.0", "cannot forward: %s", err ? err : "commit");
+        local_deliver_set(res, "4.3.0", "cannot forward: %s", err ? err : "commit");
         mem_free(&err);
         return;
     }
@@ -427,12 +426,12 @@ static void local_fwd_run(void *ctx, local_result *res)
     if (mid != NULL)
         msg_info_as("cleanup", "%s: message-id=%s", id, mid);
     mail_trigger(local_queue_dir, "qmgr");
-    local_set(res, "2.0.0", "forwarded as %s", id);
+    local_deliver_set(res, "2.0.0", "forwarded as %s", id);
 }
 
 /* ---- the request ---- */
 
-static void local_worst(local_result *agg, const local_result *r)
+static void local_deliver_worst(local_deliver_result *agg, const local_deliver_result *r)
 {
     /* Deferred beats failed beats sent (see the header). */
     int rank_new = r->dsn[0] == '4' ? 3 : r->dsn[0] == '5' ? 2 : 1;
@@ -443,18 +442,18 @@ static void local_worst(local_result *agg, const local_result *r)
 }
 
 static void local_deliver_rcpt(const deliver_request *req,
-                               const deliver_rcpt *rcpt, local_result *agg)
+                               const deliver_rcpt *rcpt, local_deliver_result *agg)
 {
-    local_ctx c = {.req = req, .rcpt = rcpt, .qfd = -1};
-    local_result res;
+    local_deliver_ctx c = {.req = req, .rcpt = rcpt, .qfd = -1};
+    local_deliver_result res;
     memset(agg, 0, sizeof(*agg));
     char *path = mem_alloc(strlen(local_queue_dir) + 64);
     sprintf(path, "%s/%s/%s", local_queue_dir, QUEUE_ACTIVE, req->id);
     char *err = NULL;
     if (queue_msg_read(path, &c.m, &err) < 0) {
-        local_set(agg, "4.3.0", "cannot read queue file: %s", err);
+        local_deliver_set(agg, "4.3.0", "cannot read queue file: %s", err);
         mem_free(&err);
-        local_log(&c, rcpt->addr, agg);
+        local_deliver_log(&c, rcpt->addr, agg);
         mem_free(&path);
         return;
     }
@@ -463,68 +462,68 @@ static void local_deliver_rcpt(const deliver_request *req,
         if (c.m->rcpts[i].index == rcpt->index)
             qr = &c.m->rcpts[i];
     if (qr == NULL || strcmp(qr->addr, rcpt->addr) != 0) {
-        local_set(agg, "4.3.0", "recipient not in queue file");
-        local_log(&c, rcpt->addr, agg);
+        local_deliver_set(agg, "4.3.0", "recipient not in queue file");
+        local_deliver_log(&c, rcpt->addr, agg);
         goto out;
     }
     c.qfd = open(path, O_RDONLY | O_CLOEXEC);
     if (c.qfd < 0) {
-        local_set(agg, "4.3.0", "cannot open queue file: %s", strerror(errno));
-        local_log(&c, rcpt->addr, agg);
+        local_deliver_set(agg, "4.3.0", "cannot open queue file: %s", strerror(errno));
+        local_deliver_log(&c, rcpt->addr, agg);
         goto out;
     }
-    c.headers = local_read_headers(&c);
+    c.headers = local_deliver_headers(&c);
 
     local_targets t;
     char *why = NULL;
     if (local_resolve(rcpt->addr, &t, &why) < 0) {
-        local_set(agg, "4.3.0", "%s", why ? why : "lookup failure");
+        local_deliver_set(agg, "4.3.0", "%s", why ? why : "lookup failure");
         mem_free(&why);
-        local_log(&c, rcpt->addr, agg);
+        local_deliver_log(&c, rcpt->addr, agg);
         goto out;
     }
     size_t nfwd = 0;
-    local_in_place = t.n == 1 && t.v[0].kind == LOCAL_T_MAILBOX;
+    local_deliver_in_place = t.n == 1 && t.v[0].kind == LOCAL_T_MAILBOX;
     for (size_t i = 0; i < t.n; i++) {
         local_target *tg = &t.v[i];
         switch (tg->kind) {
         case LOCAL_T_FAIL:
-            local_set(&res, tg->dsn, "%s", tg->text);
+            local_deliver_set(&res, tg->dsn, "%s", tg->text);
             break;
         case LOCAL_T_MAILBOX:
-            if (local_delivered_to(c.headers, tg->addr))
-                local_set(&res, "5.4.6", "mail forwarding loop for %s",
+            if (local_deliver_looped(c.headers, tg->addr))
+                local_deliver_set(&res, "5.4.6", "mail forwarding loop for %s",
                           tg->addr);
             else
-                local_mailbox(&c, tg, &res);
+                local_deliver_mailbox(&c, tg, &res);
             break;
         case LOCAL_T_FORWARD:
-            if (local_delivered_to(c.headers, rcpt->addr)) {
-                local_set(&res, "5.4.6", "mail forwarding loop for %s",
+            if (local_deliver_looped(c.headers, rcpt->addr)) {
+                local_deliver_set(&res, "5.4.6", "mail forwarding loop for %s",
                           rcpt->addr);
                 break;
             }
             nfwd++;
             continue; /* one new message for all, below */
         }
-        local_log(&c, tg->addr, &res);
-        local_worst(agg, &res);
+        local_deliver_log(&c, tg->addr, &res);
+        local_deliver_worst(agg, &res);
     }
     if (nfwd > 0) {
         long uid = -1, gid = -1;
         struct stat st;
         char *inc = fs_join(local_queue_dir, QUEUE_INCOMING);
-        if (local_root() && stat(inc, &st) == 0) {
+        if (local_deliver_root() && stat(inc, &st) == 0) {
             uid = (long)st.st_uid;
             gid = (long)st.st_gid;
         }
         mem_free(&inc);
-        local_fwd_job j = {.c = &c, .t = &t};
-        local_as(uid, gid, local_fwd_run, &j, &res);
+        local_deliver_fwd_job j = {.c = &c, .t = &t};
+        local_deliver_as(uid, gid, local_deliver_fwd_run, &j, &res);
         for (size_t i = 0; i < t.n; i++)
             if (t.v[i].kind == LOCAL_T_FORWARD)
-                local_log(&c, t.v[i].addr, &res);
-        local_worst(agg, &res);
+                local_deliver_log(&c, t.v[i].addr, &res);
+        local_deliver_worst(agg, &res);
     }
     local_targets_free(&t);
 out:
@@ -535,7 +534,7 @@ out:
     mem_free(&path);
 }
 
-int local_child(int fd)
+int local_deliver_child(int fd)
 {
     alarm((unsigned)var_time("local_delivery_timeout"));
     buf *in = buf_new(DELIVER_REQUEST_MAX);
@@ -560,7 +559,7 @@ int local_child(int fd)
     buf_free(&in);
     buf *out = buf_new(DELIVER_REPLY_MAX * 16);
     for (size_t i = 0; i < req->nrcpt; i++) {
-        local_result res;
+        local_deliver_result res;
         local_deliver_rcpt(req, &req->rcpts[i], &res);
         deliver_reply_format(out, req->rcpts[i].index, res.dsn, res.text);
     }

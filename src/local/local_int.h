@@ -1,6 +1,7 @@
 /*
  * local_int - local's internal interface between the service (local.c)
- * and the per-request child (local_deliver.c).
+ * and the per-request child (local_deliver.c).  local_queue_dir is set by
+ * local.c at start.
  */
 #ifndef POSTIE_LOCAL_LOCAL_INT_H
 #define POSTIE_LOCAL_LOCAL_INT_H
@@ -8,6 +9,6 @@
 extern char *local_queue_dir;
 
 /* Serve one request on fd in a child process; returns the exit code. */
-int local_child(int fd);
+int local_deliver_child(int fd);
 
 #endif

@@ -2,7 +2,8 @@
  * local_mailbox_test - mboxrd quoting, the mbox entry layout, Maildir names
  * and the repeated Maildir delivery that must count as done.
  */
-#include "local/local_mailbox.h"
+#include "local/local_maildir.h"
+#include "local/local_mbox.h"
 
 #include <dirent.h>
 #include <fcntl.h>
