@@ -72,6 +72,9 @@ need_tools() {
     [ -x /usr/sbin/postfix ] || missing+=(postfix)
     [ -x /usr/bin/python3 ] || missing+=(python3)
     command -v timeout >/dev/null || missing+=(coreutils)
+    command -v ps >/dev/null || missing+=(procps)
+    [ "$PROFILE" = strace ] && ! command -v strace >/dev/null && missing+=(strace)
+    [ "$PROFILE" = perf ] && ! command -v perf >/dev/null && missing+=(linux-perf)
     [ ${#missing[@]} -eq 0 ] && return 0
     # Unique names.
     local pkgs
