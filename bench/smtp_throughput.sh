@@ -95,6 +95,60 @@ need_tools() {
 need_tools
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
+WORK=
+PF_DIR=
+PF_CONF=
+PF_MASTER_PID=
+PF_STARTED=
+PF_USER=
+PT_DIR=
+PT_PID=
+PROFILE_PID=
+BG=
+WATCH=
+
+# Every process this script started, stopped even on failure or ^C.
+kill_tree() {  # pid signal: the pid and all its descendants
+    local p=$1 sig=$2 kids
+    kids=$(ps -o pid= --ppid "$p" 2>/dev/null)
+    kill "-$sig" "$p" 2>/dev/null
+    for k in $kids; do kill_tree "$k" "$sig"; done
+}
+
+tree_pids() {  # pid: it and its descendants
+    echo "$1"
+    for k in $(ps -o pid= --ppid "$1" 2>/dev/null); do tree_pids "$k"; done
+}
+
+stop_tree() {  # pid how...: stop a server gracefully, then kill what is left
+    local root=$1 pids
+    shift
+    pids=$(tree_pids "$root")   # before: children outlive a dead parent
+    "$@" >/dev/null 2>&1
+    for _ in $(seq 50); do kill -0 "$root" 2>/dev/null || break; sleep 0.1; done
+    for p in $pids; do kill -KILL "$p" 2>/dev/null; done
+    kill_tree "$root" KILL
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    for p in $BG $WATCH; do kill_tree "$p" TERM; done
+    if [ -n "$PROFILE_PID" ]; then kill -INT "$PROFILE_PID" 2>/dev/null; wait "$PROFILE_PID" 2>/dev/null; fi
+    [ -n "$PT_PID" ] && pt_stop
+    [ -n "$PF_STARTED" ] && pf_stop
+    [ -n "$PF_USER" ] && userdel "$PF_USER" 2>/dev/null
+    [ -n "$WORK" ] || exit $rc
+    if [ "$KEEP" = 1 ] || [ -n "$PROFILE" ] || [ $rc -ne 0 ]; then
+        say "kept: $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
 WORK=$(mktemp -d /tmp/postie-bench.XXXXXX) || die "mktemp failed"
 chmod 755 "$WORK"
 RESULTS=$WORK/results
@@ -112,52 +166,6 @@ case " $TARGETS " in
     ;;
 esac
 
-PF_DIR=$WORK/postfix
-PF_CONF=$PF_DIR/etc
-PF_MASTER_PID=
-PF_STARTED=
-PF_USER=
-PT_DIR=$WORK/postie
-PT_PID=
-PROFILE_PID=
-BG=
-WATCH=
-
-# Every process this script started, stopped even on failure or ^C.
-kill_tree() {  # pid signal: the pid and all its descendants
-    local p=$1 sig=$2 kids
-    kids=$(ps -o pid= --ppid "$p" 2>/dev/null)
-    kill "-$sig" "$p" 2>/dev/null
-    for k in $kids; do kill_tree "$k" "$sig"; done
-}
-
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    for p in $BG $WATCH; do kill_tree "$p" TERM; done
-    if [ -n "$PROFILE_PID" ]; then kill -INT "$PROFILE_PID" 2>/dev/null; wait "$PROFILE_PID" 2>/dev/null; fi
-    if [ -n "$PT_PID" ] && kill -0 "$PT_PID" 2>/dev/null; then
-        kill -TERM "$PT_PID" 2>/dev/null
-        for _ in $(seq 50); do kill -0 "$PT_PID" 2>/dev/null || break; sleep 0.1; done
-        kill_tree "$PT_PID" KILL
-    fi
-    if [ -n "$PF_STARTED" ]; then
-        postfix -c "$PF_CONF" stop >/dev/null 2>&1
-        if [ -n "$PF_MASTER_PID" ]; then
-            for _ in $(seq 50); do kill -0 "$PF_MASTER_PID" 2>/dev/null || break; sleep 0.1; done
-            kill_tree "$PF_MASTER_PID" KILL
-        fi
-    fi
-    [ -n "$PF_USER" ] && userdel "$PF_USER" 2>/dev/null
-    if [ "$KEEP" = 1 ] || [ -n "$PROFILE" ] || [ $rc -ne 0 ]; then
-        say "kept: $WORK"
-    else
-        rm -rf "$WORK"
-    fi
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- Postfix
 # Free high ports on loopback (none is 25, none is the system's).
@@ -286,9 +294,11 @@ pf_start() {
 }
 
 pf_stop() {
-    postfix -c "$PF_CONF" stop >/dev/null 2>&1
-    for _ in $(seq 100); do kill -0 "$PF_MASTER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill_tree "$PF_MASTER_PID" KILL
+    if [ -n "$PF_MASTER_PID" ]; then
+        stop_tree "$PF_MASTER_PID" postfix -c "$PF_CONF" stop
+    else
+        postfix -c "$PF_CONF" stop >/dev/null 2>&1
+    fi
     PF_MASTER_PID= PF_STARTED=
 }
 
@@ -350,9 +360,7 @@ EOF
 }
 
 pt_stop() {
-    kill -TERM "$PT_PID" 2>/dev/null
-    for _ in $(seq 100); do kill -0 "$PT_PID" 2>/dev/null || break; sleep 0.1; done
-    kill_tree "$PT_PID" KILL
+    stop_tree "$PT_PID" kill -TERM "$PT_PID"
     PT_PID=
 }
 
@@ -461,10 +469,6 @@ profile_stop() {
     say "profile in $WORK ($PROFILE)"
 }
 
-tree_pids() {  # pid: it and its descendants
-    echo "$1"
-    for k in $(ps -o pid= --ppid "$1"); do tree_pids "$k"; done
-}
 
 # ---------------------------------------------------------------- run
 FSYNC=$($PROBE fsync "$WORK") || die "fsync probe failed"
@@ -515,3 +519,4 @@ fi
 if [ "$ROUNDS" -gt 1 ]; then
     for t in $TARGETS; do echo "$t msg/s by round: $(every "$t" rate)"; done
 fi
+exit 0
