@@ -80,6 +80,7 @@ const mail_conf_param mail_conf_params[] = {
     {"maximal_backoff_time", "4000s", MCT_TIME, "most time between retries"},
     {"maximal_queue_lifetime", "5d", MCT_TIME, "age at which undeliverable mail is returned"},
     {"bounce_queue_lifetime", "5d", MCT_TIME, "the same for bounces"},
+    {"bounce_size_limit", "50000", MCT_SIZE, "a returned message larger than this comes back as headers only"},  /* bounce (issue 4) */
     {"delay_warning_time", "0h", MCT_TIME, "send a delay notice after this; 0: never"},
     {"qmgr_message_active_limit", "20000", MCT_INT, "messages in the active queue at once"},
     {"default_process_limit", "100", MCT_INT, "deliveries running at once"},
