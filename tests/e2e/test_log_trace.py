@@ -439,3 +439,27 @@ def test_trace_postie_own_log_delivery(postie):
     r = log("trace", "<trace-me-1@example.org>", postie.path("maillog"))
     assert r.returncode == 0 and qid in r.stdout
     assert " 0 not understood" in r.stderr
+
+
+@pytest.mark.timeout_s(60)
+def test_follow_copytruncate_rotation(tmp_path):
+    path = tmp_path / "mail.log"
+    with open(crafted("exim.log")) as f:
+        lines = f.read().splitlines(True)
+    path.write_text("".join(lines))       # old content: follow starts after it
+    p = subprocess.Popen([postie_bin(), "log", "follow", "--idle", "3", str(path)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.7)
+        with open(path, "r+") as f:        # copytruncate: same inode, size 0
+            f.truncate(0)
+        time.sleep(0.5)
+        with open(path, "a") as f:
+            f.writelines(lines[8:10])      # a deferral
+        out, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 0, err
+    assert "== finished: 1s2AbC" not in out  # the old content was skipped
+    assert "!! delivery deferred" in out and "dan@far.example" in out
