@@ -144,10 +144,31 @@ int smtpd_dns_answers(const unsigned char *p, size_t n, uint16_t id, int qtype,
             smtpd_dns_rr *r = &rr[found];
             memset(r, 0, sizeof(*r));
             r->type = (int)type;
-            if (type == SMTPD_DNS_T_PTR) {
+            if (type == SMTPD_DNS_T_PTR || type == SMTPD_DNS_T_MX) {
                 size_t o2 = off;
+                if (type == SMTPD_DNS_T_MX) {
+                    if (rdlen < 3)
+                        return -1;
+                    r->pref = (int)smtpd_dns_u16(p + off);
+                    o2 += 2;
+                }
                 if (smtpd_dns_name(p, n, &o2, r->name, sizeof(r->name)) < 0)
                     return -1;
+                found++;
+            } else if (type == SMTPD_DNS_T_TXT) {
+                /* <character-string>s: a length octet, then the octets. */
+                size_t o = 0;
+                for (size_t k = off; k < off + rdlen;) {
+                    size_t l = p[k++];
+                    if (k + l > off + rdlen)
+                        return -1;
+                    for (size_t j = 0; j < l && o + 1 < sizeof(r->name); j++) {
+                        unsigned char ch = p[k + j];
+                        r->name[o++] = ch < 32 || ch > 126 ? '?' : (char)ch;
+                    }
+                    k += l;
+                }
+                r->name[o] = '\0';
                 found++;
             } else if ((type == SMTPD_DNS_T_A && rdlen == 4) ||
                        (type == SMTPD_DNS_T_AAAA && rdlen == 16)) {

@@ -1,7 +1,9 @@
 /*
- * smtpd_dns - the few DNS messages smtpd needs to name a client: a PTR
- * query for its address and an A/AAAA query to confirm the name (RFC 1035
- * section 4 message format, RFC 3596 for AAAA and ip6.arpa).
+ * smtpd_dns - the few DNS messages smtpd needs: to name a client, a PTR
+ * query for its address and an A/AAAA query to confirm the name; for the
+ * restrictions (smtpd_check_dns.c), A and TXT of DNSBL names and MX of
+ * sender and recipient domains (RFC 1035 section 4 message format and
+ * 3.3.9 MX, 3.3.14 TXT; RFC 3596 for AAAA and ip6.arpa).
  *
  * Pure functions over byte buffers: building a query and reading the
  * answers of a response, with name decompression (RFC 1035 section 4.1.4)
@@ -18,15 +20,19 @@
 
 #define SMTPD_DNS_T_A 1
 #define SMTPD_DNS_T_PTR 12
+#define SMTPD_DNS_T_MX 15
+#define SMTPD_DNS_T_TXT 16
 #define SMTPD_DNS_T_AAAA 28
 
 #define SMTPD_DNS_NAME_MAX 256
 
-/* One answer: a name (PTR) or an address (A: 4 bytes, AAAA: 16). */
+/* One answer: a name (PTR, MX), an address (A: 4 bytes, AAAA: 16) or a
+ * text (TXT: its strings joined, control characters as '?', cut to fit). */
 typedef struct smtpd_dns_rr {
     int type;
-    char name[SMTPD_DNS_NAME_MAX]; /* PTR target, no trailing dot */
+    char name[SMTPD_DNS_NAME_MAX]; /* PTR/MX target, no trailing dot; TXT */
     unsigned char addr[16];
+    int pref;                      /* MX preference */
 } smtpd_dns_rr;
 
 /* The PTR owner name of a printable address ("4.3.2.1.in-addr.arpa").

@@ -92,6 +92,31 @@ static void test_answers(void)
     TEST_EQ_INT(smtpd_dns_answers(m, n, 7, SMTPD_DNS_T_PTR, rr, 4), -1);
 }
 
+static void test_mx_and_txt(void)
+{
+    unsigned char m[512];
+    smtpd_dns_rr rr[4];
+    /* MX 10 mx.b and the null MX (RFC 7505: preference 0, target "."). */
+    static const unsigned char mx[] = {
+        0xc0, 0x0c, 0, 15, 0, 1, 0, 0, 0, 60, 0, 8, 0, 10, 2, 'm', 'x', 1, 'b', 0,
+        0xc0, 0x0c, 0, 15, 0, 1, 0, 0, 0, 60, 0, 3, 0, 0, 0};
+    size_t n = response(m, 3, 0, SMTPD_DNS_T_MX, "b", 2, mx, sizeof(mx));
+    TEST_EQ_INT(smtpd_dns_answers(m, n, 3, SMTPD_DNS_T_MX, rr, 4), 2);
+    TEST_EQ_INT(rr[0].pref, 10);
+    TEST_EQ_STR(rr[0].name, "mx.b");
+    TEST_EQ_INT(rr[1].pref, 0);
+    TEST_EQ_STR(rr[1].name, "");
+    /* TXT: two strings joined, a control character made harmless. */
+    static const unsigned char txt[] = {0xc0, 0x0c, 0, 16, 0, 1, 0, 0, 0, 60, 0, 8,
+                                        3, 'a', 'b', '\n', 3, 'c', 'd', 'e'};
+    n = response(m, 4, 0, SMTPD_DNS_T_TXT, "2.0.0.127.zen.example", 1, txt, sizeof(txt));
+    TEST_EQ_INT(smtpd_dns_answers(m, n, 4, SMTPD_DNS_T_TXT, rr, 4), 1);
+    TEST_EQ_STR(rr[0].name, "ab?cde");
+    /* A string longer than its record is refused. */
+    m[n - 4] = 9;
+    TEST_EQ_INT(smtpd_dns_answers(m, n, 4, SMTPD_DNS_T_TXT, rr, 4), -1);
+}
+
 static void test_valid_hostname(void)
 {
     TEST_TRUE(smtpd_peer_valid_hostname("mx.example.org"));
@@ -109,6 +134,7 @@ int main(void)
     TEST_RUN(test_ptr_names);
     TEST_RUN(test_query_bytes);
     TEST_RUN(test_answers);
+    TEST_RUN(test_mx_and_txt);
     TEST_RUN(test_valid_hostname);
     return test_done();
 }
