@@ -34,7 +34,7 @@ report_agg *report_agg_new(long utcoff)
     a->cache_hkey = -1;
     report_topk **lists[] = {
         &a->senders, &a->sender_domains, &a->recipients, &a->recipient_domains,
-        &a->sending_hosts, &a->relays, &a->defer_reasons, &a->bounce_reasons,
+        &a->sending_hosts, &a->relays, &a->defer_domains, &a->defer_reasons, &a->bounce_reasons,
         &a->reject_reasons, &a->held_reasons, &a->discard_reasons, &a->warn_reasons,
         &a->warnings, &a->errors, &a->fatals, &a->panics, &a->connect_hosts,
         &a->lost_stages, &a->sasl_hosts, &a->login_users, &a->login_fail_users,
@@ -56,7 +56,7 @@ void report_agg_free(report_agg **ap)
         return;
     report_topk **lists[] = {
         &a->senders, &a->sender_domains, &a->recipients, &a->recipient_domains,
-        &a->sending_hosts, &a->relays, &a->defer_reasons, &a->bounce_reasons,
+        &a->sending_hosts, &a->relays, &a->defer_domains, &a->defer_reasons, &a->bounce_reasons,
         &a->reject_reasons, &a->held_reasons, &a->discard_reasons, &a->warn_reasons,
         &a->warnings, &a->errors, &a->fatals, &a->panics, &a->connect_hosts,
         &a->lost_stages, &a->sasl_hosts, &a->login_users, &a->login_fail_users,
@@ -525,7 +525,12 @@ static void report_agg_delivery(report_agg *a, const logline *ll)
         size_t n = report_agg_addr(to, key, sizeof(key));
         report_topk_add(a->recipients, key, n, (uint64_t)size);
         n = report_agg_domain(to, key, sizeof(key));
-        report_topk_add(a->recipient_domains, key, n, (uint64_t)size);
+        report_topk_item *dom = report_topk_add(a->recipient_domains, key, n, (uint64_t)size);
+        if (ll->delay >= 0) {
+            dom->dsum += ll->delay;
+            if (ll->delay > dom->dmax)
+                dom->dmax = ll->delay;
+        }
         if (ll->relay.n > 0)
             report_topk_add(a->relays, report_agg_relay(ll->relay).p,
                             report_agg_relay(ll->relay).n, (uint64_t)size);
@@ -547,6 +552,10 @@ static void report_agg_delivery(report_agg *a, const logline *ll)
                 m->flags |= RMSG_DEFERRED;
         }
         report_agg_add(a->defer_reasons, report_agg_reason(ll->status_text));
+        size_t n = report_agg_domain(ll->to, key, sizeof(key));
+        report_topk_item *dom = report_topk_add(a->defer_domains, key, n, 0);
+        if (ll->delay > dom->dmax)
+            dom->dmax = ll->delay;
         return;
     }
     case LOGS_BOUNCED:

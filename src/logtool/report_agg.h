@@ -95,6 +95,7 @@ typedef struct report_agg {
     /* top lists */
     report_topk *senders, *sender_domains, *recipients, *recipient_domains;
     report_topk *sending_hosts, *relays;
+    report_topk *defer_domains;         /* deferrals by recipient domain */
     report_topk *defer_reasons, *bounce_reasons, *reject_reasons;
     report_topk *held_reasons, *discard_reasons, *warn_reasons;
     report_topk *warnings, *errors, *fatals, *panics;

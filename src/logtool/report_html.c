@@ -354,6 +354,7 @@ void report_html_write(const report_agg *a, const report_out_opts *o, buf *out)
     report_html_table(out, "Next hops", a->relays, true, false, n);
     buf_puts(out, "</div>\n<h2>Why mail did not go through</h2><div class=tbls>\n");
     report_html_table(out, "Deferral reasons", a->defer_reasons, false, false, n);
+    report_html_table(out, "Deferrals by recipient domain", a->defer_domains, false, false, n);
     report_html_table(out, "Bounce reasons", a->bounce_reasons, false, false, n);
     report_html_table(out, "Reject reasons", a->reject_reasons, false, false, n);
     report_html_table(out, "Reject warnings", a->warn_reasons, false, false, n);

@@ -99,6 +99,51 @@ static void report_out_list(buf *out, const char *title, const report_topk *t, b
     mem_free(&v);
 }
 
+/* Deferrals and the longest delay of a recipient domain (pflogsumm's columns). */
+void report_out_domain_extra(const report_agg *a, const report_topk_item *it,
+                             uint64_t *defers_r, double *avg_r, double *max_r)
+{
+    const report_topk_item *d = report_topk_lookup(a->defer_domains, it->key, it->keylen);
+    *defers_r = d ? d->count : 0;
+    *avg_r = it->count ? it->dsum / (double)it->count : 0;
+    *max_r = d && d->dmax > it->dmax ? d->dmax : it->dmax;
+}
+
+/* pflogsumm's "Host/Domain Summary: Message Delivery" with its columns. */
+static void report_out_delivery_domains(const report_agg *a, buf *out, size_t topn)
+{
+    const report_topk *t = a->recipient_domains;
+    if (t->n == 0)
+        return;
+    const report_topk_item **v = mem_alloc(topn * sizeof(*v));
+    size_t k = report_topk_sorted(t, false, v, topn);
+    report_out_heading(out, t->exact ? "Host/Domain Summary: Message Delivery"
+                                     : "Host/Domain Summary: Message Delivery (approximate)");
+    buf_printf(out, " %8s %10s %7s %9s %9s   %s\n", "sent cnt", "bytes", "defers", "avg dly",
+               "max dly", "host/domain");
+    for (size_t i = 0; i < k; i++) {
+        uint64_t defers;
+        double avg, max;
+        report_out_domain_extra(a, v[i], &defers, &avg, &max);
+        buf_printf(out, " %s%7llu %10llu %7llu %8.1fs %8.1fs   %.*s\n", v[i]->err ? "~" : " ",
+                   (unsigned long long)v[i]->count, (unsigned long long)v[i]->bytes,
+                   (unsigned long long)defers, avg, max, (int)v[i]->keylen, v[i]->key);
+    }
+    /* Domains that only had deferrals, as pflogsumm lists them too. */
+    size_t kd = report_topk_sorted(a->defer_domains, false, v, topn);
+    for (size_t i = 0; i < kd && k < topn; i++) {
+        if (report_topk_lookup(t, v[i]->key, v[i]->keylen) != NULL)
+            continue;
+        buf_printf(out, " %s%7d %10d %7llu %8.1fs %8.1fs   %.*s\n", v[i]->err ? "~" : " ", 0, 0,
+                   (unsigned long long)v[i]->count, 0.0, v[i]->dmax, (int)v[i]->keylen,
+                   v[i]->key);
+        k++;
+    }
+    if (t->n > k)
+        buf_printf(out, "   (%zu more)\n", t->n - k);
+    mem_free(&v);
+}
+
 static void report_out_delays_text(const report_agg *a, buf *out)
 {
     if (a->delay[REPORT_D_TOTAL].n == 0)
@@ -184,8 +229,7 @@ void report_out_text(const report_agg *a, const report_out_opts *o, buf *out)
     report_out_delays_text(a, out);
 
     size_t n = o->topn;
-    report_out_list(out, "Host/Domain Summary: Message Delivery (count, bytes, domain)",
-                    a->recipient_domains, true, false, n);
+    report_out_delivery_domains(a, out, n);
     report_out_list(out, "Host/Domain Summary: Messages Received (count, bytes, domain)",
                     a->sender_domains, true, false, n);
     report_out_list(out, "Sending hosts (SMTP clients)", a->sending_hosts, false, false, n);
@@ -254,8 +298,8 @@ void report_out_text(const report_agg *a, const report_out_opts *o, buf *out)
 
 /* ---- JSON -------------------------------------------------------------------- */
 
-static void report_out_jlist(buf *out, const char *name, const report_topk *t, bool by_bytes,
-                             size_t topn)
+static void report_out_jlist_ex(const report_agg *a, buf *out, const char *name,
+                                const report_topk *t, bool by_bytes, size_t topn, bool domains)
 {
     const report_topk_item **v = mem_alloc((topn ? topn : 1) * sizeof(*v));
     size_t k = report_topk_sorted(t, by_bytes, v, topn);
@@ -264,12 +308,26 @@ static void report_out_jlist(buf *out, const char *name, const report_topk *t, b
     for (size_t i = 0; i < k; i++) {
         buf_puts(out, i ? ",{\"key\":" : "{\"key\":");
         report_out_jstr(out, v[i]->key, v[i]->keylen);
-        buf_printf(out, ",\"count\":%llu,\"bytes\":%llu,\"error\":%llu}",
+        buf_printf(out, ",\"count\":%llu,\"bytes\":%llu,\"error\":%llu",
                    (unsigned long long)v[i]->count, (unsigned long long)v[i]->bytes,
                    (unsigned long long)v[i]->err);
+        if (domains) {
+            uint64_t defers;
+            double avg, max;
+            report_out_domain_extra(a, v[i], &defers, &avg, &max);
+            buf_printf(out, ",\"defers\":%llu,\"delay_avg\":%.3f,\"delay_max\":%.3f",
+                       (unsigned long long)defers, avg, max);
+        }
+        buf_putc(out, '}');
     }
     buf_puts(out, "]}");
     mem_free(&v);
+}
+
+static void report_out_jlist(buf *out, const char *name, const report_topk *t, bool by_bytes,
+                             size_t topn)
+{
+    report_out_jlist_ex(NULL, out, name, t, by_bytes, topn, false);
 }
 
 static void report_out_jhist(buf *out, const report_hist *h)
@@ -367,7 +425,9 @@ void report_out_json(const report_agg *a, const report_out_opts *o, buf *out)
     buf_putc(out, ',');
     report_out_jlist(out, "sending_domains", a->sender_domains, false, n);
     buf_putc(out, ',');
-    report_out_jlist(out, "recipient_domains", a->recipient_domains, false, n);
+    report_out_jlist_ex(a, out, "recipient_domains", a->recipient_domains, false, n, true);
+    buf_putc(out, ',');
+    report_out_jlist(out, "deferral_domains", a->defer_domains, false, n);
     buf_putc(out, ',');
     report_out_jlist(out, "sending_hosts", a->sending_hosts, false, n);
     buf_putc(out, ',');

@@ -26,6 +26,9 @@ void report_out_json(const report_agg *a, const report_out_opts *o, buf *out);
 void report_out_jstr(buf *out, const char *s, size_t n);
 /* "2024-01-31 10:00:00" in the log's local time; "-" for an unknown time. */
 void report_out_time(const report_agg *a, long long t, char *out, size_t max);
+/* A recipient domain's deferrals, average and longest delay (pflogsumm's columns). */
+void report_out_domain_extra(const report_agg *a, const report_topk_item *it,
+                             uint64_t *defers_r, double *avg_r, double *max_r);
 /* Names of the series, delays and their explanations. */
 extern const char *const report_out_series[REPORT_S_COUNT];
 extern const char *const report_out_delay_names[REPORT_D_COUNT];

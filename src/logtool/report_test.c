@@ -286,6 +286,16 @@ static void test_agg_postfix_details(void)
     TEST_EQ_STR(v[0]->key, "connect to far.test[198.51.100.1]:25: Connection refused");
     TEST_EQ_INT(report_topk_sorted(a->relays, false, v, 8), 2);
     TEST_EQ_STR(v[0]->key, "far.test[198.51.100.1]");
+    /* Per recipient domain: sent count, delays, and deferrals apart. */
+    const report_topk_item *far = report_topk_lookup(a->recipient_domains, "far.test", 8);
+    TEST_TRUE(far != NULL);
+    if (far != NULL) {
+        TEST_EQ_INT(far->count, 2);
+        TEST_TRUE(far->dmax == 600 && far->dsum == 601);
+    }
+    const report_topk_item *fard = report_topk_lookup(a->defer_domains, "far.test", 8);
+    TEST_TRUE(fard != NULL && fard->count == 2 && fard->dmax == 300);
+    TEST_TRUE(report_topk_lookup(a->defer_domains, "example.net", 11) == NULL);
     TEST_EQ_INT(a->delay[REPORT_D_TOTAL].n, 3);
     TEST_TRUE(a->delay[REPORT_D_TOTAL].max == 600);
     TEST_TRUE(a->delay[REPORT_D_A].max == 598);

@@ -144,7 +144,15 @@ static void report_topk_hll_add(report_topk *t, uint64_t h)
         t->hll[idx] = rank;
 }
 
-void report_topk_add(report_topk *t, const char *key, size_t len, uint64_t bytes)
+const report_topk_item *report_topk_lookup(const report_topk *t, const char *key, size_t len)
+{
+    if (len > t->keymax)
+        len = t->keymax;
+    size_t s = report_topk_find(t, key, len, report_topk_hash(key, len));
+    return t->slots[s] ? &t->items[t->slots[s] - 1] : NULL;
+}
+
+report_topk_item *report_topk_add(report_topk *t, const char *key, size_t len, uint64_t bytes)
 {
     if (len > t->keymax)
         len = t->keymax;
@@ -158,7 +166,7 @@ void report_topk_add(report_topk *t, const char *key, size_t len, uint64_t bytes
         t->items[idx].count++;
         t->items[idx].bytes += bytes;
         report_topk_sift_down(t, t->items[idx].heap);
-        return;
+        return &t->items[idx];
     }
     if (t->n < t->cap) {
         idx = (uint32_t)t->n++;
@@ -169,11 +177,12 @@ void report_topk_add(report_topk *t, const char *key, size_t len, uint64_t bytes
         it->count = 1;
         it->bytes = bytes;
         it->err = 0;
+        it->dsum = it->dmax = 0;
         it->heap = idx;
         t->heap[idx] = idx;
         t->slots[s] = idx + 1;
         report_topk_sift_up(t, idx);
-        return;
+        return it;
     }
     /* Full: the smallest count makes room (Space-Saving). */
     idx = t->heap[0];
@@ -188,8 +197,10 @@ void report_topk_add(report_topk *t, const char *key, size_t len, uint64_t bytes
     it->err = it->count;
     it->count++;
     it->bytes = bytes;
+    it->dsum = it->dmax = 0;
     t->slots[report_topk_find(t, key, len, h)] = idx + 1;
     report_topk_sift_down(t, 0);
+    return it;
 }
 
 uint64_t report_topk_distinct(const report_topk *t)

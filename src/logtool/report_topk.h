@@ -31,6 +31,7 @@ typedef struct report_topk_item {
     uint64_t count;
     uint64_t bytes;
     uint64_t err;       /* possible over-count from an eviction */
+    double dsum, dmax;  /* free for the caller (delays of a domain) */
     uint64_t hash;
     uint32_t heap;      /* position in the min-heap */
 } report_topk_item;
@@ -52,8 +53,14 @@ typedef struct report_topk {
 
 report_topk *report_topk_new(size_t cap, size_t keymax);
 void report_topk_free(report_topk **tp);
-/* Count one occurrence of key with its bytes (0 if none). */
-void report_topk_add(report_topk *t, const char *key, size_t len, uint64_t bytes);
+/*
+ * Count one occurrence of key with its bytes (0 if none).  Returns its item,
+ * whose dsum and dmax the caller may update (zero for a new key); valid
+ * until the next add.
+ */
+report_topk_item *report_topk_add(report_topk *t, const char *key, size_t len, uint64_t bytes);
+/* The item of key, or NULL if it is not tracked. */
+const report_topk_item *report_topk_lookup(const report_topk *t, const char *key, size_t len);
 /* Distinct keys seen: exact while t->exact, else the HyperLogLog estimate. */
 uint64_t report_topk_distinct(const report_topk *t);
 /*

@@ -77,6 +77,12 @@ def test_report_postfix_senders_recipients_and_domains():
     assert d["top"]["senders_by_size"]["items"][0]["key"] == "dave@remote.test"
     relays = {i["key"] for i in d["top"]["relays"]["items"]}
     assert relays == {"local", "127.0.0.1[127.0.0.1]"}
+    # pflogsumm's delivery summary per domain: sent, deferrals, delays.
+    doms = {i["key"]: i for i in d["top"]["recipient_domains"]["items"]}
+    assert (doms["example.test"]["count"], doms["remote.test"]["count"]) == (12, 2)
+    assert doms["example.test"]["delay_max"] == pytest.approx(0.05)
+    defer_doms = {i["key"]: i["count"] for i in d["top"]["deferral_domains"]["items"]}
+    assert defer_doms == {"deadhost.test": 5}
 
 
 def test_report_postfix_reasons_are_grouped():
