@@ -9,7 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <dirent.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,27 +170,54 @@ static char *master_instance_user_name(void)
     return mem_strdup("postie");
 }
 
-static uid_t mi_uid;
-static gid_t mi_gid;
-
-static int master_instance_chown_one(const char *path, const struct stat *st,
-                                     int flag, struct FTW *ftw)
+/* Walk a directory by descriptors: every step is openat(O_NOFOLLOW) and
+ * fchownat(AT_SYMLINK_NOFOLLOW) relative to the directory already open.
+ * The tree belongs to mail_owner, who could swap a directory for a
+ * symbolic link while a root master walks it; a walk by path names
+ * (nftw) would then follow the link and hand root's files to mail_owner. */
+static void master_instance_chown_at(int dirfd, uid_t uid, gid_t gid,
+                                     int depth)
 {
-    /* lchown: a symlink planted by the unprivileged owner must not lead a
-     * root master to chown something outside the instance. */
-    if (st->st_uid != mi_uid || st->st_gid != mi_gid)
-        if (lchown(path, mi_uid, mi_gid) < 0)
-            msg_warn("chown %s: %m", path);
-    return 0;
+    int fd = dup(dirfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (d == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        struct stat st;
+        if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
+        if ((st.st_uid != uid || st.st_gid != gid) &&
+            fchownat(dirfd, de->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+            msg_warn("chown %s: %m", de->d_name);
+        if (S_ISDIR(st.st_mode) && depth < 8) {
+            int sub = openat(dirfd, de->d_name,
+                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub >= 0) {
+                master_instance_chown_at(sub, uid, gid, depth + 1);
+                close(sub);
+            }
+        }
+    }
+    closedir(d);
 }
 
 /* Give a tree to the service user: the queue holds files that root
  * commands may have made while master was down. */
 static void master_instance_chown_tree(const char *path, uid_t uid, gid_t gid)
 {
-    mi_uid = uid;
-    mi_gid = gid;
-    nftw(path, master_instance_chown_one, 16, FTW_PHYS | FTW_MOUNT);
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (fchown(fd, uid, gid) < 0)
+        msg_warn("chown %s: %m", path);
+    master_instance_chown_at(fd, uid, gid, 0);
+    close(fd);
 }
 
 static void master_instance_chown(const char *path, uid_t uid, gid_t gid)

@@ -95,3 +95,24 @@ def test_root_master_runs_services_from_a_binary_mail_owner_cannot_reach(postie_
     import time
     time.sleep(1)
     assert not [l for l in env.log_lines() if "warning: process" in l]
+
+
+def test_root_master_start_does_not_follow_links_planted_in_the_queue(postie_factory):
+    """The queue belongs to mail_owner; a root master that repairs owners at
+    start must not be led by a symbolic link to hand out root's files."""
+    env = postie_factory()
+    victim_dir = os.path.join(env.tmp, "rootdir")
+    os.makedirs(victim_dir)
+    victim = os.path.join(victim_dir, "secret")
+    with open(victim, "w") as f:
+        f.write("root's\n")
+    os.chmod(victim_dir, 0o700)
+    env.stop()
+    # What a compromised service could do: links in its own tree.
+    os.symlink(victim_dir, env.path("queue", "hold", "evil-dir"))
+    os.symlink(victim, env.path("queue", "deferred", "evil-file"))
+    env.start()
+    assert os.stat(victim_dir).st_uid == 0
+    assert os.stat(victim).st_uid == 0
+    # The links themselves may change owner; their targets never.
+    assert os.lstat(env.path("queue", "hold", "evil-dir")).st_uid == pwd.getpwnam("postie").pw_uid
