@@ -58,7 +58,12 @@ static void local_mbox_alarm(int sig)
  * older than LOCAL_DOTLOCK_STALE is taken as left by a crash. */
 static int local_mbox_dotlock(const char *lock)
 {
-    for (int tries = 0; tries < LOCAL_LOCK_WAIT * 4; tries++) {
+    /* Another delivery holds it for a few milliseconds, a mail reader for
+     * longer: poll from 5 ms up, doubling to 250 ms, so a busy mailbox is
+     * not slowed to four deliveries a second. */
+    long wait_ns = 5000000;
+    time_t deadline = time(NULL) + LOCAL_LOCK_WAIT;
+    for (;;) {
         int fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd >= 0) {
             close(fd);
@@ -69,8 +74,12 @@ static int local_mbox_dotlock(const char *lock)
         struct stat st;
         if (stat(lock, &st) == 0 && time(NULL) - st.st_mtime > LOCAL_DOTLOCK_STALE)
             unlink(lock);
-        struct timespec ts = {0, 250000000};
+        if (time(NULL) > deadline)
+            break;
+        struct timespec ts = {0, wait_ns};
         nanosleep(&ts, NULL);
+        if (wait_ns < 250000000)
+            wait_ns *= 2;
     }
     errno = EAGAIN;
     return -1;
