@@ -1906,6 +1906,19 @@ static void logline_dovecot(const char *p, const char *end, logline *ll)
             return;
         }
     }
+    bool login_proc = ll->program.n > 6 &&
+                      memcmp(ll->program.p + ll->program.n - 6, "-login", 6) == 0;
+    if (login_proc && (logline_has(p, end, LIT("Disconnected")) ||
+                       logline_has(p, end, LIT("Aborted login")) ||
+                       logline_has(p, end, LIT("Login aborted")))) {
+        /* The login process: no session yet, so a failed or abandoned login. */
+        ll->event = logline_find(p, end, LIT("auth failed")) != NULL ? LOGE_LOGIN_FAIL : LOGE_LOST;
+        const char *kv = logline_find(p, end, LIT(": user="));
+        ll->what = logline_str(p, kv ? kv : end);
+        if (kv != NULL)
+            logline_dovecot_kv(kv, end, ll);
+        return;
+    }
     if (logline_has(p, end, LIT("Disconnected: ")) || logline_has(p, end, LIT("Logged out")) ||
         logline_has(p, end, LIT("Connection closed"))) {
         if (logline_has(p, end, LIT("Disconnected: ")))
@@ -1992,8 +2005,17 @@ static const char *logline_tag(const char *p, const char *end, logline *ll,
                                logstr *tag)
 {
     const char *t = p;
-    while (t < end && *t != '[' && *t != ':' && *t != ' ')
+    while (t < end && *t != '[' && *t != ':' && *t != ' ') {
+        /* Dovecot: "lmtp(user)<pid><session:T2>" may hold ':' inside. */
+        if (*t == '<' || *t == '(') {
+            const char *c = memchr(t, *t == '<' ? '>' : ')', (size_t)(end - t));
+            if (c != NULL && memchr(t, ' ', (size_t)(c - t)) == NULL) {
+                t = c + 1;
+                continue;
+            }
+        }
         t++;
+    }
     if (t >= end || t == p)
         return NULL;
     *tag = logline_str(p, t);

@@ -849,7 +849,9 @@ static void logtrace_queued_as(logtrace *t, logtrace_msg *m, const logline *ll)
         logtrace_msg *c = logtrace_find(t, k, n);
         if (c == NULL || c == m)
             continue;
-        if (c->parent == NULL) {
+        /* More specific than a Message-ID match: it names this very hop. */
+        if (c->parent == NULL || (c->link != NULL && strcmp(c->link, "hop") == 0)) {
+            mem_free(&c->parent);
             c->parent = mem_strdup(m->qid);
             c->link = fwd ? "forward" : "hop";
         }

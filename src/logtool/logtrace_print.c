@@ -178,6 +178,8 @@ static const char *logtrace_print_outcome_of(const logtrace_msg *m, const logtra
             return "bounced";
         if (s->sent && s->deferred)
             return "partly delivered (some recipients still deferred)";
+        if (s->sent && s->rejected)
+            return "delivered (other recipients were rejected during the SMTP session)";
         if (s->sent)
             return "delivered";
         if (s->deleted)

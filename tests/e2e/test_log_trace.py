@@ -463,3 +463,90 @@ def test_follow_copytruncate_rotation(tmp_path):
     assert p.returncode == 0, err
     assert "== finished: 1s2AbC" not in out  # the old content was skipped
     assert "!! delivery deferred" in out and "dan@far.example" in out
+
+
+# ---- logs written by real Postfix, Exim and Dovecot (tests/logs/real) ----------
+
+REAL = os.path.join(REPO, "tests", "logs", "real")
+
+
+def real(name):
+    p = os.path.join(REAL, name)
+    if not os.path.exists(p):
+        pytest.skip(f"{p} not made yet")
+    return p
+
+
+def all_outcomes(path, id_regex):
+    """Trace every queue ID of a log; {queue_id: message} (each once)."""
+    import re
+    with open(path, errors="replace") as f:
+        ids = sorted(set(re.findall(id_regex, f.read())))
+    found = {}
+    for q in ids:
+        for m in trace_json(q, path)["messages"]:
+            found.setdefault(m["queue_id"], m)
+    return found
+
+
+def test_real_postfix_every_message_has_the_right_outcome():
+    path = real("postfix.log")
+    msgs = all_outcomes(path, r"\]: ([0-9A-F]{10,12}): ")
+    outcomes = sorted(m["outcome"] for m in msgs.values())
+    # README: 19 messages sent; 15 with a queue ID + 1 pickup + 3 notices
+    # + the forwarded copy = 20 queue IDs (the two NOQUEUE rejects have none).
+    assert len(msgs) == 20, outcomes
+    assert outcomes.count("bounced") == 2
+    assert outcomes.count("expired (returned to the sender)") == 1
+    assert outcomes.count("on hold (still in the queue)") == 1
+    assert outcomes.count("discarded") == 1
+    assert outcomes.count("rejected") == 1
+    delivered = [o for o in outcomes if o.startswith("delivered")]
+    assert len(delivered) == 14
+    notices = [m for m in msgs.values() if m.get("link") == "bounce"]
+    assert len(notices) == 3 and all(m["from"] == "" for m in notices)
+    assert not any(m["in_queue"] for m in msgs.values() if m["outcome"] != "on hold (still in the queue)")
+
+
+def test_real_postfix_expired_message_retries_and_notice():
+    j = trace_json("user@deadhost.test", real("postfix.log"))
+    first, notice = j["messages"]
+    assert first["outcome"] == "expired (returned to the sender)"
+    deferrals = [s for s in first["steps"] if s.get("status") == "deferred"]
+    assert len(deferrals) == 5
+    assert "not listening" in deferrals[0]["cause"]
+    assert notice["parent"] == first["queue_id"] and notice["outcome"] == "delivered"
+
+
+def test_real_postfix_rejects_forward_and_partial():
+    path = real("postfix.log")
+    j = trace_json("victim@other.test", path)
+    assert j["messages"][0]["outcome"] == "rejected (never queued)"
+    assert [s["dsn"] for s in j["messages"][0]["steps"] if s["event"] == "reject"] == ["5.7.1"]
+    j = trace_json("fwd@example.test", path)
+    assert [m["link"] if "link" in m else None for m in j["messages"]] == [None, "forward"]
+    assert j["messages"][1]["recipients"][0]["to"] == "carol@remote.test"
+    j = trace_json("nobody2@example.test", path)
+    assert j["messages"][0]["outcome"].startswith("delivered (other recipients were rejected")
+
+
+def test_real_exim_every_message_has_the_right_outcome():
+    path = real("exim-mainlog")
+    msgs = all_outcomes(path, r" ([0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}) ")
+    outcomes = sorted(m["outcome"] for m in msgs.values())
+    assert outcomes.count("bounced") == 3, outcomes
+    assert len([m for m in msgs.values() if m.get("link") == "bounce"]) == 3
+    assert not any(m["in_queue"] for m in msgs.values())
+    j = trace_json("user@deadhost.test", path)
+    deferrals = [s for s in j["messages"][0]["steps"] if s.get("status") == "deferred"]
+    assert len(deferrals) == 7
+
+
+def test_real_dovecot_lines_all_understood():
+    r = log("explain", real("dovecot.log"))
+    assert r.returncode == 0
+    assert " 0 not understood" in r.stderr
+    assert r.stdout.count("mailbox login failed") == 3
+    assert r.stdout.count("stored in the mailbox") == 5
+    j = trace_json("alice", real("dovecot.log"))
+    assert all(m["outcome"] == "stored in the mailbox" for m in j["messages"])
