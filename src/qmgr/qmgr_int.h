@@ -39,6 +39,8 @@ typedef struct qmgr_msg {
     bool deferred;             /* some recipient deferred in this pass */
     bool retry;                /* came from deferred/ or active/ (crash) */
     buf *defer_text;           /* "rcpt: reason" lines for defer/ID */
+    bool notify;               /* bounce (issue 4): queue/bounce/ID has
+                                * records, notices due when the pass ends */
     struct qmgr_msg *prev, *next;
 } qmgr_msg;
 

@@ -17,7 +17,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "bounce/bounce.h"
 #include "global/deliver_log.h"
+#include "global/dsn_param.h"
 #include "global/deliver_request.h"
 #include "global/mail_conf.h"
 #include "qmgr/qmgr_int.h"
@@ -87,8 +89,10 @@ static void qmgr_message_remove(qmgr_msg *qm)
     if (unlink(qm->path) < 0 && errno != ENOENT)
         msg_error("%s: remove %s: %m", qm->id, qm->path);
     /* Only a message that was deferred before can have reasons on file. */
-    if (qm->retry || qm->deferred)
+    if (qm->retry || qm->deferred) {
         qmgr_message_unlink_defer(qm->id);
+        bounce_log_remove(qmgr_queue_dir, qm->id); /* the delay marker */
+    }
     msg_info("%s: removed", qm->id);
 }
 
@@ -128,6 +132,9 @@ int qmgr_message_activate(const char *from, const char *id)
     qm->m = m;
     qm->active_usec = deliver_log_now();
     qm->retry = strcmp(from, QUEUE_INCOMING) != 0;
+    /* Records of an earlier pass whose notices are not sent yet (a crash,
+     * or a notice that failed): docs/queue.md, "Bounces". */
+    qm->notify = qm->retry && bounce_log_exists(qmgr_queue_dir, id);
     qm->rstate = mem_zalloc(m->nrcpt ? m->nrcpt : 1);
     for (size_t i = 0; i < m->nrcpt; i++) {
         if (m->rcpts[i].status == QUEUE_RCPT_TODO) {
@@ -147,10 +154,9 @@ int qmgr_message_activate(const char *from, const char *id)
 
     if (qm->waiting == 0) {
         /* Every recipient was marked before a crash or stop, only the
-         * unlink was missing. */
-        qmgr_message_unlink_list(qm);
-        qmgr_message_remove(qm);
-        qmgr_message_free(&qm);
+         * unlink was missing -- and perhaps the notices: finish sends
+         * them first (bounce, issue 4). */
+        qmgr_message_finish(qm);
         return 0;
     }
     /* Postfix's size is the message content as queued; nrcpt counts the
@@ -179,7 +185,34 @@ void qmgr_message_result(qmgr_msg *qm, size_t ri, const char *dsn,
     queue_rcpt *r = &qm->m->rcpts[ri];
     char mark = dsn[0] == '2' ? QUEUE_RCPT_DONE
                 : dsn[0] == '5' ? QUEUE_RCPT_FAILED : 0;
-    if (mark && r->status == QUEUE_RCPT_TODO && queue_msg_pending(qm->m) == 1) {
+    /* bounce (issue 4): a failure, or a delivery the sender asked to hear
+     * of (NOTIFY=SUCCESS), gets its record in queue/bounce/ID before the
+     * mark, so a marked recipient never lacks its notice (docs/queue.md,
+     * "Bounces").  No record, no mark: it is tried again. */
+    const char *action = NULL;
+    if (mark == QUEUE_RCPT_FAILED)
+        action = BOUNCE_FAILED;
+    else if (mark == QUEUE_RCPT_DONE && bounce_wants(qm->m, ri, DSN_NOTIFY_SUCCESS))
+        action = qm->routes && qm->routes[ri].transport &&
+                         strcmp(qm->routes[ri].transport, "smtp") == 0
+                     ? BOUNCE_RELAYED   /* RFC 3464 section 2.3.3 */
+                     : BOUNCE_DELIVERED;
+    if (action && r->status == QUEUE_RCPT_TODO) {
+        if (bounce_log_append(qmgr_queue_dir, qm->id, r->index, action, dsn,
+                              text) < 0) {
+            msg_error("%s: cannot write bounce log for recipient %d: %m",
+                      qm->id, r->index);
+            mark = 0;
+            dsn = "4.3.0";
+            text = "cannot write bounce log";
+        } else {
+            qm->notify = true;
+        }
+    }
+    /* With notices due, the marks must all be in the file: the notice
+     * reads them, and a failed notice keeps the message for later. */
+    if (mark && r->status == QUEUE_RCPT_TODO && queue_msg_pending(qm->m) == 1 &&
+        !qm->notify) {
         /* The last recipient: the file is unlinked next, which records
          * "done" for all of it; a mark (and its fsync, the largest cost
          * per message) would be written only to be deleted.  A crash in
@@ -230,16 +263,39 @@ static void qmgr_message_expire(qmgr_msg *qm)
         queue_rcpt *r = &qm->m->rcpts[i];
         if (r->status != QUEUE_RCPT_TODO)
             continue;
+        /* bounce (issue 4): the record first, as for any failure. */
+        if (bounce_log_expire(qmgr_queue_dir, qm->id, r,
+                              qm->defer_text ? qm->defer_text->data : NULL) < 0) {
+            msg_error("%s: cannot write bounce log for recipient %d: %m",
+                      qm->id, r->index);
+            continue; /* unmarked: tried again, expired again */
+        }
+        qm->notify = true;
         if (queue_msg_mark(qm->path, r, QUEUE_RCPT_FAILED) < 0)
             msg_error("%s: cannot mark recipient %d in %s: %m", qm->id,
                       r->index, qm->path);
         else
             r->status = QUEUE_RCPT_FAILED;
     }
-    /* Postfix's line; the notice to the sender comes with the bounce
-     * component (issue 4). */
+    /* Postfix's line; the notice follows from the bounce log. */
     msg_info("%s: from=<%s>, status=expired, returned to sender", qm->id,
              qm->m->sender);
+}
+
+/* bounce (issue 4): send the notices this pass calls for (the log's, and
+ * what adds), in a child, before the message leaves active/.  0 when they
+ * are durable (or none was due). */
+static int qmgr_message_notify(qmgr_msg *qm, int what)
+{
+    if (qm->notify)
+        what |= BOUNCE_NOTIFY_LOG;
+    if (what == 0)
+        return 0;
+    int r = bounce_notify(qmgr_queue_dir, qm->m, what,
+                          qm->defer_text ? qm->defer_text->data : NULL);
+    if (r == 0)
+        qm->notify = false;
+    return r;
 }
 
 void qmgr_message_finish(qmgr_msg *qm)
@@ -248,15 +304,21 @@ void qmgr_message_finish(qmgr_msg *qm)
     if (qmgr_scan_more)
         qmgr_scan_soon(); /* a scan left files for lack of room */
     if (!qm->deferred) {
-        qmgr_message_remove(qm);
-        qmgr_message_free(&qm);
-        return;
+        if (qmgr_message_notify(qm, 0) == 0) {
+            qmgr_message_remove(qm);
+            qmgr_message_free(&qm);
+            return;
+        }
+        /* A notice could not be written: the message (all marked) waits
+         * in deferred/ and the next pass tries the notice again. */
+        qm->deferred = true;
     }
     struct stat st;
     if (stat(qm->path, &st) < 0 && errno == ENOENT) {
         /* Deleted under us by the administrator (postie queue delete),
          * who logged it: nothing left to defer. */
         qmgr_message_unlink_defer(qm->id);
+        bounce_log_remove(qmgr_queue_dir, qm->id);
         qmgr_message_free(&qm);
         return;
     }
@@ -276,12 +338,22 @@ void qmgr_message_finish(qmgr_msg *qm)
                                      : "maximal_queue_lifetime";
     if (age >= var_time(lifetime_param)) {
         qmgr_message_expire(qm);
-        if (queue_msg_pending(qm->m) == 0) {
+        if (queue_msg_pending(qm->m) == 0 && qmgr_message_notify(qm, 0) == 0) {
             qmgr_message_remove(qm);
             qmgr_message_free(&qm);
             return;
         }
-        /* A mark failed: keep it deferred and try again. */
+        /* A mark or the notice failed: keep it deferred and try again. */
+    } else {
+        /* bounce (issue 4): the failures of this pass go out now, even
+         * with other recipients still deferred (Postfix's habit), and one
+         * delay notice once the message is delay_warning_time old. */
+        long long warn = var_time("delay_warning_time");
+        int what = warn > 0 && age >= warn &&
+                           !bounce_delay_sent(qmgr_queue_dir, qm->id)
+                       ? BOUNCE_NOTIFY_DELAY
+                       : 0;
+        qmgr_message_notify(qm, what); /* on failure: the next pass */
     }
     /* Reasons for mailq: written before the move, so a deferred file
      * always has its reasons (a stale one is harmless). */
