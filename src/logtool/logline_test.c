@@ -147,6 +147,12 @@ static const logline_case logline_cases[] = {
      LOGF_DOVECOT, LOGE_DELIVERY, "-", "lda", NULL, "bob", "bounced", "5.2.2", NULL, "m2@example.com", NULL, NULL, NULL, 0, 0},
     {"Mar  1 10:00:04 mail dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<eve>, method=PLAIN, rip=192.0.2.66, lip=192.0.2.1, session=<x>",
      LOGF_DOVECOT, LOGE_LOGIN_FAIL, "-", "imap-login", NULL, NULL, NULL, NULL, "192.0.2.66", NULL, NULL, NULL, NULL, 0, 0},
+    {"Nov 23 16:50:48 lmtp(alice)<21232><IE63IOhuBGvwUgAAg+zDdQ:T2>: Info: msgid=unspecified: saved mail to INBOX",
+     LOGF_DOVECOT, LOGE_DELIVERY, "-", "lmtp", NULL, "alice", "sent", NULL, NULL, "unspecified", NULL, NULL, NULL, 0, 21232},
+    {"Nov 23 16:50:50 imap-login: Info: Disconnected: Aborted login by logging out (auth failed, 1 attempts in 2 secs): user=<alice>, method=PLAIN, rip=127.0.0.1, lip=127.0.0.1, secured, session=<RPtUZfRg9Od/AAAB>",
+     LOGF_DOVECOT, LOGE_LOGIN_FAIL, "-", "imap-login", NULL, NULL, NULL, NULL, "127.0.0.1", NULL, NULL, NULL, NULL, 0, 0},
+    {"Nov 23 16:50:48 imap-login: Info: Disconnected: Connection closed (disconnected before auth was ready, waited 0 secs): user=<>, rip=127.0.0.1, lip=127.0.0.1, secured, session=<keJTZfRg3Od/AAAB>",
+     LOGF_DOVECOT, LOGE_LOST, "-", "imap-login", NULL, NULL, NULL, NULL, "127.0.0.1", NULL, NULL, NULL, NULL, 0, 0},
     /* junk */
     {"this is not a log line", LOGF_UNKNOWN, LOGE_UNKNOWN, "-", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0},
     {"Mar  1 10:00:04 mail kernel: [1.0] eth0 up", LOGF_OTHER, LOGE_OTHER, "-", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0},
