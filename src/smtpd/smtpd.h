@@ -17,7 +17,7 @@
  * the transaction (MAIL, RCPT, content), which is created at MAIL and
  * dropped at RSET, end of data or disconnect (OpenSMTPD's split).
  *
- * Does not: TLS or AUTH (later issues), DSN parameters (issue 4).
+ * Does not: TLS or AUTH (later issues).
  */
 #ifndef POSTIE_SMTPD_SMTPD_H
 #define POSTIE_SMTPD_SMTPD_H
@@ -72,6 +72,8 @@ typedef struct smtpd_tx {
     char *sender;          /* "" for <> */
     unsigned long long declared_size;
     bool smtputf8;
+    int dsn_ret;           /* RFC 3461 RET: DSN_RET_* (0: not given) */
+    char *dsn_envid;       /* RFC 3461 ENVID, decoded, or NULL */
     int rcpt_ok;           /* accepted recipients */
     cleanup *cl;           /* the queue file, from the first accepted RCPT */
     char id[16];           /* its queue ID, kept after commit for logs */

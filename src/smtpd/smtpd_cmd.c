@@ -9,7 +9,9 @@
  *
  * Commands: RFC 5321 section 4.1.1 (EHLO, HELO, MAIL, RCPT, DATA, RSET,
  * NOOP, QUIT, HELP, VRFY), RFC 3030 (BDAT), with the ESMTP parameters SIZE
- * (RFC 1870), BODY (RFC 6152) and SMTPUTF8 (RFC 6531).
+ * (RFC 1870), BODY (RFC 6152) and SMTPUTF8 (RFC 6531), and DSN (RFC 3461:
+ * RET and ENVID on MAIL, NOTIFY and ORCPT on RCPT, kept in the queue file
+ * as global/dsn_param.h says).
  */
 #include "smtpd/smtpd.h"
 
@@ -21,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "global/dsn_param.h"
 #include "global/local_rcpt.h"
 #include "global/mail_addr.h"
 #include "global/mail_conf.h"
@@ -83,6 +86,7 @@ static void smtpd_cmd_ehlo(smtpd_session *s, char *args)
         smtpd_session_reply(s, "250-VRFY");
     smtpd_session_reply(s, "250-ENHANCEDSTATUSCODES");
     smtpd_session_reply(s, "250-8BITMIME");
+    smtpd_session_reply(s, "250-DSN"); /* RFC 3461 section 4 */
     smtpd_session_reply(s, "250-SMTPUTF8");
     smtpd_session_reply(s, "250 CHUNKING");
 }
@@ -111,7 +115,8 @@ static int smtpd_cmd_mail_check(smtpd_session *s, char *args)
 /* Parse ESMTP parameters of MAIL (RFC 5321 section 4.1.2 Mail-parameters).
  * Returns 0, or -1 after replying. */
 static int smtpd_cmd_mail_params(smtpd_session *s, const char *p,
-                                 unsigned long long *size_r, bool *utf8_r)
+                                 unsigned long long *size_r, bool *utf8_r,
+                                 int *ret_r, char **envid_r)
 {
     char tok[SMTPD_CMD_LINE_MAX];
     while (*p) {
@@ -140,6 +145,20 @@ static int smtpd_cmd_mail_params(smtpd_session *s, const char *p,
             /* RFC 6152: nothing to do, content is stored as received. */
         } else if (strcasecmp(tok, "SMTPUTF8") == 0 && val == NULL) {
             *utf8_r = true;
+        } else if (strcasecmp(tok, "RET") == 0 && val) {
+            /* RFC 3461 section 4.3; given twice is a syntax error. */
+            int ret = dsn_param_ret_parse(val);
+            if (ret < 0 || *ret_r != 0) {
+                smtpd_session_reply(s, "501 5.5.4 Bad RET parameter syntax");
+                return -1;
+            }
+            *ret_r = ret;
+        } else if (strcasecmp(tok, "ENVID") == 0 && val) {
+            /* RFC 3461 section 4.4: xtext, at most 100 characters. */
+            if (*envid_r != NULL || dsn_param_envid_parse(val, envid_r) < 0) {
+                smtpd_session_reply(s, "501 5.5.4 Bad ENVID parameter syntax");
+                return -1;
+            }
         } else {
             if (eq)
                 *eq = '=';
@@ -164,13 +183,17 @@ static void smtpd_cmd_mail(smtpd_session *s, char *args)
     }
     unsigned long long size = 0;
     bool utf8 = false;
-    if (smtpd_cmd_mail_params(s, end, &size, &utf8) < 0) {
+    int ret = 0;
+    char *envid = NULL;
+    if (smtpd_cmd_mail_params(s, end, &size, &utf8, &ret, &envid) < 0) {
         mem_free(&addr);
+        mem_free(&envid);
         return;
     }
     if (!utf8 && mail_addr_is_8bit(addr)) {
         /* RFC 6531 section 3.4: non-ASCII needs the SMTPUTF8 parameter. */
         mem_free(&addr);
+        mem_free(&envid);
         smtpd_session_reply(s, "553 5.6.7 Must declare SMTPUTF8 to send unicode address");
         return;
     }
@@ -178,6 +201,8 @@ static void smtpd_cmd_mail(smtpd_session *s, char *args)
     s->tx->sender = addr;
     s->tx->declared_size = size;
     s->tx->smtputf8 = utf8;
+    s->tx->dsn_ret = ret;
+    s->tx->dsn_envid = envid;
     if (size > smtpd_cf.message_size_limit) {
         /* RFC 1870 section 6.3. */
         const char *reply = "552 5.3.4 Message size exceeds fixed limit";
@@ -221,8 +246,50 @@ static int smtpd_cmd_open_queue(smtpd_session *s)
     cleanup_attr(tx->cl, "proto", s->esmtp ? "ESMTP" : "SMTP");
     if (tx->smtputf8)
         cleanup_attr(tx->cl, "smtputf8", "yes");
+    if (tx->dsn_ret != 0)
+        cleanup_attr(tx->cl, "dsn_ret", tx->dsn_ret == DSN_RET_FULL ? "FULL" : "HDRS");
+    if (tx->dsn_envid != NULL)
+        cleanup_attr(tx->cl, "dsn_envid", tx->dsn_envid);
     snprintf(tx->id, sizeof(tx->id), "%s", cleanup_id(tx->cl));
     msg_info("%s: client=%s", tx->id, s->namaddr);
+    return 0;
+}
+
+/* RCPT parameters (RFC 5321 section 4.1.1.3): NOTIFY and ORCPT of RFC
+ * 3461 sections 4.1 and 4.2, each at most once.  0, or -1 after
+ * replying. */
+static int smtpd_cmd_rcpt_params(smtpd_session *s, const char *p, int *notify_r,
+                                 char **orcpt_r)
+{
+    char tok[SMTPD_CMD_LINE_MAX];
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        if (*p == '\0')
+            break;
+        size_t n = strcspn(p, " ");
+        snprintf(tok, sizeof(tok), "%.*s", (int)n, p);
+        p += n;
+        char *eq = strchr(tok, '=');
+        if (eq != NULL && strncasecmp(tok, "NOTIFY=", 7) == 0) {
+            int bits = dsn_param_notify_parse(eq + 1);
+            if (bits < 0 || *notify_r != 0) {
+                smtpd_session_reply(s, "501 5.5.4 Bad NOTIFY parameter syntax");
+                return -1;
+            }
+            *notify_r = bits;
+        } else if (eq != NULL && strncasecmp(tok, "ORCPT=", 6) == 0) {
+            if (*orcpt_r != NULL || dsn_param_orcpt_parse(eq + 1, orcpt_r) < 0) {
+                mem_free(orcpt_r);
+                smtpd_session_reply(s, "501 5.5.4 Bad ORCPT parameter syntax");
+                return -1;
+            }
+        } else {
+            mem_free(orcpt_r);
+            smtpd_session_reply(s, "555 5.5.4 Unsupported option: %.100s", tok);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -239,16 +306,15 @@ static void smtpd_cmd_rcpt(smtpd_session *s, char *args)
         smtpd_session_reply(s, "501 5.1.3 Bad recipient address syntax");
         return;
     }
-    while (*end == ' ')
-        end++;
-    if (*end != '\0') {
-        /* NOTIFY and ORCPT come with DSN (issue 4). */
+    int notify = 0;
+    char *orcpt = NULL;
+    if (smtpd_cmd_rcpt_params(s, end, &notify, &orcpt) < 0) {
         mem_free(&addr);
-        smtpd_session_reply(s, "555 5.5.4 Unsupported option: %.100s", end);
         return;
     }
     if (!tx->smtputf8 && mail_addr_is_8bit(addr)) {
         mem_free(&addr);
+        mem_free(&orcpt);
         smtpd_session_reply(s, "553 5.6.7 Must declare SMTPUTF8 to send unicode address");
         return;
     }
@@ -261,7 +327,15 @@ static void smtpd_cmd_rcpt(smtpd_session *s, char *args)
         if (tx->cl == NULL && smtpd_cmd_open_queue(s) < 0) {
             reply = mem_strdup("451 4.3.0 Error: queue file write error");
         } else {
-            cleanup_rcpt(tx->cl, addr, NULL);
+            if (notify != 0) {
+                /* Per recipient, keyed by its index (dsn_param.h). */
+                char name[40], bits[40];
+                snprintf(name, sizeof(name), "dsn_notify.%d", cleanup_nrcpt(tx->cl));
+                dsn_param_notify_format(notify, bits, sizeof(bits));
+                cleanup_attr(tx->cl, name, bits);
+            }
+            cleanup_rcpt(tx->cl, addr, orcpt);
+            mem_free(&orcpt);
             tx->rcpt_ok++;
             mem_free(&tx->last_rcpt);
             tx->last_rcpt = addr;
@@ -274,6 +348,7 @@ static void smtpd_cmd_rcpt(smtpd_session *s, char *args)
     smtpd_session_reply(s, "%s", reply);
     mem_free(&reply);
     mem_free(&addr);
+    mem_free(&orcpt);
 }
 
 /* ---- DATA and BDAT ---- */

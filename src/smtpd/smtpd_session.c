@@ -198,6 +198,7 @@ void smtpd_session_tx_free(smtpd_session *s)
     cleanup_abort(&tx->cl);
     smtpd_data_free(&tx->data);
     mem_free(&tx->sender);
+    mem_free(&tx->dsn_envid);
     mem_free(&tx->last_rcpt);
     mem_free(&s->tx);
     s->state = SMTPD_ST_IDLE;
