@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > 65536)
         return 0;
     const char *p = (const char *)data;
-    logline_ctx ctx = {.year = 2024, .last_month = -1, .utcoff = 0};
+    logline_ctx ctx = {.year = 2024, .last_month = -1, .ref_month = -1, .utcoff = 0};
     logline ll;
 
     logline_parse(&ctx, p, size, &ll);

@@ -263,6 +263,9 @@ static const char *logline_stamp_trad(logline_ctx *ctx, const char *p,
     if (q < end && *q != ' ')
         return NULL;
     /* No year in the stamp: the context's, moving on at a roll-over. */
+    if (ctx->last_month < 0 && ctx->ref_month >= 0 && mon > ctx->ref_month)
+        ctx->year--; /* e.g. a December line in a file last written in January */
+    ctx->ref_month = -1;
     if (ctx->last_month >= 0 && mon + 6 < ctx->last_month)
         ctx->year++;
     ctx->last_month = mon;
@@ -2261,6 +2264,7 @@ void logline_ctx_init(logline_ctx *ctx)
     localtime_r(&now, &tm);
     ctx->year = tm.tm_year + 1900;
     ctx->last_month = -1;
+    ctx->ref_month = tm.tm_mon; /* "now" is the reference: no future months */
     ctx->utcoff = tm.tm_gmtoff;
 }
 

@@ -202,6 +202,9 @@ typedef struct logline {
 typedef struct logline_ctx {
     int year;                   /* for "Mmm dd" stamps */
     int last_month;             /* 0..11, -1 none yet */
+    int ref_month;              /* 0..11: month of "year"'s reference time (a
+                                   file's mtime); a first stamp in a later
+                                   month is of the year before.  -1 none */
     long utcoff;                /* seconds east of UTC for local stamps */
 } logline_ctx;
 

@@ -220,6 +220,7 @@ static void test_logline_times(void)
     logline ll;
     logline_ctx_init(&ctx);
     ctx.year = 2024;
+    ctx.ref_month = -1;
     ctx.utcoff = 0;
     const char *l1 = "Mar  1 10:00:02 mail postfix/qmgr[90]: 3AB1C2D3E4: removed";
     logline_parse(&ctx, l1, strlen(l1), &ll);
@@ -240,6 +241,24 @@ static void test_logline_times(void)
     logline_parse(&ctx, d, strlen(d), &ll);
     logline_parse(&ctx, j, strlen(j), &ll);
     TEST_EQ_INT(ctx.year, 2025);
+    TEST_EQ_INT(ll.time, 1735689601);
+}
+
+/* A log written up to January that starts in December: the first lines are
+ * of the year before. */
+static void test_logline_year_reference(void)
+{
+    logline_ctx ctx;
+    logline ll;
+    logline_ctx_init(&ctx);
+    ctx.year = 2025;
+    ctx.ref_month = 0;
+    ctx.utcoff = 0;
+    const char *d = "Dec 31 23:59:59 m postfix/qmgr[1]: 3AB1C2D3E4: removed";
+    const char *j = "Jan  1 00:00:01 m postfix/qmgr[1]: 3AB1C2D3E4: removed";
+    logline_parse(&ctx, d, strlen(d), &ll);
+    TEST_EQ_INT(ll.time, 1735689599);
+    logline_parse(&ctx, j, strlen(j), &ll);
     TEST_EQ_INT(ll.time, 1735689601);
 }
 
@@ -275,6 +294,7 @@ int main(void)
 {
     TEST_RUN(test_logline_table);
     TEST_RUN(test_logline_times);
+    TEST_RUN(test_logline_year_reference);
     TEST_RUN(test_logline_fields);
     return test_done();
 }

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -185,6 +186,22 @@ static void logtool_summary(const char *cmd, const logtool_counts *c)
             cmd, c->lines, c->unknown, c->truncated, c->binary, c->other);
 }
 
+/*
+ * Stamps without a year ("Mmm dd"): take the year of the first file's last
+ * change, which is when its last line was written; the parser steps back a
+ * year if the file starts in a later month (a log spanning New Year).
+ */
+static void logtool_year_from(const char *path, logline_ctx *ctx)
+{
+    struct stat sb;
+    if (strcmp(path, "-") == 0 || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return;
+    struct tm tm;
+    localtime_r(&sb.st_mtime, &tm);
+    ctx->year = tm.tm_year + 1900;
+    ctx->ref_month = tm.tm_mon;
+}
+
 /* Run fn over every line of every input.  Returns 0 or an exit code. */
 typedef void (*logtool_line_fn)(const logline *ll, void *ctx);
 
@@ -209,14 +226,18 @@ static int logtool_each(const char *cmd, const logtool_opts *o, logtool_counts *
     int rc = 0;
     logline_ctx lctx;
     logline_ctx_init(&lctx);
-    if (o->year > 0)
+    if (o->year > 0) {
         lctx.year = o->year;
+        lctx.ref_month = -1;
+    }
     for (int i = 0; i < nfiles; i++) {
         logreader *r = logtool_open(cmd, files[i], c);
         if (r == NULL) {
             rc = 66;
             continue;
         }
+        if (i == 0 && o->year <= 0)
+            logtool_year_from(files[i], &lctx);
         const char *line, *err = NULL;
         size_t len;
         int got;
@@ -416,8 +437,10 @@ static int logtool_follow(int argc, char **argv)
     logtrace_set_caps(f.t, 200000, 1000);
     logline_ctx lctx;
     logline_ctx_init(&lctx);
-    if (o.year > 0)
+    if (o.year > 0) {
         lctx.year = o.year;
+        lctx.ref_month = -1;
+    }
     double last = logtool_now();
     rc = 0;
     for (;;) {
