@@ -3,7 +3,7 @@
  *
  * One connection to queue/private/TRANSPORT per recipient (the protocol is
  * in global/deliver_request.h).  Limits: default_process_limit deliveries
- * in all; per destination local_destination_concurrency_limit (one local
+ * per transport; per destination local_destination_concurrency_limit (one local
  * user: the recipient address) or default_destination_concurrency_limit
  * (one remote domain).  A recipient held back by its destination's limit
  * does not hold back the others.
@@ -50,6 +50,7 @@ typedef struct qmgr_job {
     bool done[QMGR_BATCH];
     size_t n, answered;
     qmgr_dest *dest;
+    qmgr_agent *agent;
     const char *transport;
     int fd;
     uint64_t timer;
@@ -70,6 +71,7 @@ typedef struct qmgr_agent {
     char name[32];
     double down_since;   /* 0: reachable */
     double retry_at;
+    int inflight;        /* connections open to it */
 } qmgr_agent;
 
 static qmgr_agent qmgr_agents[8];
@@ -193,6 +195,7 @@ static void qmgr_deliver_end(qmgr_job *job)
         event_cancel(job->timer);
     buf_free(&job->in);
     qmgr_deliver_dest_release(job->dest);
+    job->agent->inflight--;
     qmgr_inflight--;
     qm->inflight--;
     mem_free(&job);
@@ -315,6 +318,11 @@ static bool qmgr_deliver_start(qmgr_msg *qm, const size_t *ri, size_t n,
     double now = event_now();
     if (ag->down_since > 0 && now < ag->retry_at)
         return false; /* still waiting for it; a timer reschedules */
+    /* default_process_limit per transport, as Postfix's per-service
+     * process limit: slow remote servers cannot take every slot from
+     * local delivery. */
+    if (ag->inflight >= var_int("default_process_limit"))
+        return false;
     long long handoff = deliver_log_now();
     char *err = NULL;
     int fd = qmgr_deliver_connect(transport, &err);
@@ -399,6 +407,8 @@ static bool qmgr_deliver_start(qmgr_msg *qm, const size_t *ri, size_t n,
     memcpy(job->ri, ri, n * sizeof(*ri));
     job->n = n;
     job->dest = dest;
+    job->agent = ag;
+    ag->inflight++;
     job->transport = transport; /* a string literal */
     job->fd = fd;
     job->in = buf_new(DELIVER_REPLY_MAX * (n + 1));
@@ -422,15 +432,12 @@ void qmgr_deliver_schedule(void)
     if (qmgr_stopping || busy)
         return;
     busy = true; /* finish() below may come back here */
-    long long limit = var_int("default_process_limit");
     qmgr_msg *next;
     for (qmgr_msg *qm = qmgr_active_head; qm; qm = next) {
         next = qm->next;
         if (qm->waiting > 0)
             qmgr_deliver_routes(qm);
-        for (size_t i = 0; i < qm->m->nrcpt && qm->waiting > 0 &&
-                           qmgr_inflight < limit;
-             i++) {
+        for (size_t i = 0; i < qm->m->nrcpt && qm->waiting > 0; i++) {
             if (qm->rstate[i] != QMGR_R_WAIT)
                 continue;
             const qmgr_route *rt = &qm->routes[i];
@@ -455,8 +462,6 @@ void qmgr_deliver_schedule(void)
         }
         if (qm->waiting == 0 && qm->inflight == 0)
             qmgr_message_finish(qm);
-        if (qmgr_inflight >= limit)
-            break;
     }
     busy = false;
 }
