@@ -50,7 +50,7 @@ typedef struct qmgr_job {
     bool done[QMGR_BATCH];
     size_t n, answered;
     qmgr_dest *dest;
-    qmgr_agent *agent;
+    struct qmgr_agent *agent;
     const char *transport;
     int fd;
     uint64_t timer;
