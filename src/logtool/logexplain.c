@@ -690,6 +690,11 @@ void logexplain_line(const logline *ll, buf *out)
         buf_puts(out, "  not a mail log line postie knows\n");
         return;
     }
+    if (ll->format == LOGF_OTHER) {
+        buf_printf(out, "  a syslog line of another program (%.*s), not part of the mail flow\n",
+                   (int)ll->program.n, ll->program.p ? ll->program.p : "");
+        return;
+    }
     const char *fname = logline_format_name(ll->format);
     buf_printf(out, "  %s", fname);
     if (ll->program.p != NULL && !logstr_eq(ll->program, fname))

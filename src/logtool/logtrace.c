@@ -995,6 +995,13 @@ void logtrace_line(logtrace *t, const logline *ll)
             char ck[LOGTRACE_KEY_MAX];
             size_t cn = logtrace_make_key(ck, ll, ll->new_queue_id);
             logtrace_msg *c = logtrace_find(t, ck, cn);
+            if (c == m)
+                break; /* a line naming itself: nothing to link */
+            if (c != NULL && c->done) {
+                /* an old message with a reused queue ID */
+                logtrace_retire(t, c);
+                c = NULL;
+            }
             if (c == NULL) {
                 /* The bounce line came first: the child's lines follow. */
                 c = logtrace_new_msg(t, ck, cn, ll);
