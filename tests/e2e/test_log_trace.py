@@ -401,9 +401,9 @@ def test_follow_from_start_stops_when_idle(tmp_path):
 def _has_services(*names):
     try:
         from postie_env import has_service
-    except ImportError:
-        return False
-    return all(has_service(n) for n in names)
+        return all(has_service(n) for n in names)
+    except (ImportError, OSError):
+        return False  # no binary: the other tests report that
 
 
 @pytest.mark.skipif(not _has_services("smtpd", "qmgr", "local"),
