@@ -6,6 +6,7 @@
 #   make test       everything: unit + e2e, then both again under ASan+UBSan
 #   make fuzz       build the libFuzzer targets in fuzz/ (clang)
 #   make SAN=1      build into build-san/ with -fsanitize=address,undefined
+#   make valgrind   the unit tests under valgrind (memory errors and leaks)
 #
 # Layers: src/util (generic) <- src/global (mail) <- one directory per
 # component.  The lower never includes the higher.
@@ -35,7 +36,7 @@ LIB_C    := $(filter-out $(TEST_C) $(MAIN_C),$(ALL_C))
 LIB_O    := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_C))
 TEST_BIN := $(patsubst src/%.c,$(BUILD)/test/%,$(TEST_C))
 
-.PHONY: all unit e2e test san fuzz clean format
+.PHONY: all unit e2e test san fuzz clean format valgrind
 all: $(BUILD)/postie
 
 $(BUILD)/obj/%.o: src/%.c
@@ -63,6 +64,12 @@ $(BUILD)/test/%: src/%.c $(BUILD)/libpostie.a
 
 unit: $(TEST_BIN)
 	@sh tests/run-unit.sh $(TEST_BIN)
+
+valgrind: $(TEST_BIN)
+	@fail=0; for t in $(TEST_BIN); do \
+	    if ! valgrind -q --error-exitcode=9 --leak-check=full $$t >$$t.vg 2>&1; then \
+	        cat $$t.vg; echo "FAILED under valgrind: $$t"; fail=1; fi; \
+	done; echo "valgrind: $(words $(TEST_BIN)) unit tests"; exit $$fail
 
 PYTEST ?= /usr/bin/python3 -m pytest
 # Leak reports are off for the e2e run: processes that end by msg_fatal or
