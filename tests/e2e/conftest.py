@@ -67,7 +67,7 @@ def _finish(request, envs):
     failed = failed is not None and failed.failed
     reports = []
     for env in envs:
-        if failed:
+        if failed or getattr(env, "start_failed", False):
             print(f"---- {env.dir}: serve stdout ----\n{env.stdout()}")
             print(f"---- serve stderr ----\n{env.stderr()[-4000:]}")
             print("---- maillog (last 60 lines) ----")
@@ -90,7 +90,11 @@ def postie_factory(request):
         env = PostieEnv(conf=conf, start=False)
         envs.append(env)
         if start:
-            env.start()
+            try:
+                env.start()
+            except BaseException:
+                env.start_failed = True  # show its output at teardown
+                raise
         return env
     yield make
     _finish(request, envs)
@@ -104,7 +108,11 @@ def postie(request):
         conf.update(m.kwargs)
     env = PostieEnv(conf=conf, start=False)
     try:
-        env.start()
+        try:
+            env.start()
+        except BaseException:
+            env.start_failed = True  # show its output below
+            raise
         yield env
     finally:
         _finish(request, [env])
