@@ -23,9 +23,15 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from postie_env import PostieEnv  # noqa: E402
+from postie_env import POSTIE_BIN, PostieEnv  # noqa: E402
 
 DEFAULT_TIMEOUT = int(os.environ.get("POSTIE_TEST_TIMEOUT", "120"))
+
+
+def pytest_sessionstart(session):
+    # Before collection: test modules ask the binary which services it has.
+    if not os.access(POSTIE_BIN, os.X_OK):
+        raise pytest.UsageError(f"{POSTIE_BIN} is not built: run make (or set POSTIE_BIN)")
 
 
 def pytest_configure(config):
