@@ -33,6 +33,7 @@
 #include "global/mail_conf.h"
 #include "global/mail_service.h"
 #include "global/mynetworks.h"
+#include "smtpd/smtpd_check.h"
 #include "smtpd/smtpd_conn.h"
 #include "util/conf.h"
 #include "util/events.h"
@@ -136,6 +137,7 @@ void smtpd_conf_load(void)
     smtpd_conn_limit = (int)var_int("smtpd_connection_limit");
     smtpd_cf.peername_lookup = var_bool("smtpd_peername_lookup");
     smtpd_dns_server_load();
+    smtpd_check_conf_load(); /* after relay_domains and the DNS server */
     smtpd_client_limit = (int)var_int("smtpd_client_connection_count_limit");
 }
 

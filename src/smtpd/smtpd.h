@@ -8,7 +8,8 @@
  *   smtpd_session.c  one connection: input, reply output, the command /
  *                    DATA / BDAT input modes, logging of the session
  *   smtpd_cmd.c      the command table: allowed states, check, proceed
- *   smtpd_check.c    recipient policy: relay and local recipients
+ *   smtpd_check*.c   restriction lists (client, helo, sender, relay,
+ *                    recipient) at RCPT time; see smtpd_check.h
  *   smtpd_peer.c     the client's name and printable address
  *   smtpd_data.c     content lines, dot-unstuffing, end of data
  *   smtpd_conn.c     connection counts shared by the smtpd processes
@@ -115,6 +116,10 @@ typedef struct smtpd_session {
     bool closed;            /* done: smtpd.c frees it after the event */
     int conn_slot;          /* in the shared connection table, or -1 */
     uint64_t pause_timer;   /* error sleep under way: replies wait */
+    /* A RCPT line waits for DNS answers of its restrictions: input and
+     * replies wait, the line runs when they are in (smtpd_check.c). */
+    bool waiting;
+    struct smtpd_check_state *check;
     /* Client name lookup under way (smtpd_peer.c). */
     int dns_fd;             /* UDP socket to the name server, or -1 */
     uint64_t dns_timer;
@@ -172,6 +177,8 @@ void smtpd_session_content(const char *line, size_t len, void *ctx);
 void smtpd_session_event(int fd, int events, void *ctx);
 /* Write what is queued; closes when a final reply has gone out. */
 void smtpd_session_flush(smtpd_session *s);
+/* The wait for DNS answers is over: process the input that waited. */
+void smtpd_session_wake(smtpd_session *s);
 
 /* ---- smtpd_cmd.c ---- */
 /* Run one command line (without its line end). */

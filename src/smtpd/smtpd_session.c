@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "global/mail_conf.h"
+#include "smtpd/smtpd_check.h"
 #include "util/events.h"
 #include "util/mem.h"
 #include "util/msg.h"
@@ -125,6 +126,9 @@ void smtpd_session_end(smtpd_session *s, const char *fmt, ...)
 {
     if (s->mode == SMTPD_MODE_CLOSING)
         return;
+    /* A RCPT waiting for DNS answers is dropped: its reply would follow
+     * this one, and held replies must go out now. */
+    smtpd_check_cancel(s);
     va_list ap;
     va_start(ap, fmt);
     buf_vprintf(s->out, fmt, ap);
@@ -218,6 +222,7 @@ void smtpd_session_free(smtpd_session **sp)
         msg_info("disconnect from %s%s", s->namaddr, b->data);
         buf_free(&b);
     }
+    smtpd_check_free(s);
     smtpd_session_tx_free(s);
     if (s->pause_timer != 0)
         event_cancel(s->pause_timer);
@@ -271,6 +276,13 @@ static void smtpd_session_line(smtpd_session *s, size_t lf)
     char cmd[SMTPD_CMD_LINE_MAX + 1];
     memcpy(cmd, line, len);
     cmd[len] = '\0';
+    /* A RCPT whose restrictions wait for DNS answers stays in the input
+     * and runs again when they are in: pipelined replies keep their order
+     * and the other sessions of the process go on meanwhile. */
+    if (smtpd_check_wait(s, cmd)) {
+        s->waiting = true;
+        return;
+    }
     buf_consume(s->in, lf + 1);
     /* RFC 2920 section 3.1: only a client that saw PIPELINING in an EHLO
      * reply may send the next command before this reply.  Postfix logs
@@ -301,6 +313,16 @@ void smtpd_session_content(const char *line, size_t len, void *ctx)
 
 static void smtpd_session_pump(smtpd_session *s);
 
+void smtpd_session_wake(smtpd_session *s)
+{
+    s->waiting = false;
+    if (s->closed || s->mode == SMTPD_MODE_CLOSING)
+        return;
+    if (s->fd >= 0 && s->pause_timer == 0)
+        event_modify(s->fd, EVENT_READ);
+    smtpd_session_pump(s);
+}
+
 static void smtpd_session_resume(void *ctx)
 {
     smtpd_session *s = ctx;
@@ -324,7 +346,7 @@ static void smtpd_session_tarpit(smtpd_session *s)
 static void smtpd_session_process(smtpd_session *s)
 {
     while (s->mode != SMTPD_MODE_CLOSING && s->out->len < SMTPD_OUT_HIGH &&
-           s->in->len > 0 && s->pause_timer == 0) {
+           s->in->len > 0 && s->pause_timer == 0 && !s->waiting) {
         if (s->mode == SMTPD_MODE_CMD) {
             char *lf = memchr(s->in->data, '\n', s->in->len);
             if (lf == NULL) {
@@ -336,6 +358,8 @@ static void smtpd_session_process(smtpd_session *s)
                 return;
             }
             smtpd_session_line(s, (size_t)(lf - s->in->data));
+            if (s->waiting)
+                return;
             if (s->errors >= smtpd_cf.hard_error_limit &&
                 s->mode != SMTPD_MODE_CLOSING) {
                 msg_info("too many errors after %s from %s", s->where, s->namaddr);
@@ -409,8 +433,8 @@ void smtpd_session_flush(smtpd_session *s)
             s->closed = true;
         return;
     }
-    if (s->pause_timer != 0)
-        return; /* the error sleep holds the reply back */
+    if (s->pause_timer != 0 || s->waiting)
+        return; /* the error sleep or a RCPT check holds replies back */
     while (s->out->len > 0) {
         ssize_t n = write(s->fd, s->out->data, s->out->len);
         if (n > 0) {
@@ -451,7 +475,7 @@ void smtpd_session_event(int fd, int events, void *ctx)
     if (room == 0) {
         /* Paused until the client reads its replies, or until the error
          * sleep is over. */
-        event_modify(fd, s->pause_timer ? 0 : EVENT_WRITE);
+        event_modify(fd, s->pause_timer || s->waiting ? 0 : EVENT_WRITE);
         return;
     }
     ssize_t n = read(fd, tmp, room < sizeof(tmp) ? room : sizeof(tmp));
