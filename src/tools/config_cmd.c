@@ -7,8 +7,9 @@
  *   postie config [-x] NAME..  named values, raw or -x expanded
  *   postie config check        each problem as "file:line: text" on stderr,
  *                              exit 1 when there is any (postfix check):
- *                              postie.conf, then the alias files and the
- *                              users file
+ *                              postie.conf, then the alias files, the
+ *                              users file, the smtpd restriction lists
+ *                              and their access tables
  *
  * Does not: change the file (an editor does that, and comments survive).
  */
@@ -22,6 +23,7 @@
 #include "global/mail_aliases.h"
 #include "global/mail_conf.h"
 #include "global/mail_users.h"
+#include "smtpd/smtpd_check.h"
 #include "tools/tools.h"
 #include "util/conf.h"
 #include "util/fsutil.h"
@@ -209,6 +211,8 @@ int config_main(int argc, char **argv)
             size_t entries = 0;
             mail_aliases_check(config_cmd_alias_report, &ps, &entries);
             config_cmd_users(&ps);
+            /* The smtpd restriction lists and their access tables. */
+            smtpd_check_config(config_cmd_collect, &ps);
             n += (int)ps.n;
             config_cmd_flush(&ps);
         }
