@@ -18,7 +18,7 @@
  *
  * Every wait has its own Postfix-named limit (smtp_helo_timeout, ...).
  *
- * Does not: DSN parameters (RFC 3461: NOTIFY, ORCPT), AUTH, BDAT.
+ * Does not: AUTH, BDAT.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "global/deliver_log.h"
+#include "global/dsn_param.h"
 #include "global/mail_conf.h"
 #include "smtp/smtp_body.h"
 #include "smtp/smtp_int.h"
@@ -365,6 +366,45 @@ static enum smtp_outcome smtp_broken(smtp_job *job, smtp_sess *s,
     return SMTP_DONE;
 }
 
+/* RFC 3461 section 4 (bounce, issue 4): to a server that offers DSN the
+ * parameters go on as the client gave them (kept in the queue file as
+ * global/dsn_param.h says): RET and ENVID on MAIL FROM ... */
+static void smtp_dsn_mail(smtp_sess *s, const smtp_job *job)
+{
+    if (!s->esmtp || !s->dsn)
+        return;
+    const char *ret = queue_msg_attr(job->m, "dsn_ret");
+    if (ret != NULL)
+        smtp_io_printf(s->io, " RET=%s", ret);
+    const char *envid = queue_msg_attr(job->m, "dsn_envid");
+    buf *b = buf_new(4 * DSN_ENVID_MAX);
+    if (envid != NULL && dsn_param_xtext_encode(envid, b) == 0)
+        smtp_io_printf(s->io, " ENVID=%s", b->data);
+    buf_free(&b);
+}
+
+/* ... NOTIFY and ORCPT on RCPT TO.  An ORCPT kept without its type (a
+ * rewritten local submission) is an RFC 822 address. */
+static void smtp_dsn_rcpt(smtp_sess *s, const smtp_job *job, const smtp_rcpt *rc)
+{
+    if (!s->esmtp || !s->dsn)
+        return;
+    char name[40];
+    snprintf(name, sizeof(name), "dsn_notify.%d", rc->dr->index);
+    const char *notify = queue_msg_attr(job->m, name);
+    if (notify != NULL && dsn_param_notify_attr(notify) != 0)
+        smtp_io_printf(s->io, " NOTIFY=%s", notify);
+    const char *o = rc->dr->orcpt;
+    if (o == NULL)
+        return;
+    const char *semi = strchr(o, ';');
+    buf *b = buf_new(4 * DSN_ORCPT_MAX);
+    if (dsn_param_xtext_encode(semi ? semi + 1 : o, b) == 0 && b->len <= DSN_ORCPT_MAX)
+        smtp_io_printf(s->io, " ORCPT=%.*s;%s", semi ? (int)(semi - o) : 6,
+                       semi ? o : "rfc822", b->data);
+    buf_free(&b);
+}
+
 static void smtp_said(char *out, size_t outlen, const smtp_sess *s,
                       const smtp_reply *r, const char *command)
 {
@@ -448,6 +488,7 @@ enum smtp_outcome smtp_session_mail(smtp_job *job, smtp_sess *s,
             smtp_io_printf(s->io, " BODY=8BITMIME");
         if (job->need_utf8 && s->smtputf8)
             smtp_io_printf(s->io, " SMTPUTF8");
+        smtp_dsn_mail(s, job);
     }
     smtp_io_printf(s->io, "\r\n");
 
@@ -464,8 +505,11 @@ enum smtp_outcome smtp_session_mail(smtp_job *job, smtp_sess *s,
             return smtp_broken(job, s, last, "sending MAIL FROM");
     } else {
         for (size_t i = 0; i < job->nrs; i++)
-            if (!job->rs[i].final)
-                smtp_io_printf(s->io, "RCPT TO:<%s>\r\n", job->rs[i].dr->addr);
+            if (!job->rs[i].final) {
+                smtp_io_printf(s->io, "RCPT TO:<%s>", job->rs[i].dr->addr);
+                smtp_dsn_rcpt(s, job, &job->rs[i]);
+                smtp_io_printf(s->io, "\r\n");
+            }
         smtp_io_printf(s->io, "DATA\r\n");
         if (smtp_io_flush(s->io, tmail) < 0 || smtp_read(s, &r, tmail, NULL) < 0)
             return smtp_broken(job, s, last, "sending MAIL FROM");
@@ -491,7 +535,9 @@ enum smtp_outcome smtp_session_mail(smtp_job *job, smtp_sess *s,
         if (rc->final)
             continue;
         if (!pipe) {
-            smtp_io_printf(s->io, "RCPT TO:<%s>\r\n", rc->dr->addr);
+            smtp_io_printf(s->io, "RCPT TO:<%s>", rc->dr->addr);
+            smtp_dsn_rcpt(s, job, rc);
+            smtp_io_printf(s->io, "\r\n");
             if (smtp_io_flush(s->io, trcpt) < 0)
                 return smtp_broken(job, s, last, "sending RCPT TO");
         }
