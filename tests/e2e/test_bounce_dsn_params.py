@@ -143,3 +143,95 @@ def test_remote_5xx_comes_back_with_remote_mta(postie_factory):
         assert [m[1] for m in peer.messages] == [["carol@remote.test"]]
     finally:
         peer.stop()
+
+
+class DsnPeer:
+    """A one-thread SMTP server on loopback that offers DSN (aiosmtpd does
+    not) and records every command line it gets."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.lines = []
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        import socket
+        while not self.stopping:
+            try:
+                c, _ = self.sock.accept()
+            except (socket.timeout, OSError):
+                continue
+            c.settimeout(10)
+            f = c.makefile("rwb")
+            try:
+                f.write(b"220 dsn.peer.test ESMTP\r\n")
+                f.flush()
+                in_data = False
+                for raw in f:
+                    line = raw.decode("ascii", "replace").rstrip("\r\n")
+                    if in_data:
+                        if line == ".":
+                            in_data = False
+                            f.write(b"250 2.0.0 Ok: queued\r\n")
+                            f.flush()
+                        continue
+                    self.lines.append(line)
+                    verb = line[:4].upper()
+                    if verb == "EHLO":
+                        f.write(b"250-dsn.peer.test\r\n250-DSN\r\n250 8BITMIME\r\n")
+                    elif verb == "DATA":
+                        in_data = True
+                        f.write(b"354 go ahead\r\n")
+                    elif verb == "QUIT":
+                        f.write(b"221 2.0.0 Bye\r\n")
+                        f.flush()
+                        break
+                    else:
+                        f.write(b"250 2.0.0 Ok\r\n")
+                    f.flush()
+            except OSError:
+                pass
+            finally:
+                c.close()
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join(5)
+        self.sock.close()
+
+
+def test_smtp_client_passes_dsn_parameters_on(postie_factory):
+    peer = DsnPeer()
+    try:
+        env = postie_factory(conf={"relayhost": f"[127.0.0.1]:{peer.port}",
+                                   "smtp_helo_timeout": "5s", "smtp_connect_timeout": "3s"})
+        if "smtp" not in env.expected_services():
+            pytest.skip("no smtp agent in this build")
+        user = env.user
+        at = len(env.log_lines())
+        with env.smtp() as s:
+            s.ehlo("client.test")
+            s.sendmail(f"{user}@localhost", ["bob@remote.test", "carol@remote.test"],
+                       body("pass on"), mail_options=["RET=HDRS", "ENVID=E+2B1"],
+                       rcpt_options=["NOTIFY=FAILURE,DELAY", "ORCPT=rfc822;Bob+2B@x.test"])
+        env.wait_for_log(r"smtp\[\d+\]: \S+: to=<carol@remote.test>, .*status=sent", start=at,
+                         timeout=20)
+        wait_until(lambda: any(l.startswith("QUIT") for l in peer.lines) or
+                   len([l for l in peer.lines if l.startswith("RCPT")]) == 2, 10, "the RCPTs")
+        mail = [l for l in peer.lines if l.startswith("MAIL FROM:")][0]
+        assert " RET=HDRS" in mail and " ENVID=E+2B1" in mail, mail
+        rcpts = [l for l in peer.lines if l.startswith("RCPT TO:")]
+        assert len(rcpts) == 2
+        for r in rcpts:
+            assert " NOTIFY=FAILURE,DELAY" in r and " ORCPT=rfc822;Bob+2B@x.test" in r, r
+    finally:
+        peer.stop()
