@@ -312,6 +312,11 @@ static void master_print_banner(const master_instance_report *r,
             h++;
             h[strlen(h) - 1] = '\0';
         }
+        /* A wildcard socket is reached through loopback. */
+        if (strcmp(h, "0.0.0.0") == 0)
+            h = (char *)"127.0.0.1";
+        else if (strcmp(h, "::") == 0)
+            h = (char *)"::1";
         printf("send a first message:\n"
                "  swaks --server %s --port %s --to %s@localhost\n"
                "  python3 -c 'import smtplib; smtplib.SMTP(\"%s\", %s).sendmail("
