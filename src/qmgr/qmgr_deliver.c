@@ -75,6 +75,7 @@ typedef struct qmgr_agent {
 } qmgr_agent;
 
 static qmgr_agent qmgr_agents[8];
+static long long qmgr_process_limit = 100; /* read once per schedule pass */
 static uint64_t qmgr_agent_timer;
 
 static qmgr_agent *qmgr_deliver_agent(const char *name)
@@ -321,7 +322,7 @@ static bool qmgr_deliver_start(qmgr_msg *qm, const size_t *ri, size_t n,
     /* default_process_limit per transport, as Postfix's per-service
      * process limit: slow remote servers cannot take every slot from
      * local delivery. */
-    if (ag->inflight >= var_int("default_process_limit"))
+    if (ag->inflight >= qmgr_process_limit)
         return false;
     long long handoff = deliver_log_now();
     char *err = NULL;
@@ -432,6 +433,7 @@ void qmgr_deliver_schedule(void)
     if (qmgr_stopping || busy)
         return;
     busy = true; /* finish() below may come back here */
+    qmgr_process_limit = var_int("default_process_limit");
     qmgr_msg *next;
     for (qmgr_msg *qm = qmgr_active_head; qm; qm = next) {
         next = qm->next;
