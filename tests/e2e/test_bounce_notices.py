@@ -219,3 +219,47 @@ def test_delay_notice_is_sent_once(postie):
     postie.wait_for_log(rf"local\[\d+\]: {qid}: to=<dave@.*status=deferred", start=at,
                         count=4, timeout=30)
     assert len([l for l in postie.log_lines()[at:] if "delay notification" in l]) == 1
+
+
+def test_notice_survives_a_crash_between_mark_and_notice(postie):
+    """A recipient marked B whose notice was never sent (qmgr killed in
+    between): the bounce log is found at the next start, the notice goes
+    out, then the message is removed (docs/queue.md, "Bounces")."""
+    import os
+    import shutil
+    user = postie.user
+    postie.add_user("erin")
+    md = postie.maildir("erin")
+    for sub in ("cur", "new"):
+        os.makedirs(os.path.join(md, sub), exist_ok=True)
+    shutil.rmtree(os.path.join(md, "tmp"), ignore_errors=True)
+    with open(os.path.join(md, "tmp"), "w") as f:
+        f.write("not a directory\n")
+    at = len(postie.log_lines())
+    send(postie, f"{user}@localhost", ["erin@localhost"], "crash")
+    m = postie.wait_for_log(r"local\[\d+\]: (\S+): to=<erin@.*status=deferred", start=at)
+    qid = m[0].group(1)
+    path = postie.path("queue", "deferred", qid)
+    wait_until(lambda: os.path.exists(path), 10, "the deferred file")
+    postie.stop()
+    # The state a crash after step 3 leaves: record written, mark made.
+    data = open(path, "rb").read()
+    assert b"\nR - 0 erin@localhost" in data
+    with open(path, "r+b") as f:
+        f.seek(data.index(b"\nR - 0 ") + 3)
+        f.write(b"B")
+    os.makedirs(postie.path("queue", "bounce"), exist_ok=True)
+    with open(postie.path("queue", "bounce", qid), "w") as f:
+        f.write("0\tfailed\t5.2.0\tcannot deliver: test crash\n")
+    at = len(postie.log_lines())
+    postie.start()
+    postie.wait_for_log(rf"bounce\[\d+\]: {qid}: sender non-delivery notification: ", start=at,
+                        timeout=20)
+    postie.wait_for_log(rf"qmgr\[\d+\]: {qid}: removed$", start=at)
+    assert not os.path.exists(postie.path("queue", "bounce", qid))
+    (dsn,) = notices(postie, user)
+    _, _, per_rcpt, _ = report_parts(dsn)
+    assert per_rcpt[0]["Status"] == "5.2.0"
+    assert per_rcpt[0]["Diagnostic-Code"] == "X-Postie; cannot deliver: test crash"
+    # erin was never tried again.
+    assert not [l for l in postie.log_lines()[at:] if "to=<erin@" in l]
