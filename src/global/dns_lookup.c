@@ -226,9 +226,11 @@ static void dns_wait(ares_channel ch)
         int n = 0;
         for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
             short ev = 0;
-            if (ARES_GETSOCK_READABLE(bits, i))
+            /* c-ares' ARES_GETSOCK_* macros shift a signed 1 into the
+             * sign bit for the last socket (undefined): unsigned here. */
+            if (((unsigned)bits >> i) & 1u)
                 ev |= POLLIN;
-            if (ARES_GETSOCK_WRITABLE(bits, i))
+            if (((unsigned)bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u)
                 ev |= POLLOUT;
             if (ev == 0)
                 continue;
