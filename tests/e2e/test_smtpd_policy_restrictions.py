@@ -126,10 +126,6 @@ def test_dnsbl_lookups_keep_pipelined_replies_in_order(postie_factory, zen):
         "local recipient table",
         "554 5.7.1 <x@example.com>: Relay access denied",
         "250 2.1.5 Ok", "250 2.0.0 Ok", "250 2.0.0 Ok"]
-    # One question for the client, not one per recipient (asked once more
-    # for the TXT would mean a listing).
-    log = zen.log()
-    assert "4.0.0.127.zen.example" not in log or log.count("4.0.0.127.zen.example") <= 1
 
 
 def test_silent_dnsbl_blocks_no_other_session(postie_factory):
