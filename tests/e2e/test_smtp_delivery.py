@@ -333,3 +333,20 @@ def test_idle_connection_closed_after_time_limit(postie_factory, dns):
         assert peer.sessions == 2
     finally:
         peer.stop()
+
+
+@pytest.mark.parametrize("command, stage", [
+    ("RCPT", "sending RCPT TO"),
+    (".", "sending end of data -- message may be sent more than once"),
+])
+def test_lost_connection_deferred(postie_factory, dns, command, stage):
+    """smtp-sink -q hangs up after a command: deferred with Postfix's text
+    for the stage (after the end of data the server may have the message)."""
+    sink = SmtpSink(extra=["-q", command]).start()
+    try:
+        one = postie_factory(conf=sender_conf(dns, sink.port))
+        send(one, ["bob@peer.test"])
+        m = one.wait_for_log(line_rx("bob@peer.test", ".*", "4.4.2", "deferred"), timeout=20)[0]
+        assert m.group("text") == f"lost connection with mx.peer.test[127.0.0.1] while {stage}"
+    finally:
+        sink.stop()
