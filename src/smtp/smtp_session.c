@@ -75,7 +75,11 @@ int smtp_tls_level(void)
     /* "secure" is Postfix's stricter verify; postie treats it as verify. */
     if (strcasecmp(v, "verify") == 0 || strcasecmp(v, "secure") == 0)
         return SMTP_TLS_VERIFY;
-    return SMTP_TLS_MAY; /* may, and anything unknown (logged by check) */
+    if (strcasecmp(v, "may") != 0 && strcasecmp(v, "dane") != 0)
+        msg_warn("unknown smtp_tls_security_level \"%s\": using \"may\"", v);
+    /* dane without DNSSEC is opportunistic TLS (Postfix falls back the
+     * same way when the DNS is not validated). */
+    return SMTP_TLS_MAY;
 }
 
 /* ---- replies ---- */
