@@ -202,6 +202,8 @@ class Peer:
         self.mail_reply = None
         self.rcpt_reply = None
         self.data_reply = None
+        self.ehlo_reply = None
+        self.helo_count = 0
         self.sessions = 0
         self.tls_cert = tls_cert
         self.lmtp_socket = lmtp_socket
@@ -233,12 +235,15 @@ class Peer:
         return "250 2.0.0 Ok: queued as PEER%d" % len(self.messages)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        if self.ehlo_reply:
+            return [self.ehlo_reply]  # an old server: the client falls back to HELO
         self.sessions += 1
         session.host_name = hostname
         return responses
 
     async def handle_HELO(self, server, session, envelope, hostname):
         self.sessions += 1
+        self.helo_count += 1
         session.host_name = hostname
         return "250 {}".format(server.hostname)
 

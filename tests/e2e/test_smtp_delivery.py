@@ -350,3 +350,18 @@ def test_lost_connection_deferred(postie_factory, dns, command, stage):
         assert m.group("text") == f"lost connection with mx.peer.test[127.0.0.1] while {stage}"
     finally:
         sink.stop()
+
+
+def test_helo_when_ehlo_refused(postie_factory, dns):
+    """RFC 5321 section 3.2: a server that refuses EHLO gets HELO, and the
+    mail goes without extensions."""
+    peer = Peer().start()
+    peer.ehlo_reply = "502 5.5.2 Error: command not recognized"
+    try:
+        one = postie_factory(conf=sender_conf(dns, peer.port))
+        send(one, ["bob@peer.test"])
+        one.wait_for_log(r"to=<bob@peer\.test>, .*status=sent", timeout=20)
+        assert peer.helo_count == 1
+        assert not any(o.startswith("SIZE=") for o in peer.messages[0][3])
+    finally:
+        peer.stop()
