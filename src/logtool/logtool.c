@@ -265,6 +265,46 @@ static void logtool_trace_line(const logline *ll, void *ctx)
     logtrace_line((logtrace *)ctx, ll);
 }
 
+/* Prints groups as they are finished (and at the end, the rest). */
+typedef struct logtool_trace_out {
+    buf *out;
+    const logtool_opts *o;
+    size_t printed;             /* messages so far */
+} logtool_trace_out;
+
+static void logtool_trace_head(logtool_trace_out *p)
+{
+    if (p->o->json && p->printed == 0) {
+        buf_puts(p->out, "{\"query\":");
+        logtrace_print_jstr(p->out, p->o->query, strlen(p->o->query));
+        buf_puts(p->out, ",\"messages\":[");
+    }
+}
+
+static void logtool_trace_group(logtool_trace_out *p, logtrace_msg **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        logtool_trace_head(p);
+        if (p->o->json) {
+            if (p->printed > 0)
+                buf_putc(p->out, ',');
+            logtrace_print_json(v[i], p->out);
+        } else {
+            if (p->printed > 0)
+                buf_puts(p->out, i > 0 ? "\n  --- linked message ---\n\n" : "\n");
+            logtrace_print_text(v[i], p->o->verbose, p->out);
+        }
+        p->printed++;
+        if (p->out->len > 1024 * 1024)
+            logtool_flush(p->out);
+    }
+}
+
+static void logtool_trace_emit(logtrace *t, logtrace_msg **v, size_t n, void *ctx)
+{
+    logtool_trace_group(ctx, v, n);
+}
+
 static int logtool_trace(int argc, char **argv)
 {
     logtool_opts o;
@@ -273,42 +313,36 @@ static int logtool_trace(int argc, char **argv)
         return rc;
     logtool_counts c = {0};
     logtrace *t = logtrace_new(o.query);
+    logtool_trace_out p = {buf_new(LOGTOOL_OUT_MAX), &o, 0};
+    /* Finished groups are printed on the way: memory stays bounded even
+     * when the query matches much of the log. */
+    logtrace_set_emit(t, logtool_trace_emit, &p);
     rc = logtool_each("trace", &o, &c, logtool_trace_line, t);
     if (rc == 64 || (rc == 66 && c.files_bad >= (o.nfiles > 0 ? o.nfiles : 1))) {
+        logtool_flush(p.out);
+        buf_free(&p.out);
         logtrace_free(&t);
         return rc;
     }
     logtrace_msg **v;
     size_t n = logtrace_matched(t, &v);
-    buf *out = buf_new(LOGTOOL_OUT_MAX);
-    if (o.json) {
-        buf_puts(out, "{\"query\":");
-        logtrace_print_jstr(out, o.query, strlen(o.query));
-        buf_puts(out, ",\"messages\":[");
-        for (size_t i = 0; i < n; i++) {
-            if (i)
-                buf_putc(out, ',');
-            logtrace_print_json(v[i], out);
-            if (out->len > 1024 * 1024)
-                logtool_flush(out);
-        }
-        buf_printf(out, "],\"lines\":%llu,\"unknown\":%llu,\"truncated\":%llu,\"binary\":%llu,"
-                        "\"other\":%llu}\n",
-                   c.lines, c.unknown, c.truncated, c.binary, c.other);
-    } else {
-        const logtrace_group *last = NULL;
-        for (size_t i = 0; i < n; i++) {
-            if (i > 0)
-                buf_puts(out, v[i]->group == last ? "\n  --- linked message ---\n\n" : "\n");
-            last = v[i]->group;
-            logtrace_print_text(v[i], o.verbose, out);
-            logtool_flush(out);
-        }
-        if (n == 0)
-            fprintf(stderr, "postie log trace: nothing matches %s\n", o.query);
+    /* The rest, group by group (the array keeps a group's members adjacent). */
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && v[j]->group == v[i]->group)
+            j++;
+        logtool_trace_group(&p, v + i, j - i);
+        i = j;
     }
-    logtool_flush(out);
-    buf_free(&out);
+    if (o.json) {
+        logtool_trace_head(&p);
+        buf_printf(p.out, "],\"lines\":%llu,\"unknown\":%llu,\"truncated\":%llu,\"binary\":%llu,"
+                          "\"other\":%llu}\n",
+                   c.lines, c.unknown, c.truncated, c.binary, c.other);
+    } else if (p.printed == 0)
+        fprintf(stderr, "postie log trace: nothing matches %s\n", o.query);
+    logtool_flush(p.out);
+    buf_free(&p.out);
     mem_free(&v);
     const logtrace_stats *ts = logtrace_stats_get(t);
     if (ts->evicted_open > 0)
@@ -318,7 +352,7 @@ static int logtool_trace(int argc, char **argv)
     logtrace_free(&t);
     if (rc != 0)
         return rc;
-    return n > 0 ? 0 : 1;
+    return p.printed > 0 ? 0 : 1;
 }
 
 /* ---- explain --------------------------------------------------------------- */

@@ -68,8 +68,9 @@ struct logtrace {
 
     logtrace_list open, done;
     size_t open_cap, done_cap;
-    logtrace_msg **retired;     /* matched messages whose key was reused */
-    size_t nretired, retired_cap;
+    logtrace_msg *x_head;       /* every matched message still held */
+    logtrace_emit_fn emit_fn;
+    void *emit_ctx;
 
     logtrace_qslot *qmail_deliv;
     logtrace_qslot *qmail_qp;
@@ -167,13 +168,46 @@ static void logtrace_list_append(logtrace *t, logtrace_msg *m, int which)
 
 /* ---- groups ----------------------------------------------------------------- */
 
+static void logtrace_x_add(logtrace *t, logtrace_msg *m)
+{
+    if (m->in_x)
+        return;
+    m->in_x = true;
+    m->xprev = NULL;
+    m->xnext = t->x_head;
+    if (t->x_head)
+        t->x_head->xprev = m;
+    t->x_head = m;
+}
+
+static void logtrace_x_remove(logtrace *t, logtrace_msg *m)
+{
+    if (!m->in_x)
+        return;
+    if (m->xprev)
+        m->xprev->xnext = m->xnext;
+    else
+        t->x_head = m->xnext;
+    if (m->xnext)
+        m->xnext->xprev = m->xprev;
+    m->in_x = false;
+}
+
+/*
+ * A group matched: its members are kept.  Open ones leave the open list (the
+ * open cap never drops them); finished ones stay on the finished list, whose
+ * eviction hands a fully finished group to the emit function.
+ */
 static void logtrace_group_match(logtrace *t, logtrace_group *g)
 {
     if (g->matched)
         return;
     g->matched = true;
-    for (logtrace_msg *m = g->head; m; m = m->gnext)
-        logtrace_list_remove(t, m);
+    for (logtrace_msg *m = g->head; m; m = m->gnext) {
+        logtrace_x_add(t, m);
+        if (m->lru == 1)
+            logtrace_list_remove(t, m);
+    }
 }
 
 static void logtrace_group_add(logtrace_group *g, logtrace_msg *m)
@@ -346,6 +380,7 @@ static void logtrace_evict(logtrace *t, logtrace_msg *m)
 {
     logtrace_unhash(t, m);
     logtrace_list_remove(t, m);
+    logtrace_x_remove(t, m);
     logtrace_group *g = m->group;
     if (m->gprev)
         m->gprev->gnext = m->gnext;
@@ -413,10 +448,10 @@ static void logtrace_mark_done(logtrace *t, logtrace_msg *m)
     if (m->done)
         return;
     m->done = true;
-    if (m->lru == 1) {
+    if (m->lru == 1)
         logtrace_list_remove(t, m);
+    if (m->lru == 0)
         logtrace_list_append(t, m, 2);
-    }
     if (t->done_fn != NULL)
         t->done_fn(t, m, t->done_ctx);
 }
@@ -428,12 +463,8 @@ static void logtrace_retire(logtrace *t, logtrace_msg *m)
         logtrace_evict(t, m);
         return;
     }
+    /* Out of the tables, still held (matched list, finished list). */
     logtrace_unhash(t, m);
-    if (t->nretired == t->retired_cap) {
-        t->retired_cap = t->retired_cap ? t->retired_cap * 2 : 16;
-        t->retired = mem_realloc(t->retired, t->retired_cap * sizeof(*t->retired));
-    }
-    t->retired[t->nretired++] = m;
 }
 
 /*
@@ -679,13 +710,10 @@ void logtrace_free(logtrace **tp)
     for (size_t i = 0; i < t->tab_size; i++)
         while (t->tab[i])
             logtrace_evict(t, t->tab[i]);
-    for (size_t i = 0; i < t->nretired; i++) {
-        logtrace_msg *m = t->retired[i];
-        logtrace_evict(t, m);
-    }
+    while (t->x_head)
+        logtrace_evict(t, t->x_head);
     while (t->s_head)
         logtrace_session_free(t, t->s_head);
-    mem_free(&t->retired);
     mem_free(&t->tab);
     mem_free(&t->mtab);
     mem_free(&t->stab);
@@ -715,10 +743,48 @@ const logtrace_stats *logtrace_stats_get(logtrace *t)
     return &t->st;
 }
 
+static int logtrace_cmp(const void *a, const void *b);
+
+/*
+ * The oldest finished message leaves the finished list.  Unmatched: dropped.
+ * Matched: if every member of its group is finished, the group goes to the
+ * emit function and is freed; otherwise it waits, off the list, for the
+ * last member (whose own eviction then emits the whole group).
+ */
+static void logtrace_done_evict(logtrace *t, logtrace_msg *m)
+{
+    logtrace_group *g = m->group;
+    if (!g->matched) {
+        logtrace_evict(t, m);
+        return;
+    }
+    logtrace_list_remove(t, m);
+    if (t->emit_fn == NULL)
+        return;
+    for (logtrace_msg *x = g->head; x; x = x->gnext)
+        if (!x->done)
+            return;
+    logtrace_msg **v = mem_alloc(g->n * sizeof(*v));
+    size_t n = 0;
+    for (logtrace_msg *x = g->head; x; x = x->gnext)
+        v[n++] = x;
+    qsort(v, n, sizeof(*v), logtrace_cmp);
+    t->emit_fn(t, v, n, t->emit_ctx);
+    for (size_t i = 0; i < n; i++)
+        logtrace_evict(t, v[i]); /* the last one frees the group */
+    mem_free(&v);
+}
+
+void logtrace_set_emit(logtrace *t, logtrace_emit_fn fn, void *ctx)
+{
+    t->emit_fn = fn;
+    t->emit_ctx = ctx;
+}
+
 static void logtrace_enforce_caps(logtrace *t)
 {
     while (t->done.n > t->done_cap)
-        logtrace_evict(t, t->done.head);
+        logtrace_done_evict(t, t->done.head);
     while (t->open.n > t->open_cap) {
         t->st.evicted_open++;
         logtrace_evict(t, t->open.head);
@@ -1048,20 +1114,10 @@ size_t logtrace_matched(logtrace *t, logtrace_msg ***msgs_r)
 {
     size_t n = 0, cap = 16;
     logtrace_msg **v = mem_alloc(cap * sizeof(*v));
-    for (size_t i = 0; i <= t->tab_size; i++) {
-        logtrace_msg *m = i < t->tab_size ? t->tab[i] : NULL;
-        for (; m; m = m->hnext) {
-            if (!m->group->matched)
-                continue;
-            if (n == cap)
-                v = mem_realloc(v, (cap *= 2) * sizeof(*v));
-            v[n++] = m;
-        }
-    }
-    for (size_t i = 0; i < t->nretired; i++) {
+    for (logtrace_msg *m = t->x_head; m; m = m->xnext) {
         if (n == cap)
             v = mem_realloc(v, (cap *= 2) * sizeof(*v));
-        v[n++] = t->retired[i];
+        v[n++] = m;
     }
     qsort(v, n, sizeof(*v), logtrace_cmp);
     *msgs_r = v;

@@ -78,6 +78,8 @@ typedef struct logtrace_msg {
     int lru;                                /* which list: 0 none, 1 open, 2 done */
     logtrace_group *group;
     struct logtrace_msg *gprev, *gnext;     /* group members */
+    struct logtrace_msg *xprev, *xnext;     /* all matched messages */
+    bool in_x;
 } logtrace_msg;
 
 struct logtrace_group {
@@ -90,6 +92,8 @@ struct logtrace_group {
 
 typedef struct logtrace logtrace;
 typedef void (*logtrace_done_fn)(logtrace *t, logtrace_msg *m, void *ctx);
+/* A finished matched group, members in order of creation; freed after. */
+typedef void (*logtrace_emit_fn)(logtrace *t, logtrace_msg **msgs, size_t n, void *ctx);
 
 typedef struct logtrace_stats {
     unsigned long long messages;        /* messages seen */
@@ -102,6 +106,13 @@ typedef struct logtrace_stats {
 logtrace *logtrace_new(const char *query);
 void logtrace_free(logtrace **tp);
 void logtrace_set_done(logtrace *t, logtrace_done_fn fn, void *ctx);
+/*
+ * With an emit function, a matched group is handed over (and freed) once all
+ * its members are finished and have aged out of the finished list, so that
+ * even a query matching most of a huge log needs bounded memory.  Without
+ * one, matched messages are kept to the end (logtrace_matched).
+ */
+void logtrace_set_emit(logtrace *t, logtrace_emit_fn fn, void *ctx);
 /* Caps: open messages, finished-but-kept messages (defaults 500000, 20000). */
 void logtrace_set_caps(logtrace *t, size_t open_cap, size_t done_cap);
 
@@ -109,8 +120,8 @@ void logtrace_set_caps(logtrace *t, size_t open_cap, size_t done_cap);
 void logtrace_line(logtrace *t, const logline *ll);
 
 /*
- * The matched messages, grouped (members of one group adjacent, groups in
- * order of appearance, members in order of creation).  The array is the
+ * The matched messages not emitted yet, grouped (members of one group
+ * adjacent, groups in order of appearance, members in order of creation).  The array is the
  * caller's to free (mem_free); the messages stay the engine's.
  */
 size_t logtrace_matched(logtrace *t, logtrace_msg ***msgs_r);

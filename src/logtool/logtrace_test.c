@@ -127,6 +127,44 @@ static void test_logtrace_caps(void)
     logtrace_free(&t);
 }
 
+static size_t logtrace_test_emitted;
+
+static void logtrace_test_emit(logtrace *t, logtrace_msg **v, size_t n, void *ctx)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!v[i]->done)
+            TEST_FAIL_AT("emitted an unfinished message %s", v[i]->qid);
+    logtrace_test_emitted += n;
+}
+
+/* A query that matches everything: finished groups are handed out on the
+ * way, so only the finished-list cap of them is held at any time. */
+static void test_logtrace_emit(void)
+{
+    logtrace *t = logtrace_new("a@b");
+    logtrace_set_caps(t, 1000, 10);
+    logtrace_set_emit(t, logtrace_test_emit, NULL);
+    logtrace_test_emitted = 0;
+    logline_ctx ctx;
+    logline_ctx_init(&ctx);
+    char line[256];
+    for (int i = 1; i <= 100; i++) {
+        logline ll;
+        snprintf(line, sizeof(line), PF "qmgr[1]: %010d: from=<a@b>, size=1, nrcpt=1 (queue active)", i);
+        logline_parse(&ctx, line, strlen(line), &ll);
+        logtrace_line(t, &ll);
+        snprintf(line, sizeof(line), PF "qmgr[1]: %010d: removed", i);
+        logline_parse(&ctx, line, strlen(line), &ll);
+        logtrace_line(t, &ll);
+    }
+    logtrace_msg **v;
+    size_t n = logtrace_matched(t, &v);
+    TEST_EQ_INT(logtrace_test_emitted, 90);
+    TEST_EQ_INT(n, 10);
+    mem_free(&v);
+    logtrace_free(&t);
+}
+
 static void test_logtrace_json(void)
 {
     logtrace *t = logtrace_new("6666666666");
@@ -154,6 +192,7 @@ int main(void)
 {
     TEST_RUN(test_logtrace_cases);
     TEST_RUN(test_logtrace_caps);
+    TEST_RUN(test_logtrace_emit);
     TEST_RUN(test_logtrace_json);
     return test_done();
 }
