@@ -51,6 +51,15 @@ static void logline_fuzz_check(const logline *ll, const char *p, size_t n)
         abort();
 }
 
+/* Finished groups handed out on the way: print them as trace does. */
+static void logline_fuzz_emit(logtrace *t, logtrace_msg **v, size_t n, void *ctx)
+{
+    for (size_t i = 0; i < n; i++) {
+        logtrace_print_text(v[i], false, ctx);
+        logtrace_print_json(v[i], ctx);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 65536)
@@ -80,6 +89,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     logtrace *t = logtrace_new(query);
     logtrace_set_caps(t, 8, 4); /* small caps: eviction paths run too */
     buf *out = buf_new(64 * 1024 * 1024);
+    if (size > 0 && (data[0] & 1))
+        logtrace_set_emit(t, logline_fuzz_emit, out);
     ctx.last_month = -1;
     for (size_t off = 0; off < size;) {
         const char *nl = memchr(p + off, '\n', size - off);
