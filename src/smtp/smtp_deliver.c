@@ -65,13 +65,23 @@ static void smtp_fail_open_last(smtp_job *job, const smtp_last *last)
     for (size_t i = 0; i < job->nrs; i++) {
         if (job->rs[i].final)
             continue;
-        if (last->dsn[0] == '\0')
+        if (job->rs[i].soft)
+            job->rs[i].final = true; /* its own 4xx from an earlier host */
+        else if (last->dsn[0] == '\0')
             smtp_rcpt_set(&job->rs[i], "4.4.1", "none", "no host to try");
         else
             smtp_rcpt_set(&job->rs[i], last->dsn,
                           last->relay[0] ? last->relay : "none", "%s",
                           last->text);
     }
+}
+
+static bool smtp_deliver_open(const smtp_job *job)
+{
+    for (size_t i = 0; i < job->nrs; i++)
+        if (!job->rs[i].final)
+            return true;
+    return false;
 }
 
 /* 8BITMIME and SMTPUTF8 are asked for only when the message needs them. */
@@ -179,6 +189,7 @@ static void smtp_deliver_hosts(smtp_job *job, smtp_sess *s)
          * server has gone meanwhile, nothing is decided yet and the usual
          * lookup and connect follow. */
         job->conn_done = deliver_log_now();
+        job->final_host = true; /* one host here: no next one to try */
         enum smtp_outcome o = smtp_session_mail(job, s, &last);
         if (o == SMTP_DONE) {
             smtp_fail_open_last(job, &last);
@@ -217,6 +228,7 @@ static void smtp_deliver_hosts(smtp_job *job, smtp_sess *s)
     for (size_t i = 0; i < naddr; i++) {
         const dns_addr *a = d.kind == SMTP_DEST_INET ? &list.v[i] : &unix_one;
         bool more = i + 1 < naddr;
+        job->final_host = !more;
         if (smtp_deliver_connect(job, &d, a, s, &last) < 0) {
             if (more) /* Postfix's line for a host left behind */
                 msg_info("%s", last.text);
@@ -239,8 +251,13 @@ static void smtp_deliver_hosts(smtp_job *job, smtp_sess *s)
             i--; /* the same address once more */
             continue;
         }
-        if (o == SMTP_DONE)
+        if (o == SMTP_DONE && !(more && smtp_deliver_open(job)))
             break; /* the session stays for the caller */
+        if (o == SMTP_DONE) {
+            /* Recipients a 4xx kept open: on to the next host for them. */
+            smtp_session_close(s);
+            continue;
+        }
         if (more)
             msg_info("%s: %s", job->req->id, last.text);
         smtp_session_close(s);

@@ -21,6 +21,9 @@ typedef struct smtp_rcpt {
     const deliver_rcpt *dr;
     bool final;                /* result decided (sent, bounced, deferred) */
     bool accepted;             /* RCPT TO got 2xx in the current session */
+    bool soft;                 /* a 4xx to RCPT at a host that was not the
+                                * last: dsn/text hold it, the next host
+                                * gets another try (final stays false) */
     char dsn[16];
     char text[SMTP_TEXT_MAX];
     char relay[1420];          /* for the log line: "host[addr]:port" or "none" */
@@ -37,6 +40,7 @@ typedef struct smtp_job {
     long long conn_done;       /* usec: session set up (delays=c/d split) */
     bool need_8bit;            /* content has bytes >= 0x80 */
     bool need_utf8;            /* an envelope address is not ASCII */
+    bool final_host;           /* no address is left after this session's */
 } smtp_job;
 
 /* One connection to one host, possibly reused for more requests. */

@@ -553,6 +553,13 @@ enum smtp_outcome smtp_session_mail(smtp_job *job, smtp_sess *s,
         } else {
             smtp_said(text, sizeof(text), s, &r, "RCPT TO");
             smtp_rcpt_set(rc, r.dsn, s->relay, "%s", text);
+            if (smtp_reply_class(&r) == 4 && !job->final_host) {
+                /* RFC 5321 section 5.1: another MX may take it now (a
+                 * backup MX, a greylisting primary): kept open with this
+                 * reason, which stands if no host does better. */
+                rc->final = false;
+                rc->soft = true;
+            }
         }
     }
 

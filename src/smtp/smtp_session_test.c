@@ -31,6 +31,7 @@ typedef struct step {
 typedef struct tcase {
     const char *name;
     bool lmtp;
+    bool more_hosts;           /* another address follows this one */
     const char *greeting;
     step steps[12];
     int want_open;             /* enum smtp_outcome of open */
@@ -42,7 +43,7 @@ typedef struct tcase {
 } tcase;
 
 static const tcase cases[] = {
-    {"pipelined", false, "220 mx ESMTP",
+    {"pipelined", false, false, "220 mx ESMTP",
      {{1, "EHLO ", "250-mx\r\n250-PIPELINING\r\n250 SIZE 100000"},
       /* all four arrive before any reply: pipelining */
       {4, "MAIL FROM:<alice@one.test> SIZE=", "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
@@ -56,7 +57,7 @@ static const tcase cases[] = {
       "(in reply to RCPT TO command)"},
      NULL,
      "EHLO|MAIL|RCPT|RCPT|DATA|BODY"},
-    {"one at a time", false, "220 mx ESMTP",
+    {"one at a time", false, false, "220 mx ESMTP",
      {{1, "EHLO ", "250 mx"},
       {1, "MAIL FROM:<alice@one.test>", "250 Ok"},
       {1, "RCPT TO:<a@x.test>", "451 4.3.0 try later"},
@@ -71,7 +72,7 @@ static const tcase cases[] = {
       "250 Ok"},
      NULL,
      "EHLO|MAIL|RCPT|RCPT|DATA|BODY"},
-    {"none accepted: RSET, no DATA", false, "220 mx",
+    {"none accepted: RSET, no DATA", false, false, "220 mx",
      {{1, "EHLO ", "250 mx"},
       {1, "MAIL FROM:", "250 Ok"},
       {1, "RCPT TO:<a@x.test>", "550 5.1.1 no"},
@@ -83,7 +84,7 @@ static const tcase cases[] = {
      {NULL, NULL},
      NULL,
      "EHLO|MAIL|RCPT|RCPT|RSET"},
-    {"HELO after a refused EHLO", false, "220 mx",
+    {"HELO after a refused EHLO", false, false, "220 mx",
      {{1, "EHLO ", "502 5.5.2 what"},
       {1, "HELO ", "250 mx"},
       {1, "MAIL FROM:<alice@one.test>", "250 Ok"},
@@ -97,7 +98,7 @@ static const tcase cases[] = {
      {"250-2.0.0 Ok 250 2.0.0 queued", "250-2.0.0 Ok 250 2.0.0 queued"},
      NULL,
      "EHLO|HELO|MAIL|RCPT|RCPT|DATA|BODY"},
-    {"LMTP: a reply per recipient", true, "220 store LMTP",
+    {"LMTP: a reply per recipient", true, false, "220 store LMTP",
      {{1, "LHLO ", "250-store\r\n250 PIPELINING"},
       {4, "MAIL FROM:", "250 Ok\r\n250 Ok\r\n250 Ok\r\n354 go"},
       {1, "BODY", "250 2.0.0 <a@x.test> Saved\r\n452 4.2.2 <b@x.test> full"},
@@ -109,7 +110,7 @@ static const tcase cases[] = {
       "to end of DATA command)"},
      NULL,
      "LHLO|MAIL|RCPT|RCPT|DATA|BODY"},
-    {"4xx to MAIL FROM: next host", false, "220 mx",
+    {"4xx to MAIL FROM: next host", false, true, "220 mx",
      {{1, "EHLO ", "250 mx"},
       {1, "MAIL FROM:", "451 4.7.1 greylisted"},
       {0}},
@@ -119,14 +120,14 @@ static const tcase cases[] = {
      "host mx.x.test[192.0.2.1] said: 451 4.7.1 greylisted (in reply to "
      "MAIL FROM command)",
      "EHLO|MAIL"},
-    {"refused greeting: next host", false, "554 5.7.1 go away",
+    {"refused greeting: next host", false, true, "554 5.7.1 go away",
      {{0}},
      SMTP_NEXT, 0,
      {NULL, NULL, NULL},
      {NULL, NULL},
      "host mx.x.test[192.0.2.1] refused to talk to me: 554 5.7.1 go away",
      ""},
-    {"lost after RCPT: next host", false, "220 mx",
+    {"lost after RCPT: next host", false, true, "220 mx",
      {{1, "EHLO ", "250 mx"},
       {1, "MAIL FROM:", "250 Ok"},
       {1, "RCPT TO:", NULL},  /* hangs up */
@@ -136,6 +137,19 @@ static const tcase cases[] = {
      {NULL, NULL},
      "lost connection with mx.x.test[192.0.2.1] while sending RCPT TO",
      "EHLO|MAIL|RCPT"},
+    {"4xx to RCPT with another host left: kept open", false, true, "220 mx",
+     {{1, "EHLO ", "250 mx"},
+      {1, "MAIL FROM:", "250 Ok"},
+      {1, "RCPT TO:<a@x.test>", "450 4.2.0 greylisted"},
+      {1, "RCPT TO:<b@x.test>", "250 Ok"},
+      {1, "DATA", "354 go"},
+      {1, "BODY", "250 Ok"},
+      {0}},
+     SMTP_DONE, SMTP_DONE,
+     {NULL, "2.0.0", NULL},
+     {NULL, "250 Ok"},
+     NULL,
+     "EHLO|MAIL|RCPT|RCPT|DATA|BODY"},
 };
 
 static const char test_body[] = "Subject: t\n\n.dot\nline\n";
@@ -220,7 +234,7 @@ static void run_case(const tcase *c)
     rs[0].dr = &drs[0];
     rs[1].dr = &drs[1];
     smtp_job job = {.req = &req, .m = &m, .qfd = qfd, .lmtp = c->lmtp,
-                    .rs = rs, .nrs = 2};
+                    .rs = rs, .nrs = 2, .final_host = !c->more_hosts};
     smtp_sess s;
     memset(&s, 0, sizeof(s));
     s.io = smtp_io_new(sv[0]);

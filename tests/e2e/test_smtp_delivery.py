@@ -365,3 +365,22 @@ def test_helo_when_ehlo_refused(postie_factory, dns):
         assert not any(o.startswith("SIZE=") for o in peer.messages[0][3])
     finally:
         peer.stop()
+
+
+def test_4xx_rcpt_tried_at_next_mx(postie_factory, dns):
+    """mx1 greylists (450 to RCPT); the recipient is tried at mx2 in the
+    same attempt and delivered there."""
+    port = free_port_on("127.0.0.2", "127.0.0.3")
+    mx1 = Peer(host="127.0.0.2", port=port).start()
+    mx1.rcpt_reply = "450 4.2.0 Greylisted, try again later"
+    mx2 = Peer(host="127.0.0.3", port=port).start()
+    try:
+        one = postie_factory(conf=sender_conf(dns, port))
+        send(one, ["bob@next.test"])
+        one.wait_for_log(line_rx("bob@next.test", re.escape(f"mx2.next.test[127.0.0.3]:{port}"),
+                                 "2.0.0", "sent"), timeout=20)
+        assert mx1.messages == [] and len(mx2.messages) == 1
+        assert not any("status=deferred" in l for l in one.log_lines())
+    finally:
+        mx1.stop()
+        mx2.stop()
