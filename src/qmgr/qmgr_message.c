@@ -193,10 +193,13 @@ void qmgr_message_result(qmgr_msg *qm, size_t ri, const char *dsn,
     if (mark == QUEUE_RCPT_FAILED)
         action = BOUNCE_FAILED;
     else if (mark == QUEUE_RCPT_DONE && bounce_wants(qm->m, ri, DSN_NOTIFY_SUCCESS))
+        /* RFC 3464 section 2.3.3: "relayed" past us by smtp, "expanded"
+         * by local to an alias's or .forward's addresses. */
         action = qm->routes && qm->routes[ri].transport &&
                          strcmp(qm->routes[ri].transport, "smtp") == 0
-                     ? BOUNCE_RELAYED   /* RFC 3464 section 2.3.3 */
-                     : BOUNCE_DELIVERED;
+                     ? BOUNCE_RELAYED
+                 : strncmp(text, "forwarded as ", 13) == 0 ? BOUNCE_EXPANDED
+                                                           : BOUNCE_DELIVERED;
     if (action && r->status == QUEUE_RCPT_TODO) {
         if (bounce_log_append(qmgr_queue_dir, qm->id, r->index, action, dsn,
                               text) < 0) {
