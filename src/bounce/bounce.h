@@ -37,6 +37,7 @@
 #define BOUNCE_FAILED "failed"
 #define BOUNCE_DELIVERED "delivered"
 #define BOUNCE_RELAYED "relayed"
+#define BOUNCE_EXPANDED "expanded"
 
 /* The queue-file attribute that marks a notice to postmaster about a
  * notice: its own failure is dropped, never reported again. */

@@ -235,3 +235,30 @@ def test_smtp_client_passes_dsn_parameters_on(postie_factory):
             assert " NOTIFY=FAILURE,DELAY" in r and " ORCPT=rfc822;Bob+2B@x.test" in r, r
     finally:
         peer.stop()
+
+
+def test_success_report_for_a_forwarding_alias_says_expanded(postie_factory):
+    peer = DsnPeer()
+    try:
+        env = postie_factory(conf={"relayhost": f"[127.0.0.1]:{peer.port}",
+                                   "smtp_helo_timeout": "5s", "smtp_connect_timeout": "3s"})
+        if "smtp" not in env.expected_services():
+            pytest.skip("no smtp agent in this build")
+        add_alias(env, "fwd: elsewhere@remote.test")
+        user = env.user
+        at = len(env.log_lines())
+        with env.smtp() as s:
+            s.ehlo("client.test")
+            s.sendmail(f"{user}@localhost", ["fwd@localhost"], body("fan out"),
+                       rcpt_options=["NOTIFY=SUCCESS"])
+        m = env.wait_for_log(r"local\[\d+\]: (\S+): to=<.*status=sent \(forwarded as", start=at)
+        qid = m[0].group(1)
+        env.wait_for_log(rf"bounce\[\d+\]: {qid}: sender delivery status notification: ",
+                         start=at)
+        msgs = wait_until(lambda: (lambda r: r if r else None)(reports(env, user)), 15,
+                          "the report")
+        r = msgs[0].get_payload()[1].get_payload()[1]
+        assert r["Action"] == "expanded"
+        assert r["Status"] == "2.0.0"
+    finally:
+        peer.stop()
