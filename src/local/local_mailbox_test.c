@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -202,10 +204,67 @@ static void test_local_mbox_entry_layout(void)
     mem_free(&dir);
 }
 
+/* A write that fails half-way (the file size limit stands in for a full
+ * disk or quota) leaves the mailbox as it was: mbox truncated back, no
+ * Maildir file in new/ or tmp/. */
+static void test_local_failed_write_leaves_the_mailbox_as_it_was(void)
+{
+    char *dir = tmpdir();
+    char big[4000];
+    memset(big, 'x', sizeof(big) - 2);
+    big[sizeof(big) - 2] = '\n';
+    big[sizeof(big) - 1] = '\0';
+    int fd = content_fd(dir, big);
+    local_msg m = {.fd = fd, .off = 4, .len = strlen(big),
+                   .prepend = "Delivered-To: c@d\n", .sender = "a@b"};
+    char *box = fs_join(dir, "mbox");
+    FILE *fp = fopen(box, "w");
+    fputs("From old  Mon Nov 23 10:00:00 2026\nSubject: old\n\nold\n\n", fp);
+    fclose(fp);
+    struct stat before;
+    stat(box, &before);
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old_sa;
+    sigaction(SIGXFSZ, &ign, &old_sa);
+    struct rlimit old_rl, rl;
+    getrlimit(RLIMIT_FSIZE, &old_rl);
+    rl = old_rl;
+    rl.rlim_cur = 1024;
+    setrlimit(RLIMIT_FSIZE, &rl);
+    local_fail f = {0};
+    TEST_EQ_INT(local_mbox_deliver(box, &m, -1, -1, &f), -1);
+    TEST_EQ_STR(f.dsn, "4.2.2");
+    mem_free(&f.text);
+    struct stat after;
+    stat(box, &after);
+    TEST_EQ_INT(after.st_size, before.st_size);
+    char *md = fs_join(dir, "Maildir");
+    char *name = local_maildir_name(1, "3F2A91C07B12", 0, "c@d", 10);
+    TEST_EQ_INT(local_maildir_deliver(md, name, &m, false, &f), -1);
+    TEST_EQ_STR(f.dsn, "4.2.2");
+    mem_free(&f.text);
+    setrlimit(RLIMIT_FSIZE, &old_rl);
+    sigaction(SIGXFSZ, &old_sa, NULL);
+    char *newd = fs_join(md, "new");
+    char *tmpd = fs_join(md, "tmp");
+    TEST_EQ_INT(count_dir(newd), 0);
+    TEST_EQ_INT(count_dir(tmpd), 0);
+    mem_free(&newd);
+    mem_free(&tmpd);
+    mem_free(&name);
+    mem_free(&md);
+    mem_free(&box);
+    close(fd);
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    TEST_EQ_INT(system(cmd), 0);
+    mem_free(&dir);
+}
+
 int main(void)
 {
     TEST_RUN(test_local_mbox_quote_table);
     TEST_RUN(test_local_maildir_repeat_counts_as_done);
     TEST_RUN(test_local_mbox_entry_layout);
+    TEST_RUN(test_local_failed_write_leaves_the_mailbox_as_it_was);
     return test_done();
 }
