@@ -547,7 +547,8 @@ const logexplain_cause *logexplain_cause_find(const logline *ll)
     if ((c = logexplain_cause_in(ll->severity_text)) != NULL)
         return c;
     if (ll->event == LOGE_LOST || ll->event == LOGE_LOGIN_FAIL ||
-        ll->event == LOGE_POSTSCREEN || ll->event == LOGE_SASL_FAIL)
+        ll->event == LOGE_POSTSCREEN || ll->event == LOGE_SASL_FAIL ||
+        ll->event == LOGE_OTHER)
         if ((c = logexplain_cause_in(ll->body)) != NULL)
             return c;
     if (ll->dsn.n > 0)
@@ -665,6 +666,14 @@ const char *logexplain_step(const logline *ll)
     case LOGE_LOGIN_FAIL: return "mailbox login failed";
     case LOGE_LOGOUT: return "mailbox session ended";
     case LOGE_OTHER:
+        if (logexplain_has(ll->body.p, ll->body.n, "daemon started"))
+            return "the mail system started";
+        if (logexplain_has(ll->body.p, ll->body.n, "terminating on signal"))
+            return "the mail system is stopping";
+        if (ll->body.n >= 6 && memcmp(ll->body.p, "reload", 6) == 0)
+            return "the configuration was reloaded";
+        if (ll->body.n >= 11 && memcmp(ll->body.p, "connect to ", 11) == 0)
+            return "a connection attempt to the next hop failed";
         if (ll->format == LOGF_DMA && ll->relay.p != NULL)
             return "connecting to the next hop";
         if (ll->format == LOGF_DMA && ll->to.p != NULL)
@@ -711,8 +720,10 @@ void logexplain_line(const logline *ll, buf *out)
     logexplain_field(out, "queue_id", ll->queue_id);
     if (ll->noqueue)
         buf_puts(out, " queue_id=NOQUEUE(no queue file yet)");
-    logexplain_field(out, "instance", ll->format == LOGF_POSTFIX || ll->format == LOGF_POSTIE
-                                          ? ll->sysname : (logstr){NULL, 0});
+    /* The syslog name only when it is not the plain default. */
+    if ((ll->format == LOGF_POSTFIX || ll->format == LOGF_POSTIE) &&
+        !logstr_eq(ll->sysname, "postfix") && !logstr_eq(ll->sysname, "postie"))
+        logexplain_field(out, "instance", ll->sysname);
     logexplain_field(out, "client", ll->client_host);
     logexplain_field(out, "addr", ll->client_addr);
     logexplain_field(out, "user", ll->user);
@@ -764,6 +775,10 @@ void logexplain_line(const logline *ll, buf *out)
                    ll->event == LOGE_EXPIRED || ll->event == LOGE_WARNING ||
                    ll->event == LOGE_ERROR || ll->event == LOGE_FATAL ||
                    ll->event == LOGE_PANIC || ll->event == LOGE_LOGIN_FAIL;
+    /* smtp's "connect to host[addr]:25: Connection refused" has no queue ID
+     * but says why deliveries are deferred. */
+    if (ll->event == LOGE_OTHER && ll->body.n >= 11 && memcmp(ll->body.p, "connect to ", 11) == 0)
+        problem = true;
     if (problem) {
         const logexplain_cause *c = logexplain_cause_find(ll);
         if (c != NULL)
