@@ -238,11 +238,10 @@ void smtpd_check_access_free(smtpd_check_table **tp)
 const char *smtpd_check_access_get(const smtpd_check_table *t, const char *key,
                                    int *line_r)
 {
-    smtpd_check_entry want = {.key = (char *)(uintptr_t)key, .line = 0};
     size_t lo = 0, hi = t->n;
-    while (lo < hi) { /* binary search by key alone */
+    while (lo < hi) { /* binary search: keys are sorted and unique */
         size_t mid = (lo + hi) / 2;
-        int c = strcmp(t->v[mid].key, want.key);
+        int c = strcmp(t->v[mid].key, key);
         if (c == 0) {
             if (line_r)
                 *line_r = t->v[mid].line;
