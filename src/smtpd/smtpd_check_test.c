@@ -347,6 +347,55 @@ static void test_verdicts(void)
     test_current = "defer in the sender list";
     TEST_EQ_STR(dialog("192.0.2.1", NULL, "MAIL FROM:<a@b>\r\nRCPT TO:<bob@localhost>\r\n"),
                 "250 2.1.0 Ok\n450 4.3.2 <a@b>: Sender address rejected: Try again later\n");
+    /* Access tables in the lists, by network, parent domain and action. */
+    char *tab = fs_join(dir, "policy");
+    const char *text = "192.0.2 REJECT no network\n"
+                       "192.0.2.7 DUNNO\n"
+                       ".spam.example 554 5.7.0 spammy helo\n"
+                       "bob@ DEFER_IF_PERMIT come back\n"
+                       "far.example reject_unauth_destination\n"
+                       "odd.example FROB\n";
+    fs_write_atomic(tab, text, strlen(text), 0600);
+    char spec[600];
+    snprintf(spec, sizeof(spec), "check_client_access %s", tab);
+    var_set("smtpd_helo_restrictions", "");
+    lists(spec, "", "");
+    test_current = "client by network";
+    TEST_EQ_STR(dialog("192.0.2.1", NULL, "MAIL FROM:<a@b>\r\nRCPT TO:<bob@localhost>\r\n"),
+                "250 2.1.0 Ok\n554 5.7.1 <unknown[192.0.2.1]>: Client host rejected: no network\n");
+    test_current = "DUNNO for one host";
+    TEST_EQ_STR(dialog("192.0.2.7", NULL, "MAIL FROM:<a@b>\r\nRCPT TO:<bob@localhost>\r\n"),
+                "250 2.1.0 Ok\n250 2.1.5 Ok\n");
+    snprintf(spec, sizeof(spec), "check_helo_access %s", tab);
+    var_set("smtpd_helo_restrictions", spec);
+    snprintf(spec, sizeof(spec), "check_recipient_access %s", tab);
+    lists("", "", spec);
+    test_current = "helo by parent domain, recipient actions";
+    TEST_EQ_STR(dialog("127.0.0.1", NULL,
+                       "HELO a.b.spam.example\r\nMAIL FROM:<a@b>\r\nRCPT TO:<bob@localhost>\r\n"
+                       "HELO ok.example\r\nMAIL FROM:<a@b>\r\nRCPT TO:<bob@localhost>\r\n"
+                       "RCPT TO:<bob@far.example>\r\nRCPT TO:<x@odd.example>\r\n"),
+                "250 mx.example.test\n250 2.1.0 Ok\n554 5.7.0 <a.b.spam.example>: Helo command "
+                "rejected: spammy helo\n250 mx.example.test\n250 2.1.0 Ok\n"
+                /* DEFER_IF_PERMIT: the verdict would be accept, so defer */
+                "450 4.7.1 <bob@localhost>: Recipient address rejected: come back\n"
+                /* the relay list permitted (mynetworks); the table's
+                 * restriction refuses the foreign domain */
+                "554 5.7.1 <bob@far.example>: Relay access denied\n"
+                "451 4.3.5 Server configuration error\n");
+    var_set("smtpd_helo_restrictions", "");
+    mem_free(&tab);
+    /* Relay control: relay_domains from anywhere; defer instead of reject. */
+    var_set("relay_domains", "relay.example");
+    var_set("smtpd_relay_restrictions", "permit_mynetworks, defer_unauth_destination");
+    lists("", "", "");
+    test_current = "relay";
+    TEST_EQ_STR(dialog("192.0.2.1", NULL, "MAIL FROM:<a@b>\r\nRCPT TO:<x@relay.example>\r\n"
+                                          "RCPT TO:<x@far.example>\r\n"),
+                "250 2.1.0 Ok\n250 2.1.5 Ok\n450 4.7.1 <x@far.example>: Relay access denied\n");
+    var_set("relay_domains", "");
+    var_set("smtpd_relay_restrictions",
+            "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination");
     lists("", "", "");
 }
 
