@@ -183,6 +183,13 @@ static void smtp_deliver_hosts(smtp_job *job, smtp_sess *s)
 {
     smtp_last last;
     memset(&last, 0, sizeof(last));
+    if (s->io != NULL && smtp_io_stale(s->io)) {
+        /* The server spoke while we were idle (a 421 before its own
+         * time-out, a close): that connection is done. */
+        s->broken = true;
+        smtp_session_close(s);
+        memset(s, 0, sizeof(*s));
+    }
     if (s->io != NULL) {
         /* A connection kept from the last request to this next hop
          * (Postfix's connection cache): straight to MAIL FROM.  If the

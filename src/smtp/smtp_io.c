@@ -157,6 +157,14 @@ bool smtp_io_has_input(const smtp_io *io)
     return io->in_len > io->in_off;
 }
 
+bool smtp_io_stale(const smtp_io *io)
+{
+    if (smtp_io_has_input(io) || (io->ssl && SSL_pending(io->ssl) > 0))
+        return true;
+    struct pollfd p = {.fd = io->fd, .events = POLLIN};
+    return poll(&p, 1, 0) != 0; /* readable, hung up, or an error */
+}
+
 ssize_t smtp_io_line(smtp_io *io, char *line, size_t max, double timeout)
 {
     double deadline = event_now() + timeout;

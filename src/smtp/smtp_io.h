@@ -54,6 +54,9 @@ int smtp_io_flush(smtp_io *io, double timeout);
 size_t smtp_io_pending(const smtp_io *io);
 /* Is unread input waiting (a server talking out of turn)? */
 bool smtp_io_has_input(const smtp_io *io);
+/* Has the server said something, or closed, since we last read?  (An
+ * idle connection that is about to be reused: a 421 or a close.) */
+bool smtp_io_stale(const smtp_io *io);
 
 /* TLS handshake as a client on the connection.  sni may be NULL.
  * Returns 0, or -1 with errno (EPROTO: handshake failed; the OpenSSL

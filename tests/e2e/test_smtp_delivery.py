@@ -384,3 +384,21 @@ def test_4xx_rcpt_tried_at_next_mx(postie_factory, dns):
     finally:
         mx1.stop()
         mx2.stop()
+
+
+def test_kept_connection_closed_by_server_not_used(postie_factory, dns):
+    """The server times the idle connection out (421 and close) before the
+    next message: that connection is dropped, a new one takes the mail,
+    nothing is deferred."""
+    peer = Peer(timeout=1).start()
+    try:
+        one = postie_factory(conf=sender_conf(dns, peer.port, smtp_connection_cache_time_limit="10s"))
+        send(one, ["a@peer.test"])
+        one.wait_for_log(r"to=<a@peer\.test>, .*status=sent", timeout=20)
+        time.sleep(2.5)
+        send(one, ["b@peer.test"])
+        one.wait_for_log(r"to=<b@peer\.test>, .*status=sent", timeout=20)
+        assert peer.sessions == 2
+        assert not any("status=deferred" in l for l in one.log_lines())
+    finally:
+        peer.stop()
