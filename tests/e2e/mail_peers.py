@@ -249,11 +249,18 @@ class Peer:
 
     def start(self):
         from aiosmtpd.controller import Controller, UnixSocketController
-        kw = {"enable_SMTPUTF8": self.smtputf8, **self.smtp_kwargs}
+        kw = {"enable_SMTPUTF8": self.smtputf8,
+              **{k: v for k, v in self.smtp_kwargs.items() if k != "tls_break"}}
         if self.tls_cert:
             import ssl
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             ctx.load_cert_chain(*self.tls_cert)
+            if self.smtp_kwargs.pop("tls_break", False):
+                # A handshake that fails: TLS 1.2 and a client certificate
+                # the client does not have.
+                ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+                ctx.verify_mode = ssl.CERT_REQUIRED
+                ctx.load_verify_locations(self.tls_cert[0])
             kw["tls_context"] = ctx
             kw["require_starttls"] = False
         if self.lmtp_socket:

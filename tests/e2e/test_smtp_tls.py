@@ -122,3 +122,30 @@ def test_verify_accepts_certificate_from_trusted_file(postie_factory, dns, cert)
         one.wait_for_log(r"to=<bob@tls\.test>, .*status=sent")
     finally:
         peer.stop()
+
+
+def test_may_falls_back_to_clear_text_after_failed_handshake(postie_factory, dns, cert):
+    """may: the handshake fails (the server wants a client certificate);
+    a new connection without TLS delivers, and the line says why."""
+    peer = Peer(tls_cert=cert, tls_break=True).start()
+    try:
+        one = postie_factory(conf=conf(dns, peer.port))
+        send(one)
+        one.wait_for_log(r"postie/smtp\[\d+\]: [0-9A-F]+: Cannot start TLS: .*; trying again without TLS$",
+                         timeout=20)
+        one.wait_for_log(r"to=<bob@tls\.test>, .*status=sent")
+        assert len(peer.messages) == 1
+    finally:
+        peer.stop()
+
+
+def test_encrypt_failed_handshake_deferred(postie_factory, dns, cert):
+    peer = Peer(tls_cert=cert, tls_break=True).start()
+    try:
+        one = postie_factory(conf=conf(dns, peer.port, smtp_tls_security_level="encrypt"))
+        send(one)
+        m = one.wait_for_log(r"to=<bob@tls\.test>, .*dsn=4\.7\.5, status=deferred \((.*)\)$", timeout=20)[0]
+        assert m.group(1).startswith("Cannot start TLS: ")
+        assert peer.messages == []
+    finally:
+        peer.stop()
