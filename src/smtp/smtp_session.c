@@ -254,8 +254,12 @@ static enum smtp_outcome smtp_session_tls(smtp_job *job, smtp_sess *s,
                           "Server certificate not verified");
             return SMTP_NEXT;
         }
-        smtp_last_set(last, "4.7.5", s->relay, "Cannot start TLS: %s",
-                      why[0] ? why : "handshake failure");
+        /* Postfix's status text is always this; the library's reason
+         * goes to a warning line of its own, as Postfix's does. */
+        if (why[0])
+            msg_warn("TLS library problem: %s (%s)", why, s->relay);
+        smtp_last_set(last, "4.7.5", s->relay,
+                      "Cannot start TLS: handshake failure");
         /* Opportunistic TLS that fails may be retried in plain text on a
          * new connection (Postfix does the same). */
         return s->tls_level == SMTP_TLS_MAY ? SMTP_RETRY_PLAIN : SMTP_NEXT;
