@@ -263,3 +263,23 @@ def test_notice_survives_a_crash_between_mark_and_notice(postie):
     assert per_rcpt[0]["Diagnostic-Code"] == "X-Postie; cannot deliver: test crash"
     # erin was never tried again.
     assert not [l for l in postie.log_lines()[at:] if "to=<erin@" in l]
+
+
+def test_sendmail_to_unknown_local_user_bounces(postie):
+    """The core flow's local failure (sendmail, pickup, local 5.1.1) now
+    comes back to the sender as a notice."""
+    user = postie.user
+    at = len(postie.log_lines())
+    r = postie.postie("sendmail", "-f", f"{user}@localhost", "nosuchuser@localhost",
+                      input="Subject: via sendmail\n\nhello\n")
+    assert r.returncode == 0, r.stderr
+    m = postie.wait_for_log(r"local\[\d+\]: (\S+): to=<nosuchuser@localhost>, .*dsn=5\.1\.1, "
+                            r"status=bounced", start=at, timeout=20)
+    qid = m[0].group(1)
+    postie.wait_for_log(rf"bounce\[\d+\]: {qid}: sender non-delivery notification: ", start=at)
+    (dsn,) = notices(postie, user)
+    _, per_msg, per_rcpt, returned = report_parts(dsn)
+    assert per_msg["X-Postie-Sender"] == f"rfc822; {user}@localhost"
+    assert per_rcpt[0]["Final-Recipient"] == "rfc822; nosuchuser@localhost"
+    assert per_rcpt[0]["Status"] == "5.1.1"
+    assert "Subject: via sendmail" in returned.get_payload()
