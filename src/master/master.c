@@ -466,6 +466,23 @@ static const char *master_default_dir(void)
     return MASTER_DEFAULT_SERVE_DIR;
 }
 
+/* A value that does not parse would make each service fatal at start and
+ * master would restart them in a throttled loop: refuse to start instead,
+ * naming file and line as "postie config check" does.  Unknown names are
+ * only warned about (by mail_conf_read), as Postfix does. */
+static void master_check_report(const char *path, int line, const char *text,
+                                void *ctx)
+{
+    int *bad = ctx;
+    if (strncmp(text, "unknown parameter:", 18) == 0)
+        return;
+    (*bad)++;
+    if (line > 0)
+        fprintf(stderr, "postie: %s:%d: %s\n", path, line, text);
+    else
+        fprintf(stderr, "postie: %s: %s\n", path, text);
+}
+
 /* Make the instance's directory and configuration, then read it. */
 static void master_prepare(const char *dir, master_instance_report *rep)
 {
@@ -477,6 +494,13 @@ static void master_prepare(const char *dir, master_instance_report *rep)
     mail_conf_set_dir(dir);
     /* Children and the commands printed in the banner find it this way. */
     setenv("MAIL_CONFIG", mail_conf_dir(), 1);
+    int bad = 0;
+    mail_conf_check(master_check_report, &bad);
+    if (bad > 0) {
+        fprintf(stderr, "postie: not starting: fix %s/%s first (postie config check)\n",
+                mail_conf_dir(), MAIL_CONF_FILE);
+        exit(1);
+    }
     mail_conf_read();
     master_identity();
     if (master_instance_dirs(master_uid, master_gid, rep, &err) < 0) {

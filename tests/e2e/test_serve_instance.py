@@ -132,3 +132,23 @@ def test_serve_ctrl_c_stops_everything(postie):
     postie.wait_for_log(r"postie/master\[\d+\]: terminating on signal 2$")
     # A clean stop leaves no pid file behind.
     assert not os.path.exists(postie.path("data", "master.pid"))
+
+
+def test_serve_refuses_a_bad_value_with_file_and_line(postie_factory):
+    env = postie_factory(conf={"queue_run_delay": "soon", "no_such_name": "1"}, start=False)
+    r = subprocess.run([env.bin, "serve", "--dir", env.dir], capture_output=True, text=True,
+                       timeout=20, env={**os.environ, "ASAN_OPTIONS": "detect_leaks=0"})
+    assert r.returncode == 1
+    conf = os.path.realpath(env.path("postie.conf"))
+    lines = open(conf).read().splitlines()
+    n = next(i for i, l in enumerate(lines, 1) if l.startswith("queue_run_delay"))
+    assert f"postie: {conf}:{n}: queue_run_delay = soon: not a time value" in r.stderr
+    assert "not starting" in r.stderr
+    # Nothing runs, and nothing was logged as started.
+    assert not [l for l in env.log_lines() if "daemon started" in l]
+
+
+def test_serve_starts_with_an_unknown_name_and_warns(postie_factory):
+    env = postie_factory(conf={"no_such_name": "1"})
+    assert env.proc.poll() is None
+    assert "unknown parameter: no_such_name" in env.stderr()
