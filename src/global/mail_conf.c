@@ -120,6 +120,8 @@ const mail_conf_param mail_conf_params[] = {
     {"smtp_tls_CAfile", "", MCT_PATH, "trust anchors (PEM) for verify; empty: the system's"},
     {"smtp_tls_loglevel", "0", MCT_INT, "1: log each TLS connection the client makes"},
     {"smtp_connection_cache_time_limit", "2s", MCT_TIME, "how long an idle smtp connection waits for more mail to its destination"},
+    {"smtp_mx_address_limit", "5", MCT_INT, "addresses (of all MX hosts) tried per delivery; 0: all"},
+    {"smtp_mx_session_limit", "2", MCT_INT, "SMTP sessions (connections that got a greeting) per delivery; 0: no limit"},
     {NULL, NULL, 0, NULL},
 };
 /* clang-format on */
