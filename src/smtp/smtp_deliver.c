@@ -230,7 +230,16 @@ static void smtp_deliver_hosts(smtp_job *job, smtp_sess *s)
             return;
         }
         naddr = list.n;
+        /* Postfix's bounds on one delivery: so many addresses, so many
+         * sessions, so that a destination with many dead MX hosts costs
+         * minutes, not hours (RFC 5321 section 5.1 leaves the number to
+         * the client). */
+        long long alimit = var_int("smtp_mx_address_limit");
+        if (alimit > 0 && naddr > (size_t)alimit)
+            naddr = (size_t)alimit;
     }
+    long long slimit = var_int("smtp_mx_session_limit");
+    long long sessions = 0;
     bool plain_retry = false;
     for (size_t i = 0; i < naddr; i++) {
         const dns_addr *a = d.kind == SMTP_DEST_INET ? &list.v[i] : &unix_one;
@@ -240,6 +249,10 @@ static void smtp_deliver_hosts(smtp_job *job, smtp_sess *s)
             if (more) /* Postfix's line for a host left behind */
                 msg_info("%s", last.text);
             continue;
+        }
+        if (!plain_retry && slimit > 0 && ++sessions >= slimit) {
+            more = false; /* the last session this delivery may have */
+            job->final_host = true;
         }
         if (plain_retry) {
             s->tls_level = SMTP_TLS_NONE;
@@ -268,6 +281,8 @@ static void smtp_deliver_hosts(smtp_job *job, smtp_sess *s)
         if (more)
             msg_info("%s: %s", job->req->id, last.text);
         smtp_session_close(s);
+        if (!more)
+            break;
     }
     dns_addr_list_free(&list);
     smtp_fail_open_last(job, &last);

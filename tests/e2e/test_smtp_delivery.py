@@ -402,3 +402,28 @@ def test_kept_connection_closed_by_server_not_used(postie_factory, dns):
         assert not any("status=deferred" in l for l in one.log_lines())
     finally:
         peer.stop()
+
+
+@pytest.mark.parametrize("session_limit", ["1", "2"])
+def test_mx_session_limit(postie_factory, dns, session_limit):
+    """mx1 greets with 4xx.  With smtp_mx_session_limit = 2 (Postfix's
+    default) mx2 gets the mail; with 1 the delivery stops at mx1."""
+    port = free_port_on("127.0.0.2", "127.0.0.3")
+    mx1 = SmtpSink(host="127.0.0.2", port=port, extra=["-r", "CONNECT"]).start()
+    mx2 = Peer(host="127.0.0.3", port=port).start()
+    try:
+        one = postie_factory(conf=sender_conf(dns, port, smtp_mx_session_limit=session_limit))
+        send(one, ["bob@next.test"])
+        if session_limit == "2":
+            one.wait_for_log(rf"postie/smtp\[\d+\]: [0-9A-F]+: host mx1\.next\.test\[127\.0\.0\.2\] "
+                             r"refused to talk to me: 450 ", timeout=20)
+            one.wait_for_log(line_rx("bob@next.test", re.escape(f"mx2.next.test[127.0.0.3]:{port}"),
+                                     "2.0.0", "sent"))
+        else:
+            m = one.wait_for_log(line_rx("bob@next.test", re.escape(f"mx1.next.test[127.0.0.2]:{port}"),
+                                         "4.3.0", "deferred"), timeout=20)[0]
+            assert m.group("text").startswith("host mx1.next.test[127.0.0.2] refused to talk to me: 450")
+            assert mx2.sessions == 0
+    finally:
+        mx1.stop()
+        mx2.stop()
