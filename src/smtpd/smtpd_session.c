@@ -433,8 +433,10 @@ void smtpd_session_flush(smtpd_session *s)
             s->closed = true;
         return;
     }
-    if (s->pause_timer != 0 || s->waiting)
-        return; /* the error sleep or a RCPT check holds replies back */
+    /* (Replies queued before a RCPT that waits for DNS answers go out:
+     * the RCPT's own reply cannot overtake them.) */
+    if (s->pause_timer != 0)
+        return; /* the error sleep holds the reply back */
     while (s->out->len > 0) {
         ssize_t n = write(s->fd, s->out->data, s->out->len);
         if (n > 0) {
