@@ -116,8 +116,8 @@ typedef struct smtpd_session {
     bool closed;            /* done: smtpd.c frees it after the event */
     int conn_slot;          /* in the shared connection table, or -1 */
     uint64_t pause_timer;   /* error sleep under way: replies wait */
-    /* A RCPT line waits for DNS answers of its restrictions: input and
-     * replies wait, the line runs when they are in (smtpd_check.c). */
+    /* A RCPT line waits for DNS answers of its restrictions: the input
+     * from it on waits, and the line runs when they are in (smtpd_check.c). */
     bool waiting;
     struct smtpd_check_state *check;
     /* Client name lookup under way (smtpd_peer.c). */
