@@ -278,6 +278,19 @@ static void test_verdicts(void)
     TEST_EQ_STR(dialog("192.0.2.9", listed, "HELO h\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n"),
                 "250 mx.example.test\n250 2.1.0 Ok\n"
                 "554 5.7.1 Service unavailable; Client host [192.0.2.9] blocked using zen.example\n");
+    /* ... and its log line, word for word the seed's
+     * (../shared/seeds/003_515ca660043e21f8.txt). */
+    test_current = "dnsbl log line";
+    dialog("192.0.2.9", listed, "EHLO h\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n");
+    char *logpath = fs_join(dir, "maillog");
+    char *logtext = fs_read_file(logpath, 1 << 20, NULL);
+    TEST_TRUE(logtext != NULL &&
+              strstr(logtext, " postie/smtpd[") != NULL &&
+              strstr(logtext, "]: NOQUEUE: reject: RCPT from unknown[192.0.2.9]: 554 5.7.1 "
+                              "Service unavailable; Client host [192.0.2.9] blocked using "
+                              "zen.example; from=<a@b> to=<c@d> proto=ESMTP helo=<h>\n") != NULL);
+    mem_free(&logtext);
+    mem_free(&logpath);
     test_current = "dnsbl reason";
     TEST_EQ_STR(dialog("192.0.2.10", listed, "MAIL FROM:<a@b>\r\nRCPT TO:<bob@localhost>\r\n"),
                 "250 2.1.0 Ok\n554 5.7.1 Service unavailable; Client host [192.0.2.10] "
