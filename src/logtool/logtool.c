@@ -59,7 +59,7 @@ static void logtool_usage(void)
             "usage: postie log trace [--json] [-v] [--unknown] [--year Y] QUEUEID|MESSAGE-ID|ADDRESS [FILE...]\n"
             "       postie log explain [--unknown] [--year Y] [FILE...]\n"
             "       postie log follow [--idle SECONDS] [--from-start] [FILE]\n"
-            "       postie log report [--json|--html] [FILE...]\n"
+            "       postie log report [--json|--html] [--top N] [--year Y] [FILE...]\n"
             "FILE may be - (stdin) or a .gz file; the default is the configured maillog_file.\n");
 }
 
