@@ -93,7 +93,15 @@ def test_unknown_local_user_bounces_to_the_local_sender(postie):
     assert "Subject: unknown user" in hdrs and "the body line" not in hdrs
     # No loop: the notice itself was delivered, nothing bounced.
     postie.wait_for_log(rf"{newid}: to=<{re.escape(user)}@localhost>, .*status=sent", start=at)
-    assert not postie.wait_for_log(rf"qmgr\[\d+\]: {newid}: removed$", start=at) is None
+    postie.wait_for_log(rf"qmgr\[\d+\]: {newid}: removed$", start=at)
+    # The log tracer follows the original to its notice.
+    import json
+    r = postie.postie("log", "trace", "--json", qid, postie.path("maillog"))
+    assert r.returncode == 0, r.stderr
+    msgs = json.loads(r.stdout)["messages"]
+    assert [m["queue_id"] for m in msgs] == [qid, newid]
+    assert msgs[1]["parent"] == qid and msgs[1]["link"] == "bounce"
+    assert msgs[1]["from"] == ""
 
 
 def test_one_notice_lists_every_failed_recipient(postie):
