@@ -31,6 +31,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "bounce/bounce.h"
 #include "global/mail_conf.h"
 #include "tools/queue_cmd.h"
 #include "util/fsutil.h"
@@ -150,6 +151,8 @@ static int queue_cmd_super_apply(super_ctx *c, const char *q, const char *id)
         if (r == 0) {
             queue_cmd_super_dirty(c, q);
             queue_cmd_super_forget_reasons(c->qdir, id);
+            /* Its notices go with it (bounce log, delay marker). */
+            bounce_log_remove(c->qdir, id);
             msg_info("%s: removed", id);
         }
         break;
