@@ -278,7 +278,11 @@ void bounce_dsn_compose(const bounce_dsn *d, bounce_dsn_line_fn fn, void *ctx)
     snprintf(v, sizeof(v), "MAILER-DAEMON@%s (Mail Delivery System)", d->myhostname);
     bounce_dsn_field(o, "From", v);
     bounce_dsn_field(o, "Subject", bounce_dsn_subject(d));
-    snprintf(v, sizeof(v), "<%s>", d->to);
+    /* The envelope may name a bare "postmaster" (RFC 5321 section 4.5.1,
+     * always local); a header address needs its domain (RFC 5322
+     * section 3.4.1). */
+    snprintf(v, sizeof(v), "<%s%s%s>", d->to, strchr(d->to, '@') ? "" : "@",
+             strchr(d->to, '@') ? "" : d->myhostname);
     bounce_dsn_field(o, "To", v);
     /* RFC 3834 section 5: an automatic reply, so that responders and
      * vacation programs leave it alone. */

@@ -155,6 +155,19 @@ static void test_full_return_and_kinds(void)
     TEST_TRUE(test_in_order(b, ok));
     TEST_TRUE(strstr(b->data, "Last-Attempt-Date") == NULL);
     buf_free(&b);
+
+    /* To postmaster: the bare envelope name gets a domain in To:. */
+    bounce_dsn d = {.kind = BOUNCE_KIND_FAILURE, .to_postmaster = true,
+                    .myhostname = "mx.example.org", .queue_id = "1", .sender = "",
+                    .to = "postmaster", .rcpts = &r, .nrcpt = 1,
+                    .content = original, .content_len = sizeof(original) - 1};
+    b = buf_new(1 << 20);
+    bounce_dsn_compose(&d, test_collect, b);
+    static const char *const pm[] = {"Subject: Postmaster notice",
+                                     "To: <postmaster@mx.example.org>\n",
+                                     "X-Postie-Sender: rfc822; \n", NULL};
+    TEST_TRUE(test_in_order(b, pm));
+    buf_free(&b);
 }
 
 static void test_diag(void)
