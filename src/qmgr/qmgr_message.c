@@ -262,6 +262,10 @@ static long long qmgr_message_backoff(const qmgr_msg *qm, long long now)
 
 static void qmgr_message_expire(qmgr_msg *qm)
 {
+    /* Nothing left to return (every recipient marked; only a failed
+     * notice kept the message): no expiry line. */
+    if (queue_msg_pending(qm->m) == 0)
+        return;
     for (size_t i = 0; i < qm->m->nrcpt; i++) {
         queue_rcpt *r = &qm->m->rcpts[i];
         if (r->status != QUEUE_RCPT_TODO)
