@@ -191,3 +191,96 @@ def test_lmtp_to_aiosmtpd(postie_factory, sockdir):
         assert peer.messages[0][1] == ["bob@localhost"]
     finally:
         peer.stop()
+
+
+DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+
+
+class Dovecot:
+    """Dovecot's LMTP server alone, in a directory of its own, storing
+    Maildirs under DIR/mail/USER (static users, uid nobody)."""
+
+    def __init__(self, d):
+        self.dir = d
+        self.sock = os.path.join(d, "lmtp.sock")
+        for sub in ("run", "state", "mail"):
+            os.makedirs(os.path.join(d, sub))
+        os.chmod(os.path.join(d, "mail"), 0o777)
+        conf = os.path.join(d, "dovecot.conf")
+        with open(conf, "w") as f:
+            f.write(f"""protocols = lmtp
+base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+ssl = no
+listen = 127.0.0.1
+# no inet listener is configured: nothing but the unix socket
+default_internal_user = nobody
+default_internal_group = nogroup
+default_login_user = nobody
+mail_location = maildir:{d}/mail/%n/Maildir
+passdb {{
+  driver = static
+  args = nopassword=y
+}}
+userdb {{
+  driver = static
+  args = uid=nobody gid=nogroup home={d}/mail/%n
+}}
+service lmtp {{
+  unix_listener lmtp {{
+    path = {self.sock}
+    mode = 0666
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+service stats {{
+  chroot =
+}}
+""")
+        import subprocess
+        self.proc = subprocess.Popen([DOVECOT, "-F", "-c", conf], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        from postie_env import wait_until
+        try:
+            wait_until(lambda: os.path.exists(self.sock), 15, "dovecot's lmtp socket")
+        except AssertionError:
+            self.stop()
+            raise
+
+    def messages(self, user):
+        d = os.path.join(self.dir, "mail", user, "Maildir", "new")
+        try:
+            return [open(os.path.join(d, n), "rb").read() for n in sorted(os.listdir(d))]
+        except OSError:
+            return []
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except Exception:
+            self.proc.kill()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists(DOVECOT),
+                    reason="needs Dovecot's lmtp and root (its static users are uid nobody)")
+def test_lmtp_to_dovecot(postie_factory, sockdir):
+    """The real thing: Dovecot's LMTP server stores the mail; one line per
+    recipient with Dovecot's own reply."""
+    dv = Dovecot(os.path.join(sockdir, "dovecot"))
+    try:
+        env = postie_factory(conf={"local_transport": f"lmtp:unix:{dv.sock}", "myhostname": "mail.test"})
+        send(env, ["bob@localhost", "carol@localhost"])
+        relay = re.escape(f"mail.test[{dv.sock}]")
+        for u in ("bob", "carol"):
+            env.wait_for_log(rf"postie/lmtp\[\d+\]: [0-9A-F]+: to=<{u}@localhost>, relay={relay}, .*dsn=2\.0\.0, "
+                             rf"status=sent \(250 2\.0\.0 <{u}@localhost> \S+ Saved\)$", timeout=20)
+        from postie_env import wait_until
+        for u in ("bob", "carol"):
+            msgs = wait_until(lambda: dv.messages(u), 10, f"{u}'s mail in Dovecot's Maildir")
+            assert b"hello store" in msgs[0]
+    finally:
+        dv.stop()
