@@ -2055,8 +2055,13 @@ static const char *logline_tag(const char *p, const char *end, logline *ll,
 static void logline_classify(logline *ll, logstr tag, const char *text,
                              const char *end)
 {
+    /* The syslog name ends at the last '/' before any Dovecot user or
+     * session part: "imap(u)<1><9KtU/AAAB>" has a '/' in its session ID. */
+    const char *lim = tag.p;
+    while (lim < tag.p + tag.n && *lim != '(' && *lim != '<')
+        lim++;
     const char *slash = NULL;
-    for (const char *c = tag.p + tag.n; c > tag.p; c--)
+    for (const char *c = lim; c > tag.p; c--)
         if (c[-1] == '/') {
             slash = c - 1;
             break;
@@ -2116,6 +2121,16 @@ static void logline_classify(logline *ll, logstr tag, const char *text,
     if (logstr_eq(t, "postie")) {
         ll->format = LOGF_POSTIE;
         logline_postfix(text, end, ll);
+        return;
+    }
+    /* Dovecot's own log file names its master "master" too; its lines
+     * carry a level ("master: Info: Dovecot v2.3 starting up"), Postfix's
+     * never do. */
+    if (end - text > 6 && (memcmp(text, "Info: ", 6) == 0 ||
+                           (end - text > 9 && memcmp(text, "Warning: ", 9) == 0) ||
+                           (end - text > 7 && memcmp(text, "Error: ", 7) == 0) ||
+                           (end - text > 7 && memcmp(text, "Fatal: ", 7) == 0))) {
+        logline_dovecot(tag.p, end, ll);
         return;
     }
     if ((t.n >= 7 && memcmp(t.p, "postfix", 7) == 0) || logline_is_postfix_daemon(t)) {

@@ -153,6 +153,12 @@ static const logline_case logline_cases[] = {
      LOGF_DOVECOT, LOGE_LOGIN_FAIL, "-", "imap-login", NULL, NULL, NULL, NULL, "127.0.0.1", NULL, NULL, NULL, NULL, 0, 0},
     {"Nov 23 16:50:48 imap-login: Info: Disconnected: Connection closed (disconnected before auth was ready, waited 0 secs): user=<>, rip=127.0.0.1, lip=127.0.0.1, secured, session=<keJTZfRg3Od/AAAB>",
      LOGF_DOVECOT, LOGE_LOST, "-", "imap-login", NULL, NULL, NULL, NULL, "127.0.0.1", NULL, NULL, NULL, NULL, 0, 0},
+    /* a '/' in the session ID is not a syslog name separator */
+    {"Nov 23 16:50:48 imap(alice)<21239><9KtUZfRg6Od/AAAB>: Info: Disconnected: Logged out in=57 out=946",
+     LOGF_DOVECOT, LOGE_LOGOUT, "-", "imap", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 21239},
+    /* Dovecot's master, not Postfix's: its lines carry a level */
+    {"Nov 23 16:50:48 master: Info: Dovecot v2.3.19.1 (9b53102964) starting up for imap, pop3, lmtp",
+     LOGF_DOVECOT, LOGE_OTHER, "-", "master", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0},
     /* junk */
     {"this is not a log line", LOGF_UNKNOWN, LOGE_UNKNOWN, "-", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0},
     {"Mar  1 10:00:04 mail kernel: [1.0] eth0 up", LOGF_OTHER, LOGE_OTHER, "-", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0},

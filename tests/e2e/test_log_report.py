@@ -157,9 +157,6 @@ def test_report_dovecot_logins_are_counted_apart_from_mta_deliveries():
     assert d["totals"]["delivered"] == 0 and d["totals"]["received"] == 0
 
 
-@pytest.mark.xfail(reason="logline: Dovecot 2.3 session ids with ':' or '/' ('<id:T2>', "
-                          "'<9KtU/AAAB>') and 'Aborted login (auth failed ...)' are not "
-                          "decoded yet", strict=False)
 def test_report_dovecot_deliveries_and_failed_logins():
     m = report_json(DOVECOT)["mailbox"]
     assert (m["deliveries"], m["login_failures"], m["logouts"]) == (5, 3, 3)
