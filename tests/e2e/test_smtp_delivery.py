@@ -427,3 +427,24 @@ def test_mx_session_limit(postie_factory, dns, session_limit):
     finally:
         mx1.stop()
         mx2.stop()
+
+
+@pytest.mark.timeout_s(60)
+def test_hung_destination_does_not_stall_others(postie_factory, dns):
+    """One destination's server hangs (greeting never comes); mail for
+    another destination is delivered meanwhile (a process per delivery)."""
+    port = free_port_on("127.0.0.1", "127.0.0.4")
+    hung = SilentPeer(host="127.0.0.1", port=port)
+    good = Peer(host="127.0.0.4", port=port).start()
+    try:
+        one = postie_factory(conf=sender_conf(dns, port, smtp_helo_timeout="30s"))
+        send(one, ["bob@peer.test"])
+        wait_until(lambda: hung.conns, 10, "the hung server to be connected")
+        t0 = time.monotonic()
+        send(one, ["carol@sink.test"])
+        one.wait_for_log(r"to=<carol@sink\.test>, .*status=sent", timeout=10)
+        assert time.monotonic() - t0 < 10
+        assert not any("to=<bob@peer.test>" in l for l in one.log_lines())  # still waiting
+    finally:
+        hung.stop()
+        good.stop()
