@@ -195,7 +195,8 @@ static void qmgr_deliver_end(qmgr_job *job)
     if (job->timer)
         event_cancel(job->timer);
     buf_free(&job->in);
-    qmgr_deliver_dest_release(job->dest);
+    if (job->dest != NULL) /* not yet freed by a "release" line */
+        qmgr_deliver_dest_release(job->dest);
     job->agent->inflight--;
     qmgr_inflight--;
     qm->inflight--;
@@ -243,6 +244,18 @@ static void qmgr_deliver_read(int fd, int events, void *ctx)
     while (job->answered < job->n &&
            (nl = memchr(job->in->data, '\n', job->in->len))) {
         *nl = '\0';
+        if (strcmp(job->in->data, DELIVER_REPLY_RELEASE) == 0) {
+            /* The agent only waits for the disk now: the next delivery to
+             * this destination may start.  The recipients stay in flight
+             * and unmarked until their results (docs/queue.md). */
+            buf_consume(job->in, (size_t)(nl - job->in->data) + 1);
+            if (job->dest != NULL) {
+                qmgr_deliver_dest_release(job->dest);
+                job->dest = NULL;
+                qmgr_deliver_schedule();
+            }
+            continue;
+        }
         int idx;
         char dsn[16];
         const char *text;
@@ -420,8 +433,11 @@ static bool qmgr_deliver_start(qmgr_msg *qm, const size_t *ri, size_t n,
      * report its own timeout first); network agents have their per-command
      * timeouts, this is only a backstop. */
     double limit = (double)var_time("local_delivery_timeout") + 30;
-    if (strcmp(transport, "local") != 0 && limit < 3600)
-        limit = 3600;
+    if (strcmp(transport, "local") != 0)
+        /* smtp/lmtp bound a whole request by daemon_timeout themselves
+         * (src/smtp): the backstop waits for that plus the slack, so qmgr
+         * never defers a delivery the agent may still complete. */
+        limit = (double)var_time("daemon_timeout") + 30;
     job->timer = event_timer(limit, qmgr_deliver_timeout, job);
     event_add(fd, EVENT_READ, qmgr_deliver_read, job);
     return true;
