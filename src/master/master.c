@@ -224,8 +224,28 @@ static int master_declare(bool reloading, char **err_r)
     return 0;
 }
 
+/* Problems found at reload go to the log: the invoker of "postie reload"
+ * is long gone, and the system keeps running on the old values. */
+static void master_reload_report(const char *path, int line, const char *text,
+                                 void *ctx)
+{
+    int *bad = ctx;
+    if (strncmp(text, "unknown parameter:", 18) == 0)
+        return;
+    (*bad)++;
+    msg_warn("%s, line %d: %s", path, line, text);
+}
+
 static void master_reload(void)
 {
+    int bad = 0;
+    mail_conf_check(master_reload_report, &bad);
+    if (bad > 0) {
+        msg_warn("reload refused: %d bad value%s in %s/%s; still running with "
+                 "the previous configuration", bad, bad == 1 ? "" : "s",
+                 mail_conf_dir(), MAIL_CONF_FILE);
+        return;
+    }
     mail_conf_reload();
     /* maillog_file, syslog_name or the time format may have changed: the
      * reload line already goes where the services will write. */

@@ -198,3 +198,18 @@ def test_services_end_with_a_killed_master_and_a_new_start_works(postie):
     assert postie.proc.poll() is None
     for name in postie.expected_services():
         assert postie.service_pids(name)
+
+
+def test_master_refuses_a_reload_with_a_bad_value_and_keeps_running(postie):
+    before = _running_services(postie)
+    postie.write_conf({"queue_run_delay": "later"})
+    log_at = len(postie.log_lines())
+    os.kill(postie.master_pid, signal.SIGHUP)
+    m = postie.wait_for_log(r"postie/master\[\d+\]: warning: reload refused: 1 bad value in ",
+                            start=log_at)
+    assert m
+    assert postie.wait_for_log(r"warning: \S+postie\.conf, line \d+: queue_run_delay = later: "
+                               r"not a time value", start=log_at)
+    time.sleep(0.5)
+    assert _running_services(postie) == before
+    assert not [l for l in postie.log_lines()[log_at:] if "reload -- version" in l]
