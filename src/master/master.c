@@ -657,6 +657,14 @@ int master_reload_main(int argc, char **argv)
     pid_t pid = master_find_running("reload");
     if (pid <= 0)
         return 1;
+    /* master would refuse it too, but only in the log: say it here. */
+    int bad = 0;
+    mail_conf_check(master_check_report, &bad);
+    if (bad > 0) {
+        fprintf(stderr, "postie: not reloading: fix %s/%s first (postie config check)\n",
+                mail_conf_dir(), MAIL_CONF_FILE);
+        return 1;
+    }
     if (kill(pid, SIGHUP) < 0) {
         fprintf(stderr, "postie: kill %d: %s\n", (int)pid, strerror(errno));
         return 1;

@@ -132,6 +132,18 @@ def test_start_stop_status_reload(daemon):
     assert r.returncode == 1 and "already running" in r.stderr
     assert daemon.pid() == pid
 
+    # A bad value: reload refuses on the terminal, with file and line.
+    conf = os.path.join(daemon.dir, "postie.conf")
+    good = open(conf).read()
+    with open(conf, "a") as f:
+        f.write("smtpd_timeout = forever\n")
+    r = daemon.run("reload")
+    assert r.returncode == 1
+    assert re.search(r"postie: \S+postie\.conf:\d+: smtpd_timeout = forever: not a time value",
+                     r.stderr), r.stderr
+    with open(conf, "w") as f:
+        f.write(good)
+
     r = daemon.run("reload")
     assert r.returncode == 0, r.stderr
     wait_until(lambda: re.search(r"postie/master\[%d\]: reload -- version" % pid,
