@@ -20,6 +20,12 @@
  * queue_directory) and checks each index and address against it, so a
  * request names no path.  DSN class 2 means sent, 4 deferred, 5 bounced.
  * A reply line missing (agent died, timeout) means deferred for qmgr.
+ * Before its result lines an agent may send one line "release": the work
+ * that the destination's concurrency limit is about is done and the rest
+ * only waits for the disk (local: a Maildir file written to tmp/, not yet
+ * fsynced and linked).  qmgr then frees the destination's slot but keeps
+ * the recipients in flight, unmarked, until their result lines: a result
+ * still means "durable", so the crash guarantees do not change.
  * Values hold no control characters; unknown names are ignored, so either
  * side may grow.  The agent logs the delivery lines itself (Postfix's
  * rule: the program that did the work logs it).
@@ -36,6 +42,8 @@
 
 #define DELIVER_REQUEST_MAX 65536
 #define DELIVER_REPLY_MAX 4096
+/* The optional line before the results (see above), without its LF. */
+#define DELIVER_REPLY_RELEASE "release"
 
 typedef struct deliver_rcpt {
     int index;

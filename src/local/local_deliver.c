@@ -118,6 +118,13 @@ static bool local_deliver_root(void)
  * forking a grandchild, which saves a fork per ordinary delivery. */
 static bool local_deliver_in_place;
 
+/* The connection to qmgr while this child may still send "release"
+ * (docs/architecture.md, the delivery protocol): set only for a request of
+ * one recipient that resolves to one mailbox, the case in which the child
+ * has nothing left to do for the request once that Maildir write only
+ * waits for the disk.  -1 otherwise, and after the line is sent. */
+static int local_deliver_release_fd = -1;
+
 static int local_deliver_drop(long uid, long gid)
 {
     gid_t g = (gid_t)gid;
@@ -159,6 +166,9 @@ static void local_deliver_as(long uid, long gid, local_deliver_fn fn, void *ctx,
     }
     if (pid == 0) {
         close(p[0]);
+        /* One of several jobs of the request: the parent child has more
+         * to do, so the slot stays taken until the results. */
+        local_deliver_release_fd = -1;
         local_deliver_result r;
         if (local_deliver_drop(uid, gid) < 0) {
             local_deliver_set(&r, "4.3.0", "cannot change to uid %ld: %s", uid,
@@ -250,12 +260,28 @@ typedef struct local_deliver_box_job {
     local_msg msg;
 } local_deliver_box_job;
 
+
+/* Tell qmgr that this delivery now only waits for its fsyncs, so that it
+ * may start the next one to the same recipient (its concurrency slot is
+ * free); the result line follows once the delivery is durable.  A failed
+ * write is ignored: the result line then fails the same way and qmgr
+ * defers, which is safe. */
+static void local_deliver_release(void *ctx)
+{
+    if (local_deliver_release_fd < 0)
+        return;
+    (void)fs_write_all(local_deliver_release_fd, DELIVER_REPLY_RELEASE "\n",
+                       sizeof(DELIVER_REPLY_RELEASE));
+    local_deliver_release_fd = -1;
+}
+
 static void local_deliver_box_run(void *ctx, local_deliver_result *res)
 {
     local_deliver_box_job *j = ctx;
     local_fail f = {0};
     int r = j->name ? local_maildir_deliver(j->path, j->name, &j->msg,
-                                            j->retry, &f)
+                                            j->retry, local_deliver_release,
+                                            NULL, &f)
                     : local_mbox_deliver(j->path, &j->msg, -1, -1, &f);
     if (r == 0)
         local_deliver_set(res, "2.0.0", j->name ? "delivered to maildir"
@@ -484,6 +510,8 @@ static void local_deliver_rcpt(const deliver_request *req,
     }
     size_t nfwd = 0;
     local_deliver_in_place = t.n == 1 && t.v[0].kind == LOCAL_T_MAILBOX;
+    if (!local_deliver_in_place)
+        local_deliver_release_fd = -1;
     for (size_t i = 0; i < t.n; i++) {
         local_target *tg = &t.v[i];
         switch (tg->kind) {
@@ -558,6 +586,8 @@ int local_deliver_child(int fd)
     }
     buf_free(&in);
     buf *out = buf_new(DELIVER_REPLY_MAX * 16);
+    if (req->nrcpt == 1)
+        local_deliver_release_fd = fd;
     for (size_t i = 0; i < req->nrcpt; i++) {
         local_deliver_result res;
         local_deliver_rcpt(req, &req->rcpts[i], &res);

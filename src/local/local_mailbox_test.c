@@ -88,6 +88,12 @@ static size_t count_dir(const char *dir)
     return n;
 }
 
+/* The release hook of local_maildir_deliver: counts its calls. */
+static void test_release(void *ctx)
+{
+    (*(int *)ctx)++;
+}
+
 static void test_local_maildir_repeat_counts_as_done(void)
 {
     char *dir = tmpdir();
@@ -105,8 +111,15 @@ static void test_local_maildir_repeat_counts_as_done(void)
     TEST_TRUE(strchr(name, '/') == NULL && strchr(name, ':') == NULL);
     TEST_TRUE(strncmp(name, "1763913600.3F2A91C07B12_0_", 26) == 0);
     local_fail f = {0};
-    TEST_EQ_INT(local_maildir_deliver(md, name, &m, false, &f), 0);
-    TEST_EQ_INT(local_maildir_deliver(md, name, &m, false, &f), 0);
+    /* release is called once, on the first write; the repeat finds the
+     * file in new/ and has nothing to wait for. */
+    int released = 0;
+    TEST_EQ_INT(local_maildir_deliver(md, name, &m, false, test_release,
+                                      &released, &f), 0);
+    TEST_EQ_INT(released, 1);
+    TEST_EQ_INT(local_maildir_deliver(md, name, &m, false, test_release,
+                                      &released, &f), 0);
+    TEST_EQ_INT(released, 1);
     char *newd = fs_join(md, "new");
     char *tmpd = fs_join(md, "tmp");
     char *curd = fs_join(md, "cur");
@@ -126,16 +139,16 @@ static void test_local_maildir_repeat_counts_as_done(void)
     char *curf = mem_alloc(strlen(cur) + 8);
     sprintf(curf, "%s:2,S", cur);
     TEST_EQ_INT(rename(file, curf), 0);
-    TEST_EQ_INT(local_maildir_deliver(md, name, &m, true, &f), 0);
+    TEST_EQ_INT(local_maildir_deliver(md, name, &m, true, NULL, NULL, &f), 0);
     TEST_EQ_INT(count_dir(newd), 0);
-    TEST_EQ_INT(local_maildir_deliver(md, name, &m, false, &f), 0);
+    TEST_EQ_INT(local_maildir_deliver(md, name, &m, false, NULL, NULL, &f), 0);
     TEST_EQ_INT(count_dir(newd), 1);
     mem_free(&cur);
     mem_free(&curf);
     /* An unwritable Maildir defers with 4.2.0 and leaves nothing. */
     if (geteuid() != 0) {
         chmod(tmpd, 0500);
-        TEST_EQ_INT(local_maildir_deliver(md, name3, &m, false, &f), -1);
+        TEST_EQ_INT(local_maildir_deliver(md, name3, &m, false, NULL, NULL, &f), -1);
         TEST_EQ_STR(f.dsn, "4.2.0");
         mem_free(&f.text);
         chmod(tmpd, 0700);
@@ -239,7 +252,7 @@ static void test_local_failed_write_leaves_the_mailbox_as_it_was(void)
     TEST_EQ_INT(after.st_size, before.st_size);
     char *md = fs_join(dir, "Maildir");
     char *name = local_maildir_name(1, "3F2A91C07B12", 0, "c@d", 10);
-    TEST_EQ_INT(local_maildir_deliver(md, name, &m, false, &f), -1);
+    TEST_EQ_INT(local_maildir_deliver(md, name, &m, false, NULL, NULL, &f), -1);
     TEST_EQ_STR(f.dsn, "4.2.2");
     mem_free(&f.text);
     setrlimit(RLIMIT_FSIZE, &old_rl);

@@ -82,6 +82,7 @@ static bool local_maildir_in_cur(const char *dir, const char *name)
 
 int local_maildir_deliver(const char *dir, const char *name,
                           const local_msg *m, bool look_in_cur,
+                          void (*release)(void *), void *release_ctx,
                           local_fail *f)
 {
     char *tmpd = fs_join(dir, "tmp");
@@ -105,7 +106,20 @@ int local_maildir_deliver(const char *dir, const char *name,
         local_mailbox_fail(f, errno, "4.2.0", "create maildir file %s", tmp);
         goto out;
     }
-    if (local_mailbox_copy(fd, m) < 0 || fsync(fd) < 0) {
+    if (local_mailbox_copy(fd, m) < 0) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        local_mailbox_fail(f, e, "4.2.0", "write maildir file %s", tmp);
+        goto out;
+    }
+    /* The message is in tmp/, where no reader looks: what is left is the
+     * wait for the disk (two journal commits on ext4).  The caller may let
+     * the next delivery to this mailbox start meanwhile (docs/local.md,
+     * "Speed"); the result is still reported only once all is durable. */
+    if (release != NULL)
+        release(release_ctx);
+    if (fsync(fd) < 0) {
         int e = errno;
         close(fd);
         unlink(tmp);

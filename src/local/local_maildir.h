@@ -22,9 +22,13 @@ char *local_maildir_name(long long arrival_sec, const char *id, int index,
  * missing).  0 delivered or already there, -1 with *f filled.  With
  * look_in_cur (a repeated attempt), a file a reader already moved to cur/
  * (NAME:2,FLAGS) also counts as there: one directory scan, paid only by
- * repeats. */
+ * repeats.  release, when not NULL, is called once the message is written
+ * to tmp/ and only the fsyncs, the link and the fsync of new/ are left:
+ * from then on this delivery only waits for the disk.  The return value
+ * still says whether the whole delivery is durable. */
 int local_maildir_deliver(const char *dir, const char *name,
                           const local_msg *m, bool look_in_cur,
+                          void (*release)(void *), void *release_ctx,
                           local_fail *f);
 
 #endif
