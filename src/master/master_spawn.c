@@ -143,12 +143,19 @@ static void master_spawn_exec(const master_svc *s)
     signal(SIGCHLD, SIG_DFL);
 
     int n = s->socks ? (int)s->socks->n : 0;
+    if (n > 256)
+        n = 256;
+    /* The binary's descriptor may sit where the sockets go: lift it out of
+     * 3..3+n first (the placing below would close it). */
+    int exe_fd = fcntl(ms_exe_fd, F_DUPFD_CLOEXEC, 3 + n);
+    if (exe_fd < 0) {
+        msg_error("%s: dup: %m", s->name);
+        _exit(1);
+    }
     if (n > 0) {
         /* Move the sockets out of 3..3+n first, so that placing them
          * cannot overwrite one that is still to be moved. */
         int tmp[256];
-        if (n > 256)
-            n = 256;
         for (int i = 0; i < n; i++) {
             tmp[i] = fcntl(s->socks->v[i].fd, F_DUPFD_CLOEXEC, 3 + n);
             if (tmp[i] < 0) {
@@ -190,7 +197,7 @@ static void master_spawn_exec(const master_svc *s)
     if (getppid() != ms_master_pid)
         _exit(0);
     char *argv[] = {(char *)"postie", (char *)"service", s->name, NULL};
-    fexecve(ms_exe_fd, argv, environ);
+    fexecve(exe_fd, argv, environ);
     msg_error("exec %s: %m", ms_exe);
     _exit(127);
 }

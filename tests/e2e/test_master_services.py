@@ -213,3 +213,22 @@ def test_master_refuses_a_reload_with_a_bad_value_and_keeps_running(postie):
     time.sleep(0.5)
     assert _running_services(postie) == before
     assert not [l for l in postie.log_lines()[log_at:] if "reload -- version" in l]
+
+
+def test_master_hands_smtpd_many_sockets(postie_factory):
+    """Enough sockets to cover every descriptor master itself holds: each
+    smtpd still starts and answers on each address."""
+    if not has_service("smtpd"):
+        pytest.skip("smtpd not in this build yet")
+    from postie_env import free_port
+    ports = [free_port() for _ in range(8)]
+    env = postie_factory(conf={"smtpd_listen": ", ".join(f"127.0.0.1:{p}" for p in ports)},
+                         start=False)
+    env.smtp_port = ports[0]
+    env.start()
+    time.sleep(0.5)
+    assert not [l for l in env.log_lines() if "warning: process" in l]
+    for p in ports:
+        with socket.create_connection(("127.0.0.1", p), timeout=10) as s:
+            s.settimeout(10)
+            assert s.recv(4).startswith(b"220")
