@@ -318,6 +318,10 @@ bool smtpd_check_wait(smtpd_session *s, const char *line)
         mem_free(&addr);
         return false;
     }
+    /* A new recipient (not the same one again after an answer) may
+     * start the session's answers over. */
+    if (!st->in_eval && st->ncache >= SMTPD_CHECK_CACHE_MAX)
+        smtpd_check_dns_clear(st);
     char *reply = NULL;
     int v = smtpd_check_run(s, addr, true, &reply);
     st->in_eval = v == SMTPD_CHECK_WAIT;

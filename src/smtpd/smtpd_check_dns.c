@@ -47,11 +47,6 @@
 #include "util/mem.h"
 #include "util/msg.h"
 
-/* Answers a session keeps: the few names of its client and its senders'
- * and recipients' domains; past this the cache starts over at the next
- * recipient. */
-#define SMTPD_CHECK_CACHE_MAX 32
-
 smtpd_check_state *smtpd_check_state_of(smtpd_session *s)
 {
     if (s->check == NULL) {
@@ -61,7 +56,7 @@ smtpd_check_state *smtpd_check_state_of(smtpd_session *s)
     return s->check;
 }
 
-static void smtpd_check_dns_clear(smtpd_check_state *st)
+void smtpd_check_dns_clear(smtpd_check_state *st)
 {
     for (size_t i = 0; i < st->ncache; i++)
         mem_free(&st->cache[i].name);
@@ -199,8 +194,8 @@ int smtpd_check_dns_lookup(smtpd_check_eval *e, const char *name, int type,
 {
     static smtpd_check_answer temp = {.status = SMTPD_CHECK_DNS_TEMP};
     smtpd_check_state *st = smtpd_check_state_of(e->s);
-    if (!st->in_eval && st->ncache >= SMTPD_CHECK_CACHE_MAX)
-        smtpd_check_dns_clear(st); /* a new recipient: start over */
+    /* (An answer returned here is used before the next lookup, which may
+     * move the cache.) */
     for (size_t i = 0; i < st->ncache; i++) {
         if (st->cache[i].type == type && strcasecmp(st->cache[i].name, name) == 0) {
             *a_r = &st->cache[i];

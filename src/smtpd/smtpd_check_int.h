@@ -161,6 +161,12 @@ struct smtpd_check_answer {
  * sent, a temporary failure is the answer). */
 int smtpd_check_dns_lookup(smtpd_check_eval *e, const char *name, int type,
                            const smtpd_check_answer **a_r);
+/* Forget the session's answers. */
+void smtpd_check_dns_clear(smtpd_check_state *st);
+/* Answers a session keeps: the few names of its client and its senders'
+ * and recipients' domains; past this the cache starts over at the next
+ * recipient. */
+#define SMTPD_CHECK_CACHE_MAX 32
 /* Put an answer into a session's cache (tests). */
 void smtpd_check_dns_store(smtpd_session *s, const char *name, int type,
                            int status, const smtpd_dns_rr *rr, int n);
