@@ -39,6 +39,11 @@ const mail_conf_param mail_conf_params[] = {
     {"submission_listen", "2587", MCT_LIST, "submission service (587 on a system install); empty: off"},
     {"pop3d_listen", "2110", MCT_LIST, "POP3 service; empty: off"},
     {"imapd_listen", "2143", MCT_LIST, "IMAP service; empty: off"},
+    /* POP3 server (src/pop3d, docs/pop3d.md; postie's own names). */
+    {"pop3d_timeout", "600s", MCT_TIME, "idle time before a POP3 session ends (RFC 1939 section 3: at least 10 minutes)"},
+    {"pop3d_connection_limit", "100", MCT_INT, "simultaneous POP3 connections"},
+    {"pop3d_auth_attempt_limit", "3", MCT_INT, "failed logins on one POP3 connection before it is closed"},
+    {"pop3d_login_user", "nobody", MCT_STR, "unprivileged user of the POP3 login process when started by root (Dovecot's default_login_user)"},
     /* Files and users. */
     {"queue_directory", "queue", MCT_PATH, "the queue"},
     {"data_directory", "data", MCT_PATH, "postie's own state (pid file, caches)"},
