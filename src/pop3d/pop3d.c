@@ -1,0 +1,155 @@
+/*
+ * pop3d - the POP3 service process: listening sockets from master, accept,
+ * the connection limit, one supervisor process per client (pop3d_auth.c).
+ * See pop3d.h for the layout and docs/pop3d.md for the processes.
+ *
+ * A process per connection, not smtpd's event loop: each session must run
+ * with its own user's rights (RFC 1939 sessions are long and mostly idle,
+ * and a process per user is what gives the kernel's protection between
+ * mailboxes), so the fork is needed anyway.  The cost is memory per
+ * connection: two small processes while logging in, one afterwards.
+ */
+#include "pop3d/pop3d.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "global/mail_conf.h"
+#include "global/mail_service.h"
+#include "pop3d/pop3d_auth.h"
+#include "util/events.h"
+#include "util/mem.h"
+#include "util/msg.h"
+
+#define POP3D_MAX_LISTEN 16
+
+static int pop3d_listen_fd[POP3D_MAX_LISTEN];
+static int pop3d_nlisten;
+static int pop3d_nconn;
+static int pop3d_conn_limit;
+static pop3d_conf pop3d_cf;
+static pid_t *pop3d_kids;    /* connection processes, for the stop */
+static int pop3d_kids_cap;
+
+static void pop3d_conf_load(void)
+{
+    pop3d_cf.timeout = (double)var_time("pop3d_timeout");
+    /* RFC 1939 section 3: the autologout timer is at least 10 minutes;
+     * shorter values are allowed for tests and logged. */
+    if (pop3d_cf.timeout < 600)
+        msg_info("pop3d_timeout = %.0fs is below RFC 1939's 10 minutes",
+                 pop3d_cf.timeout);
+    if (pop3d_cf.timeout < 1)
+        pop3d_cf.timeout = 1;
+    pop3d_cf.attempt_limit = (int)var_int("pop3d_auth_attempt_limit");
+    pop3d_conn_limit = (int)var_int("pop3d_connection_limit");
+    if (pop3d_conn_limit < 1)
+        pop3d_conn_limit = 1;
+    pop3d_cf.login_uid = pop3d_cf.login_gid = -1;
+    if (geteuid() == 0) {
+        const char *name = var_str("pop3d_login_user");
+        struct passwd *pw = getpwnam(name);
+        if (pw == NULL || pw->pw_uid == 0)
+            msg_fatal("pop3d_login_user \"%s\" is not an unprivileged user of "
+                      "this system", name);
+        pop3d_cf.login_uid = pw->pw_uid;
+        pop3d_cf.login_gid = pw->pw_gid;
+    }
+}
+
+static void pop3d_reap(void)
+{
+    int st;
+    pid_t pid;
+    while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        for (int i = 0; i < pop3d_nconn; i++)
+            if (pop3d_kids[i] == pid) {
+                pop3d_kids[i] = pop3d_kids[--pop3d_nconn];
+                break;
+            }
+        if (WIFSIGNALED(st) && WTERMSIG(st) != SIGTERM)
+            msg_warn("connection process %d killed by signal %d", (int)pid,
+                     WTERMSIG(st));
+    }
+}
+
+static void pop3d_accept(int lfd, int events, void *ctx)
+{
+    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0)
+        return; /* another process took it, or a transient error */
+    if (pop3d_nconn >= pop3d_conn_limit) {
+        /* RFC 2449 section 8.1.2's [SYS/TEMP]: try again later. */
+        static const char busy[] = "-ERR [SYS/TEMP] Too many connections, try again later.\r\n";
+        (void)!write(fd, busy, sizeof(busy) - 1);
+        close(fd);
+        msg_warn("pop3d_connection_limit (%d) reached: connection refused",
+                 pop3d_conn_limit);
+        return;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        msg_error("fork: %m");
+        close(fd);
+        return;
+    }
+    if (pid == 0) {
+        for (int i = 0; i < pop3d_nlisten; i++)
+            close(pop3d_listen_fd[i]);
+        /* A session killed by SIGTERM ends without UPDATE (RFC 1939
+         * section 6): nothing is deleted. */
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGHUP, SIG_IGN);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGCHLD, SIG_DFL);
+        msg_refresh_pid();
+        pop3d_auth_conn(fd, &pop3d_cf);
+    }
+    close(fd);
+    if (pop3d_nconn == pop3d_kids_cap) {
+        pop3d_kids_cap = pop3d_kids_cap ? 2 * pop3d_kids_cap : 64;
+        pop3d_kids = mem_realloc(pop3d_kids, (size_t)pop3d_kids_cap * sizeof(*pop3d_kids));
+    }
+    pop3d_kids[pop3d_nconn++] = pid;
+}
+
+int pop3d_service_main(int argc, char **argv)
+{
+    mail_service_init("pop3d");
+    pop3d_conf_load();
+    event_init();
+    int first, n = mail_service_listen_fds(&first);
+    if (n == 0)
+        msg_fatal("pop3d gets its sockets from master: run postie serve or "
+                  "postie start");
+    pid_t master_pid = getppid();
+    for (int i = 0; i < n && pop3d_nlisten < POP3D_MAX_LISTEN; i++) {
+        pop3d_listen_fd[pop3d_nlisten++] = first + i;
+        event_add(first + i, EVENT_READ, pop3d_accept, NULL);
+    }
+    while (!mail_service_stop) {
+        event_run_once(1.0);
+        pop3d_reap();
+        if (mail_service_reload) {
+            mail_service_reload = 0;
+            mail_conf_reload();
+            pop3d_conf_load();
+        }
+        if (master_pid > 1 && getppid() != master_pid)
+            break;
+    }
+    /* Stop: sessions end without UPDATE (nothing deleted); each
+     * supervisor takes its login process with it. */
+    for (int i = 0; i < pop3d_nlisten; i++)
+        close(pop3d_listen_fd[i]);
+    for (int i = 0; i < pop3d_nconn; i++)
+        kill(pop3d_kids[i], SIGTERM);
+    mem_free(&pop3d_kids);
+    return 0;
+}

@@ -1,0 +1,404 @@
+/*
+ * pop3d_auth - supervisor, login process and the hand-over to the
+ * session; see pop3d_auth.h and docs/pop3d.md.
+ *
+ * Packets on the socketpair (login -> supervisor):
+ *   'A' user NUL password NUL      check this password (RFC 1939 USER/PASS
+ *                                  or RFC 5034 AUTH PLAIN)
+ *   'R' bytes                      input the client sent after the login
+ *                                  command (pipelining), then the login
+ *                                  process exits
+ * supervisor -> login:
+ *   'Y' canonical-user             accepted
+ *   'N'                            refused (after POP3D_AUTH_FAIL_DELAY)
+ *
+ * Log lines are Dovecot's (pop3-login: Login: ..., Disconnected (auth
+ * failed, N attempts in S secs): ...) so that fail2ban's dovecot filter
+ * and people's greps keep working; see docs/logging.md.
+ */
+#include "pop3d/pop3d_auth.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <shadow.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "global/mail_conf.h"
+#include "global/mail_users.h"
+#include "pop3d/pop3d_login.h"
+#include "pop3d/pop3d_maildir.h"
+#include "pop3d/pop3d_proto.h"
+#include "pop3d/pop3d_session.h"
+#include "util/fsutil.h"
+#include "util/mem.h"
+#include "util/msg.h"
+
+/* A refused password costs the client this long (Dovecot's
+ * auth_failure_delay is 2 s): a guesser gets few tries per minute. */
+#define POP3D_AUTH_FAIL_DELAY 1
+#define POP3D_AUTH_PKT_MAX 1024
+
+typedef struct pop3d_peer {
+    char rip[64], lip[64];
+    char sid[24];
+    time_t start;
+} pop3d_peer;
+
+static void pop3d_auth_addr(const struct sockaddr_storage *ss, char *out,
+                            size_t len)
+{
+    if (ss->ss_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, out, (socklen_t)len);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a))
+            inet_ntop(AF_INET, &a->s6_addr[12], out, (socklen_t)len);
+        else
+            inet_ntop(AF_INET6, a, out, (socklen_t)len);
+    } else {
+        snprintf(out, len, "unknown");
+    }
+}
+
+static void pop3d_auth_peer(int fd, pop3d_peer *p)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    memset(p, 0, sizeof(*p));
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+        pop3d_auth_addr(&ss, p->rip, sizeof(p->rip));
+    sl = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        pop3d_auth_addr(&ss, p->lip, sizeof(p->lip));
+    /* Dovecot's session=<...>: random bytes in base64, one id for the
+     * login lines and the session's lines. */
+    static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    unsigned char r[12];
+    if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+        for (size_t i = 0; i < sizeof(r); i++)
+            r[i] = (unsigned char)(rand() ^ getpid());
+    for (int i = 0, o = 0; i < 12; i += 3) {
+        unsigned v = ((unsigned)r[i] << 16) | ((unsigned)r[i + 1] << 8) | r[i + 2];
+        p->sid[o++] = b64[(v >> 18) & 63];
+        p->sid[o++] = b64[(v >> 12) & 63];
+        p->sid[o++] = b64[(v >> 6) & 63];
+        p->sid[o++] = b64[v & 63];
+    }
+    p->sid[16] = '\0';
+    p->start = time(NULL);
+}
+
+/* ---- the login process (unprivileged, reads the network) ---- */
+
+static void pop3d_auth_login_log(const pop3d_peer *p, const pop3d_login *l,
+                                 const char *how)
+{
+    long secs = (long)(time(NULL) - p->start);
+    if (l->attempts == 0)
+        msg_info("pop3-login: %s (no auth attempts in %ld secs): user=<>, "
+                 "rip=%s, lip=%s, session=<%s>", how, secs, p->rip, p->lip, p->sid);
+    else
+        msg_info("pop3-login: %s (auth failed, %d attempts in %ld secs): "
+                 "user=<%s>, method=%s, rip=%s, lip=%s, session=<%s>",
+                 how, l->attempts, secs, l->user, l->method, p->rip, p->lip, p->sid);
+}
+
+static void pop3d_auth_login(int fd, int sp, const pop3d_conf *cf,
+                             const pop3d_peer *p)
+{
+    pop3d_io io = {.fd = fd, .in = buf_new(4096), .timeout = cf->timeout};
+    pop3d_login l;
+    pop3d_login_init(&l, cf->attempt_limit);
+    buf *out = buf_new(8192);
+    pop3d_login_greeting(out);
+    for (;;) {
+        if (out->len && pop3d_io_write(&io, out->data, out->len) < 0) {
+            pop3d_auth_login_log(p, &l, "Disconnected");
+            _exit(0);
+        }
+        buf_reset(out);
+        char *line = NULL;
+        size_t len;
+        int r = pop3d_io_line(&io, &line, &len);
+        if (r == -1) {
+            pop3d_io_printf(&io, "-ERR Disconnected for inactivity.\r\n");
+            pop3d_auth_login_log(p, &l, "Disconnected: Inactivity");
+            _exit(0);
+        }
+        if (r <= 0) {
+            pop3d_auth_login_log(p, &l, "Disconnected");
+            _exit(0);
+        }
+        enum pop3d_login_act a = pop3d_login_line(&l, line ? line : "", r == 2, out);
+        if (line) {
+            memset(line, 0, len); /* it may have carried a password */
+            mem_free(&line);
+        }
+        if (a == POP3D_LOGIN_CLOSE) {
+            pop3d_io_write(&io, out->data, out->len);
+            pop3d_auth_login_log(p, &l, l.quit ? "Disconnected" : "Aborted login");
+            _exit(0);
+        }
+        if (a != POP3D_LOGIN_VERIFY)
+            continue;
+        char pkt[POP3D_AUTH_PKT_MAX];
+        size_t ul = strlen(l.user), pl = strlen(l.pass);
+        if (2 + ul + pl + 1 > sizeof(pkt)) {
+            pop3d_login_result(&l, false, out);
+            continue;
+        }
+        pkt[0] = 'A';
+        memcpy(pkt + 1, l.user, ul + 1);
+        memcpy(pkt + 2 + ul, l.pass, pl + 1);
+        ssize_t sent = send(sp, pkt, 3 + ul + pl, 0);
+        memset(pkt, 0, sizeof(pkt));
+        char ans[POP3D_USER_MAX + 2];
+        ssize_t n = sent < 0 ? -1 : recv(sp, ans, sizeof(ans) - 1, 0);
+        if (n <= 0) {
+            memset(l.pass, 0, sizeof(l.pass));
+            pop3d_io_printf(&io, "-ERR [SYS/TEMP] Internal error, try again later.\r\n");
+            pop3d_auth_login_log(p, &l, "Disconnected");
+            _exit(1);
+        }
+        ans[n] = '\0';
+        bool ok = ans[0] == 'Y';
+        a = pop3d_login_result(&l, ok, out);
+        if (ok) {
+            /* The session process greets; hand over what the client sent
+             * after its login command. */
+            msg_info("pop3-login: Login: user=<%s>, method=%s, rip=%s, lip=%s, "
+                     "mpid=%d, session=<%s>", ans + 1, l.method, p->rip, p->lip,
+                     (int)getppid(), p->sid);
+            char rest[4097];
+            rest[0] = 'R';
+            size_t k = io.skip ? 0 : io.in->len;
+            memcpy(rest + 1, io.in->data, k);
+            send(sp, rest, 1 + k, 0);
+            _exit(0);
+        }
+        if (a == POP3D_LOGIN_CLOSE) {
+            pop3d_io_write(&io, out->data, out->len);
+            pop3d_auth_login_log(p, &l, "Aborted login");
+            _exit(0);
+        }
+    }
+}
+
+/* ---- the supervisor (privileged, reads only the socketpair) ---- */
+
+/* 1 accepted (*u_r set), 0 refused. */
+static int pop3d_auth_verify(const char *name, const char *pass, mail_user **u_r)
+{
+    mail_user *u = NULL;
+    char *err = NULL;
+    if (!mail_users_name_ok(name))
+        return 0;
+    int r = mail_users_find(name, &u, &err);
+    if (r < 0) {
+        msg_warn("pop3-login: user lookup for %s: %s", name, err);
+        mem_free(&err);
+        return 0;
+    }
+    if (r == 0)
+        return 0;
+    int ok = 0;
+    if (u->system) {
+        /* Without PAM: the crypt(3) hash of the shadow file, which only
+         * root can read.  PAM is out of scope (docs/pop3d.md). */
+        struct spwd *sp = getspnam(u->name);
+        if (sp == NULL || sp->sp_pwdp == NULL || sp->sp_pwdp[0] == '\0' ||
+            sp->sp_pwdp[0] == '!' || sp->sp_pwdp[0] == '*') {
+            if (sp == NULL && geteuid() != 0)
+                msg_warn("pop3-login: system user %s: the shadow file is "
+                         "readable by root only", u->name);
+        } else {
+            size_t n = strlen(sp->sp_pwdp) + 8;
+            char *stored = mem_alloc(n);
+            snprintf(stored, n, "{CRYPT}%s", sp->sp_pwdp);
+            ok = mail_users_verify(stored, pass) == 1;
+            mem_free(&stored);
+        }
+    } else if (u->password && u->password[0]) {
+        ok = mail_users_verify(u->password, pass) == 1;
+    }
+    if (ok)
+        *u_r = u;
+    else
+        mail_user_free(&u);
+    return ok;
+}
+
+/* Become the mailbox owner: the user's uid for system users, the uid of
+ * the users file when given (not 0), else mail_owner (local.md "Rights"). */
+static int pop3d_auth_become(const mail_user *u, char **why_r)
+{
+    if (geteuid() != 0)
+        return 0;
+    uid_t uid;
+    gid_t gid;
+    const char *gname;
+    struct passwd *pw = NULL;
+    if (u->system) {
+        pw = getpwnam(u->name);
+        if (pw == NULL) {
+            *why_r = mem_strdup("system user vanished");
+            return -1;
+        }
+        uid = pw->pw_uid;
+        gid = pw->pw_gid;
+        gname = u->name;
+    } else if (u->uid > 0) {
+        uid = (uid_t)u->uid;
+        gid = u->gid > 0 ? (gid_t)u->gid : (gid_t)u->uid;
+        gname = NULL;
+    } else {
+        pw = getpwnam(var_str("mail_owner"));
+        if (pw == NULL) {
+            *why_r = mem_strdup("mail_owner is not a user of this system");
+            return -1;
+        }
+        uid = pw->pw_uid;
+        gid = pw->pw_gid;
+        gname = pw->pw_name;
+    }
+    if (uid == 0) {
+        *why_r = mem_strdup("refusing to serve a mailbox as root");
+        return -1;
+    }
+    if (setgid(gid) < 0 ||
+        (gname ? initgroups(gname, gid) : setgroups(1, &gid)) < 0 ||
+        setuid(uid) < 0 || setuid(0) == 0) {
+        *why_r = mem_strdup("cannot drop privileges");
+        return -1;
+    }
+    return 0;
+}
+
+static void pop3d_auth_session(int fd, const pop3d_conf *cf, const pop3d_peer *p,
+                               const mail_user *u, const char *rest, size_t restlen)
+{
+    pop3d_io io = {.fd = fd, .in = buf_new(4096), .timeout = cf->timeout};
+    buf_append(io.in, rest, restlen);
+    char *why = NULL;
+    int pid = (int)getpid();
+    const char *hm = var_str("home_mailbox");
+    if (*hm == '\0' || hm[strlen(hm) - 1] != '/') {
+        /* mbox needs locking against local and a rewrite at UPDATE;
+         * postie's POP3 serves Maildir only. */
+        pop3d_io_printf(&io, "-ERR [SYS/PERM] This server serves Maildir "
+                             "mailboxes only.\r\n");
+        msg_error("pop3(%s)<%d><%s>: mailbox is mbox (home_mailbox = %s): "
+                  "pop3d serves Maildir only (home_mailbox ending in /)",
+                  u->name, pid, p->sid, *hm ? hm : "\"\"");
+        _exit(0);
+    }
+    if (pop3d_auth_become(u, &why) < 0) {
+        pop3d_io_printf(&io, "-ERR [SYS/TEMP] Internal error, try again later.\r\n");
+        msg_error("pop3(%s)<%d><%s>: %s", u->name, pid, p->sid, why);
+        _exit(1);
+    }
+    if (chdir("/") < 0)
+        msg_warn("chdir /: %m");
+    char *home = mail_users_home(u);
+    char *path = fs_join(home, hm);
+    size_t pl = strlen(path);
+    if (pl > 1 && path[pl - 1] == '/')
+        path[pl - 1] = '\0';
+    pop3d_maildir *md = NULL;
+    char *err = NULL;
+    int r = pop3d_maildir_open(path, &md, &err);
+    if (r == -2) {
+        /* RFC 2449 section 8.1.2: [IN-USE], the maildrop is locked. */
+        pop3d_io_printf(&io, "-ERR [IN-USE] Mailbox is locked by another POP3 session.\r\n");
+        msg_info("pop3(%s)<%d><%s>: Disconnected: Mailbox is locked by another "
+                 "POP3 session", u->name, pid, p->sid);
+        _exit(0);
+    }
+    if (r < 0) {
+        pop3d_io_printf(&io, "-ERR [SYS/TEMP] Couldn't open the mailbox.\r\n");
+        msg_error("pop3(%s)<%d><%s>: Couldn't open INBOX: %s", u->name, pid,
+                  p->sid, err);
+        _exit(1);
+    }
+    pop3d_session s = {.io = &io, .md = md, .user = u->name, .sid = p->sid};
+    pop3d_session_run(&s);
+    pop3d_maildir_free(&md);
+    _exit(0);
+}
+
+void pop3d_auth_conn(int fd, const pop3d_conf *cf)
+{
+    pop3d_peer p;
+    pop3d_auth_peer(fd, &p);
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+        msg_error("socketpair: %m");
+        _exit(1);
+    }
+    pid_t login = fork();
+    if (login < 0) {
+        msg_error("fork: %m");
+        _exit(1);
+    }
+    if (login == 0) {
+        close(sp[0]);
+        msg_refresh_pid();
+        if (cf->login_uid >= 0) {
+            gid_t g = (gid_t)cf->login_gid;
+            if (setgroups(1, &g) < 0 || setgid(g) < 0 ||
+                setuid((uid_t)cf->login_uid) < 0 || setuid(0) == 0)
+                msg_fatal("pop3-login: cannot drop privileges to pop3d_login_user");
+        }
+        pop3d_auth_login(fd, sp[1], cf, &p);
+        _exit(0);
+    }
+    close(sp[1]);
+    mail_user *u = NULL;
+    char pkt[POP3D_AUTH_PKT_MAX + 1];
+    for (;;) {
+        ssize_t n = recv(sp[0], pkt, POP3D_AUTH_PKT_MAX, 0);
+        if (n <= 0 && !(n < 0 && errno == EINTR))
+            break; /* the login process ended without a login */
+        if (n <= 0)
+            continue;
+        pkt[n] = '\0';
+        if (u != NULL && pkt[0] == 'R') {
+            int st;
+            waitpid(login, &st, 0);
+            close(sp[0]);
+            pop3d_auth_session(fd, cf, &p, u, pkt + 1, (size_t)n - 1);
+        }
+        /* 'A' user NUL pass NUL: both within the packet, or it is no
+         * request (a subverted login process gets nothing from it). */
+        const char *user = pkt + 1;
+        const char *z = memchr(user, '\0', (size_t)n - 1);
+        if (pkt[0] != 'A' || u != NULL || z == NULL ||
+            memchr(z + 1, '\0', (size_t)(pkt + n - z - 1)) == NULL)
+            break;
+        int ok = pop3d_auth_verify(user, z + 1, &u);
+        memset(pkt, 0, sizeof(pkt));
+        if (!ok)
+            sleep(POP3D_AUTH_FAIL_DELAY);
+        char ans[POP3D_USER_MAX + 2];
+        int al = snprintf(ans, sizeof(ans), "%c%s", ok ? 'Y' : 'N', ok ? u->name : "");
+        if (send(sp[0], ans, (size_t)al, 0) < 0)
+            break;
+    }
+    close(sp[0]);
+    kill(login, SIGTERM);
+    int st;
+    waitpid(login, &st, 0);
+    _exit(0);
+}

@@ -1,0 +1,26 @@
+/*
+ * pop3d_auth - one client connection, from accept to the end: the
+ * supervisor process (the service's rights: root on a system install)
+ * starts the login process, checks each password it forwards, and on
+ * success becomes the mailbox owner and runs the session.
+ *
+ * Trust: the login process reads the network and may be subverted; the
+ * supervisor reads from it only fixed-form packets on a socketpair
+ * (SOCK_SEQPACKET, bounded) and never reads the network while it is
+ * privileged.
+ *
+ * Does not: PAM (system users' crypt hashes come from getspnam), mbox.
+ */
+#ifndef POSTIE_POP3D_POP3D_AUTH_H
+#define POSTIE_POP3D_POP3D_AUTH_H
+
+typedef struct pop3d_conf {
+    double timeout;           /* pop3d_timeout */
+    int attempt_limit;        /* pop3d_auth_attempt_limit */
+    long login_uid, login_gid;/* pop3d_login_user, -1 when not root */
+} pop3d_conf;
+
+/* Serve the client on fd; never returns (exits the process). */
+void pop3d_auth_conn(int fd, const pop3d_conf *cf) __attribute__((noreturn));
+
+#endif

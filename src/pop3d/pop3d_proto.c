@@ -1,0 +1,253 @@
+/*
+ * pop3d_proto - command lines, multi-line encoding, base64, blocking I/O;
+ * see pop3d_proto.h.
+ */
+#include "pop3d/pop3d_proto.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/mem.h"
+
+int pop3d_proto_line(buf *in, bool *skip, char **line_r, size_t *len_r)
+{
+    char *lf = memchr(in->data, '\n', in->len);
+    if (*skip) {
+        /* Still inside a line that was too long: drop it up to its end. */
+        if (lf == NULL) {
+            buf_reset(in);
+            return 0;
+        }
+        buf_consume(in, (size_t)(lf - in->data) + 1);
+        *skip = false;
+        lf = memchr(in->data, '\n', in->len);
+    }
+    if (lf == NULL) {
+        if (in->len >= POP3D_LINE_MAX) {
+            /* RFC 2449 section 4: 255 octets with CRLF.  Answer once, now,
+             * rather than buffering an unbounded line. */
+            buf_reset(in);
+            *skip = true;
+            return 2;
+        }
+        return 0;
+    }
+    size_t n = (size_t)(lf - in->data);
+    if (n + 1 > POP3D_LINE_MAX) {
+        buf_consume(in, n + 1);
+        return 2;
+    }
+    size_t len = n;
+    if (len > 0 && in->data[len - 1] == '\r')
+        len--;
+    *line_r = mem_strndup(in->data, len);
+    *len_r = len;
+    buf_consume(in, n + 1);
+    return 1;
+}
+
+int pop3d_proto_split(const char *line, char *kw, size_t kwlen,
+                      const char **arg_r)
+{
+    size_t i = 0;
+    /* RFC 1939 section 3: keywords are case-insensitive; RFC 2449 section
+     * 3 lets them be up to 40 octets. */
+    while (line[i] && line[i] != ' ') {
+        if (i + 1 >= kwlen || !isalnum((unsigned char)line[i]))
+            return -1;
+        kw[i] = (char)toupper((unsigned char)line[i]);
+        i++;
+    }
+    if (i == 0)
+        return -1;
+    kw[i] = '\0';
+    *arg_r = line[i] == ' ' ? line + i + 1 : line + i;
+    return 0;
+}
+
+void pop3d_proto_dot(pop3d_dot *st, const char *p, size_t n, buf *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (c == '\n') {
+            if (!st->cr)
+                buf_putc(out, '\r');
+            buf_putc(out, '\n');
+            st->mid_line = false;
+            st->cr = false;
+            continue;
+        }
+        if (st->cr) {
+            /* A CR that was not followed by LF: keep it as it was. */
+            st->cr = false;
+        }
+        if (!st->mid_line && c == '.')
+            buf_putc(out, '.'); /* RFC 1939 section 3: byte-stuffing */
+        buf_putc(out, c);
+        st->mid_line = true;
+        st->cr = c == '\r';
+    }
+}
+
+void pop3d_proto_dot_end(pop3d_dot *st, buf *out)
+{
+    if (st->mid_line) {
+        if (!st->cr)
+            buf_putc(out, '\r');
+        buf_putc(out, '\n');
+    }
+    buf_puts(out, ".\r\n");
+    st->mid_line = false;
+    st->cr = false;
+}
+
+long long pop3d_proto_crlf_size(const char *p, size_t n, bool *cr_state)
+{
+    long long size = (long long)n;
+    bool cr = *cr_state;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '\n' && !cr)
+            size++;
+        cr = p[i] == '\r';
+    }
+    *cr_state = cr;
+    return size;
+}
+
+static int pop3d_proto_b64(int c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+long pop3d_proto_base64_decode(const char *in, size_t n, char *out,
+                               size_t outlen)
+{
+    if (n % 4 != 0)
+        return -1;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 4) {
+        int v[4];
+        int pad = 0;
+        for (int k = 0; k < 4; k++) {
+            if (in[i + k] == '=' && i + 4 == n && k >= 2) {
+                v[k] = 0;
+                pad++;
+                continue;
+            }
+            if (pad)
+                return -1; /* data after padding */
+            v[k] = pop3d_proto_b64((unsigned char)in[i + k]);
+            if (v[k] < 0)
+                return -1;
+        }
+        unsigned long w = ((unsigned long)v[0] << 18) | ((unsigned long)v[1] << 12) |
+                          ((unsigned long)v[2] << 6) | (unsigned long)v[3];
+        char b[3] = {(char)(w >> 16), (char)(w >> 8), (char)w};
+        int take = 3 - pad;
+        if (o + (size_t)take > outlen)
+            return -1;
+        memcpy(out + o, b, (size_t)take);
+        o += (size_t)take;
+    }
+    return (long)o;
+}
+
+/* ---- blocking I/O ---- */
+
+static double pop3d_io_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int pop3d_io_line(pop3d_io *io, char **line_r, size_t *len_r)
+{
+    double deadline = pop3d_io_now() + io->timeout;
+    for (;;) {
+        int r = pop3d_proto_line(io->in, &io->skip, line_r, len_r);
+        if (r != 0)
+            return r;
+        double left = deadline - pop3d_io_now();
+        if (left <= 0)
+            return -1;
+        struct pollfd pfd = {.fd = io->fd, .events = POLLIN};
+        int pr = poll(&pfd, 1, (int)(left * 1000) + 1);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr < 0)
+            return -2;
+        if (pr == 0)
+            return -1;
+        char tmp[4096];
+        /* Never read more than the line buffer can take: the rest stays
+         * in the socket for the next line (pipelined commands). */
+        size_t room = io->in->max - io->in->len;
+        if (room > sizeof(tmp))
+            room = sizeof(tmp);
+        ssize_t n = read(io->fd, tmp, room);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n < 0)
+            return errno == ECONNRESET ? 0 : -2;
+        if (n == 0)
+            return 0;
+        buf_append(io->in, tmp, (size_t)n);
+    }
+}
+
+int pop3d_io_write(pop3d_io *io, const char *p, size_t n)
+{
+    double deadline = pop3d_io_now() + io->timeout;
+    while (n > 0) {
+        ssize_t w = write(io->fd, p, n);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && errno == EAGAIN) {
+            double left = deadline - pop3d_io_now();
+            if (left <= 0)
+                return -1;
+            struct pollfd pfd = {.fd = io->fd, .events = POLLOUT};
+            if (poll(&pfd, 1, (int)(left * 1000) + 1) <= 0)
+                return -1;
+            continue;
+        }
+        return -1;
+    }
+    return 0;
+}
+
+int pop3d_io_printf(pop3d_io *io, const char *fmt, ...)
+{
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -1;
+    if ((size_t)n >= sizeof(tmp))
+        n = (int)sizeof(tmp) - 1;
+    return pop3d_io_write(io, tmp, (size_t)n);
+}
