@@ -53,12 +53,18 @@ int pickup_service_main(int argc, char **argv);
 int smtp_service_main(int argc, char **argv);
 int lmtp_service_main(int argc, char **argv);
 #endif
+#if __has_include("pop3d/pop3d.h")
+#include "pop3d/pop3d.h"
+#else
+int pop3d_service_main(int argc, char **argv);
+#endif
 #pragma weak smtpd_service_main
 #pragma weak qmgr_service_main
 #pragma weak local_service_main
 #pragma weak pickup_service_main
 #pragma weak smtp_service_main
 #pragma weak lmtp_service_main
+#pragma weak pop3d_service_main
 
 static const master_service_entry postie_services[] = {
     {"smtpd", smtpd_service_main},
@@ -67,6 +73,7 @@ static const master_service_entry postie_services[] = {
     {"pickup", pickup_service_main},
     {"smtp", smtp_service_main},
     {"lmtp", lmtp_service_main},
+    {"pop3d", pop3d_service_main},
     {NULL, NULL},
 };
 
