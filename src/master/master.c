@@ -60,7 +60,9 @@ static const master_known master_known_services[] = {
     {"smtp", NULL, NULL, false, "SMTP delivery to other servers"},
     {"lmtp", NULL, NULL, false, "LMTP delivery to a mail store"},
     {"smtpd", "smtpd_listen", "smtpd_processes", false, "SMTP"},
-    {"pop3d", "pop3d_listen", NULL, false, "POP3"},
+    /* pop3d keeps root to switch to each mailbox's owner; its login
+     * processes, which read the network, drop to pop3d_login_user. */
+    {"pop3d", "pop3d_listen", NULL, true, "POP3"},
     {"imapd", "imapd_listen", NULL, false, "IMAP"},
     {NULL, NULL, NULL, false, NULL},
 };
