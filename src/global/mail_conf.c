@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "global/dns_lookup.h"
 #include "util/buf.h"
 #include "util/conf.h"
 #include "util/mem.h"
@@ -445,6 +446,26 @@ static const char *mail_conf_bad_special(const mail_conf_param *p,
         conf_free_list(&v);
         return why;
     }
+    /* The smtp/lmtp agents' enumerations and lists (src/smtp). */
+    if (strcmp(p->name, "smtp_tls_security_level") == 0) {
+        static const char *const levels[] = {"none", "may", "encrypt",
+                                             "verify", "secure", "dane", NULL};
+        for (const char *const *l = levels; *l; l++)
+            if (strcmp(value, *l) == 0)
+                return NULL;
+        return "expected none, may, encrypt, verify, secure or dane";
+    }
+    if (strcmp(p->name, "dns_servers") == 0) {
+        char **v = conf_split_list(value);
+        char csv[1024];
+        int r = dns_servers_csv(v, csv, sizeof(csv));
+        conf_free_list(&v);
+        return r < 0 ? "expected address[:port] entries ([v6]:port for IPv6)"
+                     : NULL;
+    }
+    if (strcmp(p->name, "local_transport") == 0 && strcmp(value, "local") != 0 &&
+        strncmp(value, "local:", 6) != 0 && strncmp(value, "lmtp:", 5) != 0)
+        return "expected local, or lmtp:unix:PATH, lmtp:inet:HOST:PORT";
     if (strcmp(p->name, "inet_protocols") == 0) {
         char **v = conf_split_list(value);
         const char *why = NULL;
