@@ -145,3 +145,13 @@ def test_hosts_file_before_dns(postie_factory, dns):
                          r".*status=sent", timeout=20)
     finally:
         peer.stop()
+
+
+def test_config_check_names_bad_smtp_values(postie_factory):
+    env = postie_factory(conf={"smtp_tls_security_level": "maybe", "dns_servers": "ns.example:53",
+                               "local_transport": "smtp:elsewhere"}, start=False)
+    r = env.postie("config", "check")
+    assert r.returncode == 1
+    for name in ("smtp_tls_security_level = maybe", "dns_servers = ns.example:53",
+                 "local_transport = smtp:elsewhere"):
+        assert re.search(rf"postie\.conf:\d+: {re.escape(name)}: expected", r.stderr), r.stderr
