@@ -201,19 +201,42 @@ static const char *const smtpd_check_open_relay =
     "holds reject_unauth_destination, defer_unauth_destination, reject or "
     "defer: that would be an open relay";
 
+/* A bad list: fatal at start; on reload (SIGHUP) smtpd keeps the lists
+ * it has, so that a typo and "postie reload" do not stop mail service
+ * (master's own reload check knows only postie.conf's value types). */
+static void smtpd_check_conf_bad(bool loaded, const char *text)
+{
+    if (!loaded)
+        msg_fatal("%s", text); /* fatal: unknown smtpd restriction: "x" */
+    msg_warn("%s: keeping the previous smtpd restrictions", text);
+}
+
 void smtpd_check_conf_load(void)
 {
+    static bool loaded;
     smtpd_check_conf *cf = &smtpd_check_cf;
-    cf->uses_dns = false;
-    for (int l = 0; l < SMTPD_CHECK_NLISTS; l++) {
+    smtpd_check_rlist lists[SMTPD_CHECK_NLISTS];
+    char *err = NULL;
+    int l = 0;
+    for (; l < SMTPD_CHECK_NLISTS && err == NULL; l++)
+        smtpd_check_parse_list(var_str(smtpd_check_list_names[l]), &lists[l], &err);
+    if (err == NULL && !smtpd_check_parse_closed(&lists[SMTPD_CHECK_RELAY],
+                                                 &lists[SMTPD_CHECK_RECIPIENT]))
+        err = mem_strdup(smtpd_check_open_relay);
+    if (err != NULL) {
+        while (l-- > 0)
+            smtpd_check_parse_free(&lists[l]);
+        smtpd_check_conf_bad(loaded, err);
+        mem_free(&err);
+        return;
+    }
+    bool uses_dns = false;
+    for (l = 0; l < SMTPD_CHECK_NLISTS; l++) {
         smtpd_check_parse_free(&cf->lists[l]);
-        char *err = NULL;
-        if (smtpd_check_parse_list(var_str(smtpd_check_list_names[l]), &cf->lists[l],
-                                   &err) < 0)
-            msg_fatal("%s", err); /* fatal: unknown smtpd restriction: "x" */
+        cf->lists[l] = lists[l];
         for (size_t i = 0; i < cf->lists[l].n; i++) {
             smtpd_restr *r = &cf->lists[l].v[i];
-            cf->uses_dns = cf->uses_dns || r->op->dns;
+            uses_dns = uses_dns || r->op->dns;
             if (r->op->arg == SMTPD_CHECK_ARG_TABLE) {
                 /* An unreadable table answers 451 4.3.5 (Postfix's "server
                  * configuration error") rather than being skipped: a
@@ -226,12 +249,11 @@ void smtpd_check_conf_load(void)
             }
         }
     }
-    if (!smtpd_check_parse_closed(&cf->lists[SMTPD_CHECK_RELAY],
-                                  &cf->lists[SMTPD_CHECK_RECIPIENT]))
-        msg_fatal("%s", smtpd_check_open_relay);
+    cf->uses_dns = uses_dns;
     cf->reject_unlisted_recipient = var_bool("smtpd_reject_unlisted_recipient");
     cf->unknown_address_code = smtpd_check_parse_code("unknown_address_reject_code");
     cf->rbl_code = smtpd_check_parse_code("maps_rbl_reject_code");
+    loaded = true;
 }
 
 /* ---- postie config check ---- */

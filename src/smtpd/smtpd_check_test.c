@@ -409,7 +409,28 @@ static void test_verdicts(void)
     var_set("relay_domains", "");
     var_set("smtpd_relay_restrictions",
             "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination");
+    /* A reload with a bad list keeps the lists in force. */
+    lists("reject", "", "");
+    lists("reject_bogus", "", "");
+    test_current = "bad reload";
+    TEST_EQ_STR(dialog("192.0.2.1", NULL, "MAIL FROM:<a@b>\r\nRCPT TO:<bob@localhost>\r\n"),
+                "250 2.1.0 Ok\n554 5.7.1 <unknown[192.0.2.1]>: Client host rejected: Access denied\n");
+    var_set("smtpd_relay_restrictions", "permit_mynetworks");
     lists("", "", "");
+    TEST_EQ_STR(dialog("192.0.2.1", NULL, "MAIL FROM:<a@b>\r\nRCPT TO:<bob@localhost>\r\n"),
+                "250 2.1.0 Ok\n554 5.7.1 <unknown[192.0.2.1]>: Client host rejected: Access denied\n");
+    var_set("smtpd_relay_restrictions",
+            "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination");
+    lists("", "", "");
+    char *logpath2 = fs_join(dir, "maillog");
+    char *logtext2 = fs_read_file(logpath2, 1 << 20, NULL);
+    TEST_TRUE(logtext2 != NULL &&
+              strstr(logtext2, "warning: unknown smtpd restriction: \"reject_bogus\": keeping "
+                               "the previous smtpd restrictions\n") != NULL &&
+              strstr(logtext2, "that would be an open relay: keeping the previous smtpd "
+                               "restrictions\n") != NULL);
+    mem_free(&logtext2);
+    mem_free(&logpath2);
 }
 
 int main(void)

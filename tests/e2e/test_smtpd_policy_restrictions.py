@@ -16,7 +16,7 @@ import time
 import pytest
 
 from mail_peers import LoopbackDNS, have_unbound
-from postie_env import POSTIE_BIN
+from postie_env import POSTIE_BIN, wait_until
 from test_smtpd_peer import FakeDNS, connect_from
 from test_smtpd_session import Raw
 
@@ -272,3 +272,30 @@ def test_lists_without_relay_control_are_refused(postie_factory):
     r = env.postie("config", "check")
     assert r.returncode == 1
     assert "that would be an open relay" in r.stderr
+
+
+def test_reload_rereads_tables_and_keeps_lists_on_a_typo(postie_factory):
+    # One smtpd process: two could merge the two reloads into one.
+    env = postie_factory(conf={**TRUSTED_ONLY_LOCALHOST, "smtpd_processes": "1",
+                               "smtpd_client_restrictions": "check_client_access client_access"},
+                         start=False)
+    table = env.path("client_access")
+    with open(table, "w") as f:
+        f.write("127.0.0.2 REJECT\n")
+    env.start()
+
+    def rcpt_reply():
+        with session(env, "127.0.0.2") as r:
+            assert r.cmd("MAIL FROM:<a@example.org>").startswith("250")
+            return r.cmd(f"RCPT TO:<{env.user}@localhost>")
+    assert rcpt_reply().startswith("554 5.7.1 <unknown[127.0.0.2]>: Client host rejected")
+    with open(table, "w") as f:
+        f.write("127.0.0.2 OK\n")
+    assert env.postie("reload").returncode == 0
+    wait_until(lambda: rcpt_reply() == "250 2.1.5 Ok", 10, "the new table")
+    # A typo in a list: smtpd warns and keeps serving with what it had.
+    env.write_conf({"smtpd_client_restrictions": "check_client_access client_access, rejekt"})
+    assert env.postie("reload").returncode == 0
+    env.wait_for_log(r'postie/smtpd\[\d+\]: warning: unknown smtpd restriction: "rejekt": '
+                     r'keeping the previous smtpd restrictions$')
+    assert rcpt_reply() == "250 2.1.5 Ok"
