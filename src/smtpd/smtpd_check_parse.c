@@ -12,6 +12,9 @@
  * No open relay (DESIGN.md): as in Postfix, smtpd refuses to start unless
  * smtpd_relay_restrictions or smtpd_recipient_restrictions holds one of
  * reject_unauth_destination, defer_unauth_destination, reject or defer.
+ *
+ * Does not: evaluate (smtpd_check.c) or parse table files
+ * (smtpd_check_access.c); the lists follow no RFC, only postconf(5).
  */
 #include "smtpd/smtpd_check_int.h"
 
