@@ -1,0 +1,84 @@
+/*
+ * pop3d_session_fuzz - libFuzzer target that drives the pre-login POP3
+ * parser the way the login process does: bytes from the network go
+ * through the line splitter (RFC 2449's 255-octet limit) into the
+ * AUTHORIZATION state machine (RFC 1939 section 4, RFC 5034 AUTH PLAIN).
+ * Password checks are answered from the input (byte 0's bits), so both
+ * the failure path, with its attempt limit, and the success path run.
+ *
+ * Input layout: byte 0 = answers to the password checks (bit k: the k-th
+ * check succeeds); the rest is what the client sends, split into separate
+ * reads at each 0xFF byte (so that lines break at every place).
+ *
+ * Build: fuzz/Makefile (every fuzz/NAME_fuzz.c is a target).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pop3d/pop3d_login.h"
+#include "pop3d/pop3d_proto.h"
+#include "util/buf.h"
+#include "util/mem.h"
+#include "util/msg.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    unsigned answers = data[0];
+    data++;
+    size--;
+    pop3d_login l;
+    pop3d_login_init(&l, 3);
+    buf *in = buf_new(4096);
+    buf *out = buf_new(1 << 16);
+    bool skip = false;
+    int checks = 0;
+    bool closed = false;
+    size_t i = 0;
+    while (i < size && !closed) {
+        size_t j = i;
+        while (j < size && data[j] != 0xff)
+            j++;
+        /* What one read(2) would deliver, bounded as the login process's
+         * buffer is. */
+        size_t room = in->max - in->len;
+        size_t take = j - i < room ? j - i : room;
+        buf_append(in, data + i, take);
+        i = j + 1;
+        for (;;) {
+            char *line = NULL;
+            size_t len;
+            int r = pop3d_proto_line(in, &skip, &line, &len);
+            if (r == 0)
+                break;
+            if (r == 1 && (len > POP3D_LINE_MAX || strlen(line) > len))
+                abort(); /* the splitter broke its limit */
+            enum pop3d_login_act a = pop3d_login_line(&l, line ? line : "", r == 2, out);
+            mem_free(&line);
+            if (a == POP3D_LOGIN_VERIFY) {
+                if (strlen(l.user) > POP3D_USER_MAX || strlen(l.pass) > POP3D_LINE_MAX)
+                    abort();
+                bool ok = (answers >> (checks++ % 8)) & 1;
+                a = pop3d_login_result(&l, ok, out);
+                if (l.pass[0] != '\0')
+                    abort(); /* a password outlived its check */
+                if (ok)
+                    a = POP3D_LOGIN_CLOSE; /* the session would take over */
+            }
+            if (a == POP3D_LOGIN_CLOSE) {
+                closed = true;
+                break;
+            }
+            if (l.attempts > l.attempt_limit)
+                abort();
+            buf_reset(out);
+        }
+    }
+    buf_free(&in);
+    buf_free(&out);
+    return 0;
+}
