@@ -45,6 +45,9 @@ const mail_conf_param mail_conf_params[] = {
     {"pop3d_connection_limit", "100", MCT_INT, "simultaneous POP3 connections"},
     {"pop3d_auth_attempt_limit", "3", MCT_INT, "failed logins on one POP3 connection before it is closed"},
     {"pop3d_login_user", "nobody", MCT_STR, "unprivileged user of the POP3 login process when started by root (Dovecot's default_login_user)"},
+    {"pop3d_tls_cert_file", "$smtpd_tls_cert_file", MCT_PATH, "POP3 server certificate (PEM); STLS is offered when set"},
+    {"pop3d_tls_key_file", "$smtpd_tls_key_file", MCT_PATH, "POP3 server key (PEM); empty: in pop3d_tls_cert_file"},
+    {"pop3d_tls_auth_only", "no", MCT_BOOL, "refuse USER/PASS and AUTH before STLS (as Postfix's smtpd_tls_auth_only)"},
     /* Files and users. */
     {"queue_directory", "queue", MCT_PATH, "the queue"},
     {"data_directory", "data", MCT_PATH, "postie's own state (pid file, caches)"},
