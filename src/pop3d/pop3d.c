@@ -20,6 +20,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "global/mail_conf.h"
 #include "global/mail_service.h"
 #include "pop3d/pop3d_auth.h"
@@ -37,8 +40,50 @@ static pop3d_conf pop3d_cf;
 static pid_t *pop3d_kids;    /* connection processes, for the stop */
 static int pop3d_kids_cap;
 
+/* The certificate is read here, while the service may still be root:
+ * the login processes inherit the context and never open the key file.
+ * A certificate that does not load turns STLS off with an error line
+ * rather than stopping POP3 (Postfix's smtpd does the same). */
+static SSL_CTX *pop3d_tls_load(void)
+{
+    char *cert = var_path("pop3d_tls_cert_file");
+    char *key = var_path("pop3d_tls_key_file");
+    SSL_CTX *ctx = NULL;
+    if (*cert == '\0')
+        goto done;
+    ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL)
+        goto fail;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                              SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, *key ? key : cert, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1)
+        goto fail;
+    goto done;
+fail: {
+    unsigned long e = ERR_get_error();
+    const char *r = e ? ERR_reason_error_string(e) : NULL;
+    msg_error("cannot load the POP3 certificate %s (key %s): %s: STLS is off",
+              cert, *key ? key : cert, r ? r : "unknown error");
+    SSL_CTX_free(ctx);
+    ctx = NULL;
+}
+done:
+    mem_free(&cert);
+    mem_free(&key);
+    return ctx;
+}
+
 static void pop3d_conf_load(void)
 {
+    SSL_CTX_free(pop3d_cf.tls);
+    pop3d_cf.tls = pop3d_tls_load();
+    pop3d_cf.tls_auth_only = var_bool("pop3d_tls_auth_only");
+    if (pop3d_cf.tls_auth_only && pop3d_cf.tls == NULL)
+        msg_warn("pop3d_tls_auth_only = yes without a certificate: nobody "
+                 "can log in");
     pop3d_cf.timeout = (double)var_time("pop3d_timeout");
     /* RFC 1939 section 3: the autologout timer is at least 10 minutes;
      * shorter values are allowed for tests and logged. */

@@ -8,6 +8,9 @@
  *   'R' bytes                      input the client sent after the login
  *                                  command (pipelining), then the login
  *                                  process exits
+ *   'T' bytes                      the same over TLS: the login process
+ *                                  stays as the relay, the session talks
+ *                                  to it on the relay socketpair
  * supervisor -> login:
  *   'Y' canonical-user             accepted
  *   'N'                            refused (after POP3D_AUTH_FAIL_DELAY)
@@ -21,7 +24,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
+#include <openssl/err.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pwd.h>
 #include <shadow.h>
 #include <signal.h>
@@ -102,25 +107,75 @@ static void pop3d_auth_peer(int fd, pop3d_peer *p)
 
 /* ---- the login process (unprivileged, reads the network) ---- */
 
+/* Dovecot's tail: ", TLS" when the connection is encrypted, or the
+ * reason a handshake failed. */
+static char pop3d_auth_tls_note[160];
+
 static void pop3d_auth_login_log(const pop3d_peer *p, const pop3d_login *l,
                                  const char *how)
 {
     long secs = (long)(time(NULL) - p->start);
+    const char *tls = pop3d_auth_tls_note[0] ? pop3d_auth_tls_note
+                      : l->tls_active        ? "TLS"
+                                             : NULL;
     if (l->attempts == 0)
         msg_info("pop3-login: %s (no auth attempts in %ld secs): user=<>, "
-                 "rip=%s, lip=%s, session=<%s>", how, secs, p->rip, p->lip, p->sid);
+                 "rip=%s, lip=%s, %s%ssession=<%s>", how, secs, p->rip, p->lip,
+                 tls ? tls : "", tls ? ", " : "", p->sid);
     else
         msg_info("pop3-login: %s (auth failed, %d attempts in %ld secs): "
-                 "user=<%s>, method=%s, rip=%s, lip=%s, session=<%s>",
-                 how, l->attempts, secs, l->user, l->method, p->rip, p->lip, p->sid);
+                 "user=<%s>, method=%s, rip=%s, lip=%s, %s%ssession=<%s>",
+                 how, l->attempts, secs, l->user, l->method, p->rip, p->lip,
+                 tls ? tls : "", tls ? ", " : "", p->sid);
 }
 
-static void pop3d_auth_login(int fd, int sp, const pop3d_conf *cf,
+/* After a login over TLS: relay between the client (TLS) and the session
+ * (clear text on rel) until either side closes.  The session applies the
+ * idle limit; this only follows it. */
+static void pop3d_auth_relay(pop3d_io *io, int rel)
+{
+    char tmp[16384];
+    pop3d_io side = {.fd = rel, .timeout = io->timeout};
+    for (;;) {
+        struct pollfd pfd[2] = {{.fd = io->fd, .events = POLLIN},
+                                {.fd = rel, .events = POLLIN}};
+        bool pending = SSL_pending(io->ssl) > 0;
+        if (!pending && poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (pending || pfd[0].revents) {
+            ERR_clear_error();
+            int n = SSL_read(io->ssl, tmp, sizeof(tmp));
+            if (n > 0) {
+                if (pop3d_io_write(&side, tmp, (size_t)n) < 0)
+                    break;
+            } else {
+                int e = SSL_get_error(io->ssl, n);
+                if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+                    break;
+            }
+        }
+        if (pfd[1].revents) {
+            ssize_t n = read(rel, tmp, sizeof(tmp));
+            if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (n <= 0 || pop3d_io_write(io, tmp, (size_t)n) < 0)
+                break;
+        }
+    }
+    SSL_shutdown(io->ssl);
+}
+
+static void pop3d_auth_login(int fd, int sp, int rel, const pop3d_conf *cf,
                              const pop3d_peer *p)
 {
     pop3d_io io = {.fd = fd, .in = buf_new(4096), .timeout = cf->timeout};
     pop3d_login l;
     pop3d_login_init(&l, cf->attempt_limit);
+    l.tls_offer = cf->tls != NULL;
+    l.tls_auth_only = cf->tls_auth_only;
     buf *out = buf_new(8192);
     pop3d_login_greeting(out);
     for (;;) {
@@ -151,6 +206,26 @@ static void pop3d_auth_login(int fd, int sp, const pop3d_conf *cf,
             pop3d_auth_login_log(p, &l, l.quit ? "Disconnected" : "Aborted login");
             _exit(0);
         }
+        if (a == POP3D_LOGIN_STARTTLS) {
+            if (pop3d_io_write(&io, out->data, out->len) < 0) {
+                pop3d_auth_login_log(p, &l, "Disconnected");
+                _exit(0);
+            }
+            buf_reset(out);
+            /* RFC 2595 section 4 (and the STARTTLS command injection
+             * class of bugs): nothing the client sent before the
+             * handshake may be read as if it came through TLS. */
+            buf_reset(io.in);
+            io.skip = false;
+            char why[sizeof(pop3d_auth_tls_note) - 8];
+            if (pop3d_io_tls(&io, cf->tls, why, sizeof(why)) < 0) {
+                snprintf(pop3d_auth_tls_note, sizeof(pop3d_auth_tls_note), "%s", why);
+                pop3d_auth_login_log(p, &l, "Disconnected");
+                _exit(0);
+            }
+            pop3d_login_tls_started(&l);
+            continue;
+        }
         if (a != POP3D_LOGIN_VERIFY)
             continue;
         char pkt[POP3D_AUTH_PKT_MAX];
@@ -179,13 +254,15 @@ static void pop3d_auth_login(int fd, int sp, const pop3d_conf *cf,
             /* The session process greets; hand over what the client sent
              * after its login command. */
             msg_info("pop3-login: Login: user=<%s>, method=%s, rip=%s, lip=%s, "
-                     "mpid=%d, session=<%s>", ans + 1, l.method, p->rip, p->lip,
-                     (int)getppid(), p->sid);
+                     "mpid=%d, %ssession=<%s>", ans + 1, l.method, p->rip, p->lip,
+                     (int)getppid(), io.ssl ? "TLS, " : "", p->sid);
             char rest[4097];
-            rest[0] = 'R';
+            rest[0] = io.ssl ? 'T' : 'R';
             size_t k = io.skip ? 0 : io.in->len;
             memcpy(rest + 1, io.in->data, k);
             send(sp, rest, 1 + k, 0);
+            if (io.ssl)
+                pop3d_auth_relay(&io, rel);
             _exit(0);
         }
         if (a == POP3D_LOGIN_CLOSE) {
@@ -286,8 +363,10 @@ static int pop3d_auth_become(const mail_user *u, char **why_r)
     return 0;
 }
 
-static void pop3d_auth_session(int fd, const pop3d_conf *cf, const pop3d_peer *p,
-                               const mail_user *u, const char *rest, size_t restlen)
+/* The logged-in session on fd (the client, or the relay to the login
+ * process under TLS).  Returns the exit status. */
+static int pop3d_auth_session(int fd, const pop3d_conf *cf, const pop3d_peer *p,
+                              const mail_user *u, const char *rest, size_t restlen)
 {
     pop3d_io io = {.fd = fd, .in = buf_new(4096), .timeout = cf->timeout};
     buf_append(io.in, rest, restlen);
@@ -302,48 +381,54 @@ static void pop3d_auth_session(int fd, const pop3d_conf *cf, const pop3d_peer *p
         msg_error("pop3(%s)<%d><%s>: mailbox is mbox (home_mailbox = %s): "
                   "pop3d serves Maildir only (home_mailbox ending in /)",
                   u->name, pid, p->sid, *hm ? hm : "\"\"");
-        _exit(0);
+        return 0;
     }
     if (pop3d_auth_become(u, &why) < 0) {
         pop3d_io_printf(&io, "-ERR [SYS/TEMP] Internal error, try again later.\r\n");
         msg_error("pop3(%s)<%d><%s>: %s", u->name, pid, p->sid, why);
-        _exit(1);
+        mem_free(&why);
+        return 1;
     }
     if (chdir("/") < 0)
         msg_warn("chdir /: %m");
     char *home = mail_users_home(u);
     char *path = fs_join(home, hm);
+    mem_free(&home);
     size_t pl = strlen(path);
     if (pl > 1 && path[pl - 1] == '/')
         path[pl - 1] = '\0';
     pop3d_maildir *md = NULL;
     char *err = NULL;
     int r = pop3d_maildir_open(path, &md, &err);
+    mem_free(&path);
     if (r == -2) {
         /* RFC 2449 section 8.1.2: [IN-USE], the maildrop is locked. */
         pop3d_io_printf(&io, "-ERR [IN-USE] Mailbox is locked by another POP3 session.\r\n");
         msg_info("pop3(%s)<%d><%s>: Disconnected: Mailbox is locked by another "
                  "POP3 session", u->name, pid, p->sid);
-        _exit(0);
+        return 0;
     }
     if (r < 0) {
         pop3d_io_printf(&io, "-ERR [SYS/TEMP] Couldn't open the mailbox.\r\n");
         msg_error("pop3(%s)<%d><%s>: Couldn't open INBOX: %s", u->name, pid,
                   p->sid, err);
-        _exit(1);
+        mem_free(&err);
+        return 1;
     }
     pop3d_session s = {.io = &io, .md = md, .user = u->name, .sid = p->sid};
     pop3d_session_run(&s);
     pop3d_maildir_free(&md);
-    _exit(0);
+    buf_free(&io.in);
+    return 0;
 }
 
 void pop3d_auth_conn(int fd, const pop3d_conf *cf)
 {
     pop3d_peer p;
     pop3d_auth_peer(fd, &p);
-    int sp[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+    int sp[2], rel[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 ||
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, rel) < 0) {
         msg_error("socketpair: %m");
         _exit(1);
     }
@@ -354,6 +439,7 @@ void pop3d_auth_conn(int fd, const pop3d_conf *cf)
     }
     if (login == 0) {
         close(sp[0]);
+        close(rel[0]);
         msg_refresh_pid();
         if (cf->login_uid >= 0) {
             gid_t g = (gid_t)cf->login_gid;
@@ -361,24 +447,41 @@ void pop3d_auth_conn(int fd, const pop3d_conf *cf)
                 setuid((uid_t)cf->login_uid) < 0 || setuid(0) == 0)
                 msg_fatal("pop3-login: cannot drop privileges to pop3d_login_user");
         }
-        pop3d_auth_login(fd, sp[1], cf, &p);
+        pop3d_auth_login(fd, sp[1], rel[1], cf, &p);
         _exit(0);
     }
     close(sp[1]);
+    close(rel[1]);
     mail_user *u = NULL;
     char pkt[POP3D_AUTH_PKT_MAX + 1];
+    int status = 0;
     for (;;) {
         ssize_t n = recv(sp[0], pkt, POP3D_AUTH_PKT_MAX, 0);
-        if (n <= 0 && !(n < 0 && errno == EINTR))
-            break; /* the login process ended without a login */
-        if (n <= 0)
+        if (n < 0 && errno == EINTR)
             continue;
+        if (n <= 0)
+            break; /* the login process ended without a login */
         pkt[n] = '\0';
-        if (u != NULL && pkt[0] == 'R') {
-            int st;
-            waitpid(login, &st, 0);
+        if (u != NULL && (pkt[0] == 'R' || pkt[0] == 'T')) {
             close(sp[0]);
-            pop3d_auth_session(fd, cf, &p, u, pkt + 1, (size_t)n - 1);
+            sp[0] = -1;
+            int sfd = fd;
+            if (pkt[0] == 'R') {
+                /* Clear text: the login process is gone, the session
+                 * takes the client's socket. */
+                int st;
+                waitpid(login, &st, 0);
+                login = -1;
+                close(rel[0]);
+            } else {
+                /* TLS: the login process relays; this process never
+                 * touches the client's socket again. */
+                close(fd);
+                sfd = rel[0];
+            }
+            status = pop3d_auth_session(sfd, cf, &p, u, pkt + 1, (size_t)n - 1);
+            close(sfd);
+            break;
         }
         /* 'A' user NUL pass NUL: both within the packet, or it is no
          * request (a subverted login process gets nothing from it). */
@@ -396,9 +499,16 @@ void pop3d_auth_conn(int fd, const pop3d_conf *cf)
         if (send(sp[0], ans, (size_t)al, 0) < 0)
             break;
     }
-    close(sp[0]);
-    kill(login, SIGTERM);
-    int st;
-    waitpid(login, &st, 0);
-    _exit(0);
+    if (sp[0] >= 0)
+        close(sp[0]);
+    if (login > 0) {
+        int st;
+        /* The relay ends when the session's side closes; a login process
+         * that is still talking is told to stop. */
+        if (u == NULL)
+            kill(login, SIGTERM);
+        waitpid(login, &st, 0);
+    }
+    mail_user_free(&u);
+    _exit(status);
 }

@@ -9,12 +9,22 @@
  * (SOCK_SEQPACKET, bounded) and never reads the network while it is
  * privileged.
  *
+ * With TLS (STLS) the login process keeps the TLS session after the login
+ * and relays clear text between the client and the session over a
+ * socketpair (Dovecot's login proxy): the session never holds the key.
+ *
  * Does not: PAM (system users' crypt hashes come from getspnam), mbox.
  */
 #ifndef POSTIE_POP3D_POP3D_AUTH_H
 #define POSTIE_POP3D_POP3D_AUTH_H
 
+#include <stdbool.h>
+
+#include <openssl/ssl.h>
+
 typedef struct pop3d_conf {
+    SSL_CTX *tls;             /* NULL: no STLS (no certificate) */
+    bool tls_auth_only;       /* pop3d_tls_auth_only */
     double timeout;           /* pop3d_timeout */
     int attempt_limit;        /* pop3d_auth_attempt_limit */
     long login_uid, login_gid;/* pop3d_login_user, -1 when not root */

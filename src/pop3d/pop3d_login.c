@@ -29,14 +29,38 @@ void pop3d_login_greeting(buf *out)
     buf_puts(out, "+OK POP3 server ready.\r\n");
 }
 
-void pop3d_login_capa(buf *out, bool logged_in)
+void pop3d_login_capa(buf *out, const pop3d_login *l)
 {
     /* RFC 2449 section 6: the capabilities in force in this state. */
     buf_puts(out, "+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\n");
-    if (!logged_in)
-        buf_puts(out, "USER\r\nSASL PLAIN\r\nAUTH-RESP-CODE\r\n");
+    if (l != NULL) {
+        /* RFC 2595 section 4: STLS only before TLS; passwords only where
+         * they may be sent. */
+        if (l->tls_offer && !l->tls_active)
+            buf_puts(out, "STLS\r\n");
+        if (l->tls_active || !l->tls_auth_only)
+            buf_puts(out, "USER\r\nSASL PLAIN\r\n");
+        buf_puts(out, "AUTH-RESP-CODE\r\n");
+    }
     buf_puts(out, "IMPLEMENTATION postie\r\n.\r\n");
 }
+
+void pop3d_login_tls_started(pop3d_login *l)
+{
+    l->tls_active = true;
+    /* RFC 2595 section 4: the client must forget what it knew, so must
+     * we: a USER given before STLS does not count. */
+    l->have_user = false;
+    l->user[0] = '\0';
+}
+
+static bool pop3d_login_plain_ok(const pop3d_login *l)
+{
+    return l->tls_active || !l->tls_auth_only;
+}
+
+#define POP3D_LOGIN_NEED_TLS \
+    "-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n"
 
 static enum pop3d_login_act pop3d_login_bad(pop3d_login *l, buf *out,
                                             const char *reply)
@@ -111,9 +135,20 @@ enum pop3d_login_act pop3d_login_line(pop3d_login *l, const char *line,
         return POP3D_LOGIN_CLOSE;
     }
     if (strcmp(kw, "CAPA") == 0) {
-        pop3d_login_capa(out, false);
+        pop3d_login_capa(out, l);
         return POP3D_LOGIN_NONE;
     }
+    if (strcmp(kw, "STLS") == 0) {
+        if (!l->tls_offer)
+            return pop3d_login_bad(l, out, "-ERR TLS support isn't enabled.\r\n");
+        if (l->tls_active)
+            return pop3d_login_bad(l, out, "-ERR TLS is already active.\r\n");
+        buf_puts(out, "+OK Begin TLS negotiation now.\r\n");
+        return POP3D_LOGIN_STARTTLS;
+    }
+    if ((strcmp(kw, "USER") == 0 || strcmp(kw, "PASS") == 0 ||
+         strcmp(kw, "AUTH") == 0) && !pop3d_login_plain_ok(l))
+        return pop3d_login_bad(l, out, POP3D_LOGIN_NEED_TLS);
     if (strcmp(kw, "USER") == 0) {
         /* Section 7: a name the users file could not hold is refused at
          * PASS like a wrong password, so that USER tells nothing about
@@ -149,7 +184,7 @@ enum pop3d_login_act pop3d_login_line(pop3d_login *l, const char *line,
             ir = "";
         return pop3d_login_plain(l, ir, out);
     }
-    if (strcmp(kw, "APOP") == 0 || strcmp(kw, "STLS") == 0)
+    if (strcmp(kw, "APOP") == 0)
         return pop3d_login_bad(l, out, "-ERR Not supported.\r\n");
     if (strcmp(kw, "STAT") == 0 || strcmp(kw, "LIST") == 0 ||
         strcmp(kw, "RETR") == 0 || strcmp(kw, "DELE") == 0 ||

@@ -26,6 +26,7 @@ static void test_pop3d_login_dialogues(void)
         {{"XYZZY"}, "-ERR Unknown command.\r\n", POP3D_LOGIN_NONE, NULL, NULL},
         {{TOO_LONG}, "-ERR Input line too long.\r\n", POP3D_LOGIN_NONE, NULL, NULL},
         {{"APOP a b"}, "-ERR Not supported.\r\n", POP3D_LOGIN_NONE, NULL, NULL},
+        {{"STLS"}, "-ERR TLS support isn't enabled.\r\n", POP3D_LOGIN_NONE, NULL, NULL},
         {{"CAPA"}, "+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nUSER\r\nSASL PLAIN\r\n"
                    "AUTH-RESP-CODE\r\nIMPLEMENTATION postie\r\n.\r\n", POP3D_LOGIN_NONE, NULL, NULL},
         /* RFC 5034: initial response, continuation, cancel, bad data. */
@@ -101,8 +102,40 @@ static void test_pop3d_login_ends_a_client_that_speaks_no_pop3(void)
     buf_free(&out);
 }
 
+static void test_pop3d_login_stls(void)
+{
+    pop3d_login l;
+    pop3d_login_init(&l, 3);
+    l.tls_offer = true;
+    l.tls_auth_only = true;
+    buf *out = buf_new(4096);
+    pop3d_login_capa(out, &l);
+    TEST_TRUE(strstr(buf_str(out), "STLS\r\n") != NULL);
+    TEST_TRUE(strstr(buf_str(out), "USER\r\n") == NULL);
+    buf_reset(out);
+    /* No passwords in clear text when tls_auth_only. */
+    TEST_EQ_INT(pop3d_login_line(&l, "USER alice", false, out), POP3D_LOGIN_NONE);
+    TEST_TRUE(strncmp(buf_str(out), "-ERR [AUTH] Plaintext", 21) == 0);
+    buf_reset(out);
+    TEST_EQ_INT(pop3d_login_line(&l, "stls", false, out), POP3D_LOGIN_STARTTLS);
+    TEST_EQ_STR(buf_str(out), "+OK Begin TLS negotiation now.\r\n");
+    pop3d_login_tls_started(&l);
+    buf_reset(out);
+    TEST_EQ_INT(pop3d_login_line(&l, "STLS", false, out), POP3D_LOGIN_NONE);
+    TEST_EQ_STR(buf_str(out), "-ERR TLS is already active.\r\n");
+    buf_reset(out);
+    pop3d_login_capa(out, &l);
+    TEST_TRUE(strstr(buf_str(out), "STLS") == NULL);
+    TEST_TRUE(strstr(buf_str(out), "USER\r\n") != NULL);
+    buf_reset(out);
+    TEST_EQ_INT(pop3d_login_line(&l, "USER alice", false, out), POP3D_LOGIN_NONE);
+    TEST_EQ_INT(pop3d_login_line(&l, "PASS pw", false, out), POP3D_LOGIN_VERIFY);
+    buf_free(&out);
+}
+
 int main(void)
 {
+    TEST_RUN(test_pop3d_login_stls);
     TEST_RUN(test_pop3d_login_dialogues);
     TEST_RUN(test_pop3d_login_failures_close_at_the_limit);
     TEST_RUN(test_pop3d_login_ends_a_client_that_speaks_no_pop3);

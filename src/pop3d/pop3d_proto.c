@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+
 #include "util/mem.h"
 
 int pop3d_proto_line(buf *in, bool *skip, char **line_r, size_t *len_r)
@@ -177,6 +179,58 @@ static double pop3d_io_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Wait until fd is ready for events or the deadline passes: 1, 0 (time
+ * is up), -1 (error). */
+static int pop3d_io_wait(int fd, short events, double deadline)
+{
+    for (;;) {
+        double left = deadline - pop3d_io_now();
+        if (left <= 0)
+            return 0;
+        struct pollfd pfd = {.fd = fd, .events = events};
+        int pr = poll(&pfd, 1, (int)(left * 1000) + 1);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr < 0)
+            return -1;
+        if (pr > 0)
+            return 1;
+    }
+}
+
+/* One read: >0 octets, 0 closed, -1 time is up, -2 error. */
+static ssize_t pop3d_io_read(pop3d_io *io, char *p, size_t n, double deadline)
+{
+    for (;;) {
+        if (io->ssl == NULL) {
+            ssize_t r = read(io->fd, p, n);
+            if (r >= 0)
+                return r;
+            if (errno == ECONNRESET)
+                return 0;
+            if (errno != EINTR && errno != EAGAIN)
+                return -2;
+            int w = pop3d_io_wait(io->fd, POLLIN, deadline);
+            if (w <= 0)
+                return w == 0 ? -1 : -2;
+            continue;
+        }
+        ERR_clear_error();
+        int r = SSL_read(io->ssl, p, (int)(n > 65536 ? 65536 : n));
+        if (r > 0)
+            return r;
+        int e = SSL_get_error(io->ssl, r);
+        if (e == SSL_ERROR_ZERO_RETURN)
+            return 0;
+        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+            return e == SSL_ERROR_SYSCALL ? 0 : -2;
+        int w = pop3d_io_wait(io->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+                              deadline);
+        if (w <= 0)
+            return w == 0 ? -1 : -2;
+    }
+}
+
 int pop3d_io_line(pop3d_io *io, char **line_r, size_t *len_r)
 {
     double deadline = pop3d_io_now() + io->timeout;
@@ -184,30 +238,15 @@ int pop3d_io_line(pop3d_io *io, char **line_r, size_t *len_r)
         int r = pop3d_proto_line(io->in, &io->skip, line_r, len_r);
         if (r != 0)
             return r;
-        double left = deadline - pop3d_io_now();
-        if (left <= 0)
-            return -1;
-        struct pollfd pfd = {.fd = io->fd, .events = POLLIN};
-        int pr = poll(&pfd, 1, (int)(left * 1000) + 1);
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr < 0)
-            return -2;
-        if (pr == 0)
-            return -1;
         char tmp[4096];
         /* Never read more than the line buffer can take: the rest stays
-         * in the socket for the next line (pipelined commands). */
+         * in the socket (or in TLS) for the next line. */
         size_t room = io->in->max - io->in->len;
         if (room > sizeof(tmp))
             room = sizeof(tmp);
-        ssize_t n = read(io->fd, tmp, room);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (n < 0)
-            return errno == ECONNRESET ? 0 : -2;
-        if (n == 0)
-            return 0;
+        ssize_t n = pop3d_io_read(io, tmp, room, deadline);
+        if (n <= 0)
+            return (int)n;
         buf_append(io->in, tmp, (size_t)n);
     }
 }
@@ -216,26 +255,68 @@ int pop3d_io_write(pop3d_io *io, const char *p, size_t n)
 {
     double deadline = pop3d_io_now() + io->timeout;
     while (n > 0) {
-        ssize_t w = write(io->fd, p, n);
-        if (w > 0) {
-            p += w;
-            n -= (size_t)w;
-            continue;
-        }
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0 && errno == EAGAIN) {
-            double left = deadline - pop3d_io_now();
-            if (left <= 0)
+        short want = POLLOUT;
+        if (io->ssl != NULL) {
+            ERR_clear_error();
+            int w = SSL_write(io->ssl, p, (int)(n > 65536 ? 65536 : n));
+            if (w > 0) {
+                p += w;
+                n -= (size_t)w;
+                continue;
+            }
+            int e = SSL_get_error(io->ssl, w);
+            if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
                 return -1;
-            struct pollfd pfd = {.fd = io->fd, .events = POLLOUT};
-            if (poll(&pfd, 1, (int)(left * 1000) + 1) <= 0)
+            want = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+        } else {
+            ssize_t w = write(io->fd, p, n);
+            if (w > 0) {
+                p += w;
+                n -= (size_t)w;
+                continue;
+            }
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (!(w < 0 && errno == EAGAIN))
                 return -1;
-            continue;
         }
-        return -1;
+        if (pop3d_io_wait(io->fd, want, deadline) <= 0)
+            return -1;
     }
     return 0;
+}
+
+int pop3d_io_tls(pop3d_io *io, SSL_CTX *ctx, char *why, size_t whylen)
+{
+    double deadline = pop3d_io_now() + io->timeout;
+    io->ssl = SSL_new(ctx);
+    if (io->ssl == NULL || SSL_set_fd(io->ssl, io->fd) != 1) {
+        snprintf(why, whylen, "SSL_new failed");
+        return -1;
+    }
+    for (;;) {
+        ERR_clear_error();
+        int r = SSL_accept(io->ssl);
+        if (r == 1)
+            return 0;
+        int e = SSL_get_error(io->ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+            int w = pop3d_io_wait(io->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+                                  deadline);
+            if (w > 0)
+                continue;
+            snprintf(why, whylen, "TLS handshake timed out");
+        } else {
+            unsigned long le = ERR_peek_last_error();
+            snprintf(why, whylen, "TLS handshaking: SSL_accept() failed: %s",
+                     le ? ERR_reason_error_string(le) ? ERR_reason_error_string(le)
+                                                      : "error"
+                        : "Connection closed");
+        }
+        SSL_free(io->ssl);
+        io->ssl = NULL;
+        return -1;
+    }
 }
 
 int pop3d_io_printf(pop3d_io *io, const char *fmt, ...)

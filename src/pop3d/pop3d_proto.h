@@ -2,7 +2,8 @@
  * pop3d_proto - the byte-level pieces of POP3 that both processes use:
  * command lines with RFC 2449's length limit, the multi-line response
  * encoding of RFC 1939 section 3 (CRLF line ends, dot-stuffing), base64
- * for AUTH PLAIN (RFC 5034), and blocking I/O with a timeout.
+ * for AUTH PLAIN (RFC 5034), and blocking I/O with a timeout, in clear
+ * text or over TLS (RFC 2595 STLS; OpenSSL).
  *
  * Does not: interpret commands (pop3d_login, pop3d_session).
  */
@@ -12,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+
+#include <openssl/ssl.h>
 
 #include "util/buf.h"
 
@@ -50,13 +53,18 @@ long long pop3d_proto_crlf_size(const char *p, size_t n, bool *cr_state);
 long pop3d_proto_base64_decode(const char *in, size_t n, char *out,
                                size_t outlen);
 
-/* Blocking I/O on a socket with an idle limit. */
+/* Blocking I/O on a non-blocking socket with an idle limit; through ssl
+ * once TLS is on. */
 typedef struct pop3d_io {
     int fd;
     buf *in;
     bool skip;
     double timeout;
+    SSL *ssl;
 } pop3d_io;
+/* Server side of a TLS handshake on io->fd (RFC 2595 section 4): 0, or -1
+ * with a reason in why (for the log). */
+int pop3d_io_tls(pop3d_io *io, SSL_CTX *ctx, char *why, size_t whylen);
 /* 1 line, 2 too long, 0 peer closed, -1 timeout, -2 error. */
 int pop3d_io_line(pop3d_io *io, char **line_r, size_t *len_r);
 /* Write everything; 0 or -1. */

@@ -248,7 +248,7 @@ int pop3d_session_line(pop3d_session *s, const char *line, bool too_long,
     } else if (strcmp(kw, "NOOP") == 0) {
         buf_puts(out, "+OK\r\n");
     } else if (strcmp(kw, "CAPA") == 0) {
-        pop3d_login_capa(out, true);
+        pop3d_login_capa(out, NULL);
     } else if (strcmp(kw, "QUIT") == 0) {
         /* Section 6: the UPDATE state.  The reply waits for the removals,
          * so that +OK means they are done. */
