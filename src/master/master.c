@@ -63,6 +63,7 @@ static const master_known master_known_services[] = {
     /* pop3d keeps root to switch to each mailbox's owner; its login
      * processes, which read the network, drop to pop3d_login_user. */
     {"pop3d", "pop3d_listen", NULL, true, "POP3"},
+    {"pop3s", "pop3s_listen", NULL, true, "POP3 over TLS"},
     {"imapd", "imapd_listen", NULL, false, "IMAP"},
     {NULL, NULL, NULL, false, NULL},
 };
