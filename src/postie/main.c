@@ -74,6 +74,7 @@ static const master_service_entry postie_services[] = {
     {"smtp", smtp_service_main},
     {"lmtp", lmtp_service_main},
     {"pop3d", pop3d_service_main},
+    {"pop3s", pop3d_service_main},  /* the same program, implicit TLS */
     {NULL, NULL},
 };
 
