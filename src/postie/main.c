@@ -102,6 +102,7 @@ static const postie_cmd postie_cmds[] = {
     {"sendmail",   sendmail_main,      "sendmail [-t] [-i] [-f SENDER] [RCPT...]: submit a message (-bp, -bs, -bv, -bi, -q too)"},
     {"postdrop",   postdrop_main,      NULL},  /* internal: the setgid maildrop helper */
     {"log",        logtool_main,       "log trace|explain|report|follow: read mail logs"},
+    {"doctor",     doctor_main,        "doctor [--json] [--since DURATION]: run the troubleshooting workflow, step by step"},
     {"help",       postie_help,        "help: this list"},
     {NULL, NULL, NULL},
 };

@@ -7,5 +7,6 @@
 int config_main(int argc, char **argv);
 int user_main(int argc, char **argv);
 int newaliases_main(int argc, char **argv);
+int doctor_main(int argc, char **argv);   /* doctor.c, see doctor.h */
 
 #endif
