@@ -81,7 +81,10 @@ static void pop3d_conf_load(void)
     SSL_CTX_free(pop3d_cf.tls);
     pop3d_cf.tls = pop3d_tls_load();
     pop3d_cf.tls_auth_only = var_bool("pop3d_tls_auth_only");
-    if (pop3d_cf.tls_auth_only && pop3d_cf.tls == NULL)
+    if (pop3d_cf.implicit_tls && pop3d_cf.tls == NULL)
+        msg_error("pop3s_listen is set but no certificate is loaded "
+                  "(pop3d_tls_cert_file): pop3s connections are closed");
+    else if (pop3d_cf.tls_auth_only && pop3d_cf.tls == NULL)
         msg_warn("pop3d_tls_auth_only = yes without a certificate: nobody "
                  "can log in");
     pop3d_cf.timeout = (double)var_time("pop3d_timeout");
@@ -166,6 +169,10 @@ static void pop3d_accept(int lfd, int events, void *ctx)
 
 int pop3d_service_main(int argc, char **argv)
 {
+    /* "postie service pop3s": the same program on pop3s_listen, with TLS
+     * before the greeting.  Both log as pop3d (Dovecot's pop3-login lines
+     * do not tell the two apart either; ", TLS" does). */
+    pop3d_cf.implicit_tls = argc > 0 && strcmp(argv[0], "pop3s") == 0;
     mail_service_init("pop3d");
     pop3d_conf_load();
     event_init();

@@ -176,6 +176,19 @@ static void pop3d_auth_login(int fd, int sp, int rel, const pop3d_conf *cf,
     pop3d_login_init(&l, cf->attempt_limit);
     l.tls_offer = cf->tls != NULL;
     l.tls_auth_only = cf->tls_auth_only;
+    if (cf->implicit_tls) {
+        /* pop3s: TLS from the first byte, no STLS (RFC 8314 section 3.3
+         * for the implicit-TLS ports). */
+        char why[sizeof(pop3d_auth_tls_note) - 8];
+        if (cf->tls == NULL)
+            snprintf(why, sizeof(why), "no certificate for pop3s");
+        if (cf->tls == NULL || pop3d_io_tls(&io, cf->tls, why, sizeof(why)) < 0) {
+            snprintf(pop3d_auth_tls_note, sizeof(pop3d_auth_tls_note), "%s", why);
+            pop3d_auth_login_log(p, &l, "Disconnected");
+            _exit(0);
+        }
+        pop3d_login_tls_started(&l);
+    }
     buf *out = buf_new(8192);
     pop3d_login_greeting(out);
     for (;;) {

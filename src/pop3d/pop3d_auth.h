@@ -25,6 +25,7 @@
 typedef struct pop3d_conf {
     SSL_CTX *tls;             /* NULL: no STLS (no certificate) */
     bool tls_auth_only;       /* pop3d_tls_auth_only */
+    bool implicit_tls;        /* pop3s: TLS before the greeting */
     double timeout;           /* pop3d_timeout */
     int attempt_limit;        /* pop3d_auth_attempt_limit */
     long login_uid, login_gid;/* pop3d_login_user, -1 when not root */
