@@ -141,3 +141,30 @@ def test_pop3d_bad_certificate_turns_stls_off_with_an_error(postie_factory, tmp_
     p = poplib.POP3("127.0.0.1", env.pop3_port, timeout=10)
     assert "STLS" not in p.capa()
     p.quit()
+
+
+def test_pop3s_implicit_tls_on_its_own_listener(postie_factory, cert):
+    from postie_env import free_port
+    port = free_port()
+    env = _start(postie_factory, cert, pop3s_listen=f"127.0.0.1:{port}")
+    assert "pop3s" in env.expected_services()
+    _send(env, "over pop3s\r\n")
+    env.wait_for_mail("alice")
+    want = _crlf(env.maildir_messages("alice")[0])
+    p = poplib.POP3_SSL("127.0.0.1", port, timeout=10, context=_ctx())
+    assert "STLS" not in p.capa()
+    p.user("alice")
+    p.pass_(PASSWORD)
+    _, lines, _ = p.retr(1)
+    assert b"\r\n".join(lines) + b"\r\n" == want
+    p.quit()
+    env.wait_for_log(r"pop3-login: Login: user=<alice>, method=PLAIN, .*, TLS, session=<")
+    # A client that speaks clear text to the TLS port gets nowhere.
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"USER alice\r\n")
+        try:
+            assert not s.recv(100).startswith(b"+OK")
+        except ConnectionResetError:
+            pass  # the server closed on the failed handshake
+    env.wait_for_log(r"pop3-login: Disconnected \(no auth attempts in \d+ secs\): user=<>, "
+                     r"rip=127\.0\.0\.1, lip=127\.0\.0\.1, TLS handshaking: SSL_accept\(\) failed: ")
