@@ -153,6 +153,8 @@ typedef struct doctor_facts {
 
 /* Is the service part of this build (doctor_checks.c)? */
 bool doctor_in_build(const char *service);
+/* Its listen parameter (doctor_net.c), NULL for a service without one. */
+const char *doctor_listen_param(const char *service);
 
 /* ---- the steps ---- */
 void doctor_check_service(doctor_report *r, doctor_facts *f);

@@ -66,7 +66,8 @@ static const doctor_svc doctor_svcs[] = {
     {"qmgr", qmgr_service_main},   {"local", local_service_main},
     {"pickup", pickup_service_main}, {"smtp", smtp_service_main},
     {"lmtp", lmtp_service_main},   {"smtpd", smtpd_service_main},
-    {"pop3d", pop3d_service_main}, {"imapd", imapd_service_main},
+    {"pop3d", pop3d_service_main}, {"pop3s", pop3d_service_main},
+    {"imapd", imapd_service_main},
     {NULL, NULL},
 };
 
@@ -233,6 +234,15 @@ void doctor_check_service(doctor_report *r, doctor_facts *f)
         for (const doctor_svc *s = doctor_svcs; s->name; s++) {
             if (s->fn == NULL)
                 continue;
+            /* A listening service without addresses is off on purpose. */
+            const char *lp = doctor_listen_param(s->name);
+            if (lp != NULL) {
+                char **v = var_list(lp);
+                bool off = v[0] == NULL;
+                conf_free_list(&v);
+                if (off)
+                    continue;
+            }
             bool up = false;
             for (char **p = f->running; *p && !up; p++)
                 up = strcmp(*p, s->name) == 0;

@@ -26,7 +26,7 @@
  * and a collision only costs a "?" in a name. */
 #define DOCTOR_PIDS 4096
 static const char *const doctor_log_services[] = {
-    "qmgr", "local", "pickup", "smtp", "lmtp", "smtpd", "pop3d", "imapd", NULL,
+    "qmgr", "local", "pickup", "smtp", "lmtp", "smtpd", "pop3d", "pop3s", "imapd", NULL,
 };
 
 typedef struct doctor_log_state {

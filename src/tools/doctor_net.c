@@ -104,6 +104,8 @@ enum doctor_status doctor_greeting_ok(const char *proto, const char *line)
     }
     if (strcmp(proto, "pop3") == 0)
         return strncmp(line, "+OK", 3) == 0 ? DOCTOR_OK : DOCTOR_FAIL;
+    if (strcmp(proto, "tls") == 0)
+        return DOCTOR_OK;
     if (strcmp(proto, "imap") == 0)
         return strncmp(line, "* OK", 4) == 0 || strncmp(line, "* PREAUTH", 9) == 0
                    ? DOCTOR_OK : strncmp(line, "* BYE", 5) == 0 ? DOCTOR_WARN : DOCTOR_FAIL;
@@ -205,6 +207,11 @@ static doctor_probe_result doctor_probe(const char *host, int port, const char *
         snprintf(err, errlen, "%s", strerror(e));
         return e == ECONNREFUSED ? PROBE_REFUSED : PROBE_ERROR;
     }
+    if (strcmp(proto, "tls") == 0) {
+        snprintf(line, linelen, "TCP connection accepted (TLS not tested)");
+        close(fd);
+        return PROBE_GREETED;
+    }
     size_t got = 0;
     doctor_probe_result out = PROBE_SILENT;
     while (got < linelen - 1) {
@@ -253,9 +260,20 @@ typedef struct doctor_listener {
 static const doctor_listener doctor_listeners[] = {
     {"smtpd", "smtpd_listen", "smtp"},
     {"pop3d", "pop3d_listen", "pop3"},
+    /* Implicit TLS: the TCP connection is tested, the handshake is not
+     * (the next step names openssl s_client for that). */
+    {"pop3s", "pop3s_listen", "tls"},
     {"imapd", "imapd_listen", "imap"},
     {NULL, NULL, NULL},
 };
+
+const char *doctor_listen_param(const char *service)
+{
+    for (const doctor_listener *l = doctor_listeners; l->service; l++)
+        if (strcmp(l->service, service) == 0)
+            return l->param;
+    return NULL;
+}
 
 static bool doctor_running(const doctor_facts *f, const char *name)
 {
