@@ -13,7 +13,8 @@
  *   pop3d_maildir.c  the snapshot of a Maildir taken at login, UIDL,
  *                    UPDATE (unlink, new/ -> cur/)
  *   pop3d_proto.c    line splitting with the RFC 2449 length limit,
- *                    dot-stuffing and LF -> CRLF, base64, blocking I/O
+ *                    dot-stuffing and LF -> CRLF, base64, blocking I/O in
+ *                    clear text or TLS
  *
  * Processes (docs/pop3d.md): the service process (root when master is)
  * accepts and forks a supervisor per connection; the supervisor forks the
@@ -22,8 +23,12 @@
  * mailbox owner and serves the session.  Nothing that reads the network
  * keeps root.
  *
- * Does not: mbox, APOP, STLS/TLS (not yet), PAM (system users' passwords
- * come from the shadow file through getspnam).
+ * TLS: STLS (RFC 2595) on pop3d_listen, implicit TLS on pop3s_listen
+ * (the same program run as "pop3s"); the login process does the TLS and,
+ * after a login, relays clear text to the session.
+ *
+ * Does not: mbox, APOP, PAM (system users' passwords come from the shadow
+ * file through getspnam).
  */
 #ifndef POSTIE_POP3D_POP3D_H
 #define POSTIE_POP3D_POP3D_H
