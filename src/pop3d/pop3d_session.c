@@ -296,10 +296,8 @@ void pop3d_session_run(pop3d_session *s)
             break;
         }
         if (c < 0) {
-            why = w < 0 || c < 0 ? (s->bad_commands >= POP3D_SESSION_BAD_LIMIT
-                                        ? "Too many invalid commands"
-                                        : "Connection closed")
-                                 : why;
+            if (s->bad_commands >= POP3D_SESSION_BAD_LIMIT)
+                why = "Too many invalid commands";
             break;
         }
         if (w < 0)
