@@ -333,3 +333,38 @@ def test_pop3d_curl_lists_and_retrieves(postie):
                        capture_output=True, timeout=30)
     assert r.returncode == 0, r.stderr
     assert r.stdout == want
+
+
+@pytest.mark.postie_conf(pop3d_connection_limit="1")
+def test_pop3d_connection_limit_refuses_the_next_client(postie):
+    _setup(postie)
+    s, f = _raw(postie)
+    t = socket.create_connection(("127.0.0.1", postie.pop3_port), timeout=10)
+    assert t.makefile("rb").readline() == b"-ERR [SYS/TEMP] Too many connections, try again later.\r\n"
+    t.close()
+    postie.wait_for_log(r"warning: pop3d_connection_limit \(1\) reached: connection refused")
+    s.sendall(b"QUIT\r\n")
+    assert f.readline().startswith(b"+OK")
+    s.close()
+    f.close()
+    # Once the first is gone, a new client is served.
+    wait_until(lambda: _greets(postie), 10, "a greeting after the first client left")
+
+
+def _greets(env):
+    with socket.create_connection(("127.0.0.1", env.pop3_port), timeout=10) as s:
+        return s.makefile("rb").readline().startswith(b"+OK")
+
+
+def test_pop3d_session_ends_after_too_many_invalid_commands(postie):
+    _setup(postie)
+    s, f = _raw(postie)
+    s.sendall(f"USER alice\r\nPASS {PASSWORD}\r\n".encode())
+    f.readline()
+    assert f.readline().startswith(b"+OK Logged in")
+    s.sendall(b"BOGUS\r\n" * 20)
+    for _ in range(20):
+        assert f.readline() == b"-ERR Unknown command.\r\n"
+    assert f.readline() == b""
+    s.close()
+    postie.wait_for_log(r"pop3\(alice\).*Disconnected: Too many invalid commands top=0/0")
