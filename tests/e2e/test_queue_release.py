@@ -1,7 +1,7 @@
-"""The "release" line of the delivery protocol (docs/architecture.md,
-docs/queue.md "Deliveries and durability"): local says "release" once a
-Maildir message is written to tmp/ and only its fsyncs and link are left,
-and gives the result line only when the delivery is durable.  qmgr frees the
+"""The "release" line of the delivery protocol (docs/architecture.md;
+docs/queue.md, "Durability order of a Maildir delivery"): local says
+"release" once a Maildir message is written to tmp/ and only its fsyncs and
+link are left, and gives the result line only when the delivery is durable.  qmgr frees the
 destination's concurrency slot on "release" but marks the recipient (or
 removes the file) only on the result, so a crash between the two delivers
 again: never lost, and once only in a Maildir (the name is found again)."""
