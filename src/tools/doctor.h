@@ -112,6 +112,7 @@ typedef struct doctor_restart {
     char *service;   /* from the pid's own lines, "?" when unseen */
     char *how;       /* "killed by signal 9", "exit status 1" */
     long pid;
+    long long time;  /* of the line, epoch seconds */
 } doctor_restart;
 
 typedef struct doctor_log {

@@ -102,11 +102,30 @@ static int doctor_conf_line(const char *name)
 
 /* ---- step 1: services ---- */
 
-/* Master's children that run a service: "postie service NAME". */
-static char **doctor_children(pid_t master)
+/* Master's children that run a service ("postie service NAME"), with
+ * their pids and start times (epoch seconds). */
+typedef struct doctor_child {
+    char name[32];
+    long pid;
+    double started;  /* 0: unknown */
+    bool taken;      /* already named as a dead one's successor */
+} doctor_child;
+
+static long long doctor_boot_time(void)
 {
-    char **v = mem_zalloc(sizeof(char *));
+    char *stat = fs_read_file("/proc/stat", 1 << 20, NULL);
+    const char *b = stat ? strstr(stat, "\nbtime ") : NULL;
+    long long t = b ? atoll(b + 7) : 0;
+    mem_free(&stat);
+    return t;
+}
+
+static doctor_child *doctor_children(pid_t master, size_t *n_r)
+{
+    doctor_child *v = NULL;
     size_t n = 0;
+    long long boot = doctor_boot_time();
+    long hz = sysconf(_SC_CLK_TCK);
     DIR *d = opendir("/proc");
     struct dirent *de;
     while (d != NULL && (de = readdir(d)) != NULL) {
@@ -119,10 +138,20 @@ static char **doctor_children(pid_t master)
         char *stat = fs_read_file(path, 4096, NULL);
         if (stat == NULL)
             continue;
-        /* "pid (comm) state ppid": comm may hold anything, so after ')'. */
+        /* "pid (comm) state ppid ... starttime(22)": comm may hold
+         * anything, so count the fields after the last ')'. */
         const char *rp = strrchr(stat, ')');
         int ppid = -1;
+        unsigned long long start = 0;
         bool child = rp && sscanf(rp + 1, " %*c %d", &ppid) == 1 && ppid == master;
+        if (child) {
+            const char *q = rp + 1;
+            for (int field = 3; field < 22 && q; field++) {
+                q = strchr(q + 1, ' ');
+            }
+            if (q)
+                start = strtoull(q + 1, NULL, 10);
+        }
         mem_free(&stat);
         if (!child)
             continue;
@@ -134,15 +163,48 @@ static char **doctor_children(pid_t master)
         const char *a1 = strlen(cmd) + 1 < len ? cmd + strlen(cmd) + 1 : "";
         const char *a2 = *a1 && a1 + strlen(a1) + 1 < cmd + len ? a1 + strlen(a1) + 1 : "";
         if (strcmp(a1, "service") == 0 && *a2) {
-            v = mem_realloc(v, (n + 2) * sizeof(char *));
-            v[n++] = mem_strdup(a2);
-            v[n] = NULL;
+            v = mem_realloc(v, (n + 1) * sizeof(*v));
+            snprintf(v[n].name, sizeof(v[n].name), "%s", a2);
+            v[n].pid = p;
+            v[n].started = hz > 0 && boot > 0 ? (double)boot + (double)start / (double)hz : 0;
+            v[n].taken = false;
+            n++;
         }
         mem_free(&cmd);
     }
     if (d != NULL)
         closedir(d);
+    *n_r = n;
     return v;
+}
+
+/* A death whose pid never logged a line: the service master started in
+ * its place, a moment later, is the best witness of which one it was. */
+static void doctor_restart_guess(doctor_restart *r, doctor_child *kids, size_t n)
+{
+    if (strcmp(r->service, "?") != 0 || r->time < 0)
+        return;
+    /* The log's second is cut, not rounded: a successor starts at or
+     * after it, within the throttle wait (doubled per fast death). */
+    double slack = 5;
+    long long thr = conf_parse_time(var_str("service_throttle_time"), 's');
+    if (thr > 0)
+        slack += (double)thr;
+    doctor_child *best = NULL;
+    for (size_t i = 0; i < n; i++) {
+        double dt = kids[i].started - (double)r->time;
+        if (kids[i].started == 0 || kids[i].taken || dt < 0 || dt > slack)
+            continue;
+        if (best == NULL || dt < best->started - (double)r->time)
+            best = &kids[i];
+    }
+    if (best != NULL) {
+        best->taken = true;
+        mem_free(&r->service);
+        char name[64];
+        snprintf(name, sizeof(name), "%s", best->name);
+        r->service = mem_strdup(name);
+    }
 }
 
 static uid_t doctor_proc_uid(pid_t pid, gid_t *gid_r, bool *ok_r)
@@ -210,7 +272,14 @@ void doctor_check_service(doctor_report *r, doctor_facts *f)
         doctor_set(c, DOCTOR_FAIL, "look for a master in another pid namespace (container)",
                    "the pid file is locked, but pid %d is not a process here", (int)f->master);
     } else {
-        f->running = doctor_children(f->master);
+        size_t nkids = 0;
+        doctor_child *kids = doctor_children(f->master, &nkids);
+        f->running = mem_zalloc((nkids + 1) * sizeof(char *));
+        for (size_t i = 0; i < nkids; i++)
+            f->running[i] = mem_strdup(kids[i].name);
+        for (size_t i = 0; i < f->log.nrestarts; i++)
+            doctor_restart_guess(&f->log.restarts[i], kids, nkids);
+        mem_free(&kids);
         char list[1024] = "";
         size_t used = 0;
         for (const doctor_svc *s = doctor_svcs; s->name; s++) {
@@ -678,6 +747,10 @@ static void doctor_check_mailbox(doctor_check *c, doctor_facts *f, const mail_us
         char *home = mail_users_home(u);
         box = fs_join(home, hm);
         mem_free(&home);
+        /* "Maildir/" names a directory: paths under it without "//". */
+        size_t bl = strlen(box);
+        while (bl > 1 && box[bl - 1] == '/')
+            box[--bl] = '\0';
     } else {
         char *spool = var_path("mail_spool_directory");
         box = fs_join(spool, u->name);
@@ -716,6 +789,14 @@ static void doctor_check_mailbox(doctor_check *c, doctor_facts *f, const mail_us
                 doctor_set(c, DOCTOR_WARN, next, "%s: Maildir %s lacks %s/", u->name, box,
                            subs[i]);
             }
+        } else if (maildir && !S_ISDIR(s2.st_mode)) {
+            (*bad)++;
+            next = doctor_tmp("move it away and make the directory: mv %s %s.bad && "
+                              "mkdir -m 700 %s && chown %s %s", p, p, p, who, p);
+            doctor_set(c, DOCTOR_FAIL, next, "%s: %s is not a directory: every delivery to "
+                       "this Maildir fails", u->name, p);
+            mem_free(&p);
+            break;
         } else if (uid != 0 && s2.st_uid != uid) {
             (*bad)++;
             next = doctor_tmp("chown -R %s %s", who, box);

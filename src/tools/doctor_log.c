@@ -89,6 +89,7 @@ static bool doctor_log_restart(doctor_log_state *st, const logline *ll)
             doctor_restart *r = &lg->restarts[lg->nrestarts++];
             r->pid = pid;
             r->how = mem_strdup(end + 1);
+            r->time = ll->time;
             size_t k = (size_t)pid % DOCTOR_PIDS;
             r->service = mem_strdup(st->pid[k] == pid && st->svc[k] >= 0
                                         ? doctor_log_services[(int)st->svc[k]]
