@@ -25,6 +25,7 @@
 
 /* ---- the report ---- */
 
+static char *doctor_vfmt(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 static char *doctor_vfmt(const char *fmt, va_list ap)
 {
     buf *b = buf_new(8192);
