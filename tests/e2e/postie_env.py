@@ -95,6 +95,22 @@ def all_pids():
     return [int(d) for d in os.listdir("/proc") if d.isdigit()]
 
 
+_LISTEN_PARAMS = None
+
+
+def listen_params():
+    """The *_listen parameters of this build that are on by default (a
+    non-empty default): each test instance gets free ports for all of them,
+    so that no two instances meet on a default port."""
+    global _LISTEN_PARAMS
+    if _LISTEN_PARAMS is None:
+        r = subprocess.run([POSTIE_BIN, "-c", "/nonexistent", "config", "-d"],
+                           capture_output=True, text=True, timeout=10)
+        _LISTEN_PARAMS = [m.group(1) for m in
+                          re.finditer(r"^(\w+_listen) = (\S.*)$", r.stdout, re.M)]
+    return _LISTEN_PARAMS
+
+
 def has_service(name):
     """Is the service part of this build?  (`postie service --list`.)"""
     r = subprocess.run([POSTIE_BIN, "service", "--list"], capture_output=True,
@@ -145,12 +161,19 @@ class PostieEnv:
                 f.write(f"{k} = {v}\n")
 
     def _port_conf(self):
-        return {
-            "smtpd_listen": f"127.0.0.1:{self.smtp_port}",
-            "submission_listen": f"127.0.0.1:{self.submission_port}",
-            "pop3d_listen": f"127.0.0.1:{self.pop3_port}",
-            "imapd_listen": f"127.0.0.1:{self.imap_port}",
+        named = {
+            "smtpd_listen": self.smtp_port,
+            "submission_listen": self.submission_port,
+            "pop3d_listen": self.pop3_port,
+            "imapd_listen": self.imap_port,
         }
+        # Any other service that listens by default gets a port too
+        # (self.ports["NAME_listen"]).
+        self.ports = dict(named)
+        for name in listen_params():
+            if name not in self.ports:
+                self.ports[name] = free_port()
+        return {k: f"127.0.0.1:{v}" for k, v in self.ports.items()}
 
     def _new_ports(self):
         """Another process took a port between free_port() and the bind
