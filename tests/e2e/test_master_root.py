@@ -53,7 +53,7 @@ def test_root_master_binds_privileged_port_and_drops_privileges(postie_factory):
     for name in env.expected_services():
         for pid in env.service_pids(name):
             uid, gid, groups = _ids(pid)
-            if name in ("local", "pop3d"):
+            if name in ("local", "pop3d", "pop3s"):
                 # local switches to each mailbox's owner per delivery;
                 # pop3d per session (its login processes drop at once).
                 assert uid[1] == 0
