@@ -35,6 +35,16 @@ static char *doctor_vfmt(const char *fmt, va_list ap)
     return s;
 }
 
+const char *doctor_postie(void)
+{
+    static char *cmd;
+    if (cmd == NULL) {
+        cmd = mem_alloc(strlen(mail_conf_dir()) + 16);
+        sprintf(cmd, "postie -c %s", mail_conf_dir());
+    }
+    return cmd;
+}
+
 const char *doctor_tmp(const char *fmt, ...)
 {
     static char *ring[8];

@@ -71,6 +71,10 @@ void doctor_print_text(FILE *out, const doctor_report *r);
 void doctor_print_json(FILE *out, const doctor_report *r, const char *dir,
                        long long since);
 
+/* "postie -c DIR": how every suggested command starts, so that it can be
+ * pasted as is for this instance. */
+const char *doctor_postie(void);
+
 /* A formatted string for one doctor_set call (a small ring of them,
  * each kept until eight later calls). */
 const char *doctor_tmp(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -79,15 +79,6 @@ bool doctor_in_build(const char *service)
     return false;
 }
 
-/* "postie -c DIR": the prefix of every command doctor suggests. */
-static char doctor_cmd[1200];
-
-static void doctor_cmd_init(void)
-{
-    if (!doctor_cmd[0])
-        snprintf(doctor_cmd, sizeof(doctor_cmd), "postie -c %s", mail_conf_dir());
-}
-
 /* The line of a parameter in postie.conf, 0 when it is not set there. */
 static int doctor_conf_line(const char *name)
 {
@@ -252,7 +243,6 @@ static void doctor_service_user(doctor_facts *f)
 
 void doctor_check_service(doctor_report *r, doctor_facts *f)
 {
-    doctor_cmd_init();
     char *data = var_path("data_directory");
     char *pidfile = fs_join(data, MASTER_PID_FILE);
     f->master = master_pid_running(data);
@@ -261,7 +251,7 @@ void doctor_check_service(doctor_report *r, doctor_facts *f)
     if (f->master <= 0) {
         bool stale = access(pidfile, F_OK) == 0;
         next = doctor_tmp("start it: %s start (or %s serve in the foreground "
-                 "to watch it); then %s status", doctor_cmd, doctor_cmd, doctor_cmd);
+                 "to watch it); then %s status", doctor_postie(), doctor_postie(), doctor_postie());
         doctor_set(c, DOCTOR_FAIL, next, "master is not running%s: no mail is received "
                    "or delivered", stale ? " (its pid file is left from a master that died)" : "");
         doctor_detail(c, "pid file %s: %s", pidfile,
@@ -318,7 +308,7 @@ void doctor_check_service(doctor_report *r, doctor_facts *f)
             if (!up) {
                 next = doctor_tmp("master restarts a dead service: wait a "
                          "moment and run doctor again; if it stays away, %s stop; %s start",
-                         doctor_cmd, doctor_cmd);
+                         doctor_postie(), doctor_postie());
                 doctor_set(c, DOCTOR_WARN, next, "master runs, but %s is not running", s->name);
             }
         }
@@ -332,7 +322,7 @@ void doctor_check_service(doctor_report *r, doctor_facts *f)
     } else if (f->log.throttled > 0) {
         const char *svc = f->log.throttled_service ? f->log.throttled_service : "?";
         next = doctor_tmp("see why it dies at start: %s service %s (it prints the "
-                 "reason on stderr); %s config check", doctor_cmd, svc, doctor_cmd);
+                 "reason on stderr); %s config check", doctor_postie(), svc, doctor_postie());
         doctor_set(d, DOCTOR_FAIL, next, "%s keeps dying at start: master throttles it (%lu "
                    "time%s in the log window)", svc, f->log.throttled,
                    f->log.throttled == 1 ? "" : "s");
@@ -427,7 +417,6 @@ static long doctor_count_files(const char *dir)
 
 void doctor_check_queue(doctor_report *r, doctor_facts *f)
 {
-    doctor_cmd_init();
     char *qdir = var_path("queue_directory");
     doctor_check *c = doctor_add(r, 2, "queue");
     doctor_queue_walk w;
@@ -441,7 +430,7 @@ void doctor_check_queue(doctor_report *r, doctor_facts *f)
     if (n < 0) {
         int e = errno;
         next = doctor_tmp(e == EACCES ? "run doctor as root or as the queue's "
-                 "owner (mail_owner)" : "%s start makes the queue directories", doctor_cmd);
+                 "owner (mail_owner)" : "%s start makes the queue directories", doctor_postie());
         doctor_set(c, e == EACCES ? DOCTOR_WARN : DOCTOR_FAIL, next,
                    "cannot read the queue %s: %s", qdir, strerror(e));
         mem_free(&qdir);
@@ -480,7 +469,7 @@ void doctor_check_queue(doctor_report *r, doctor_facts *f)
     }
     if (w.count[4] > 0) {
         next = doctor_tmp("%s queue list; %s queue release ID (or ALL) when it "
-                 "may go", doctor_cmd, doctor_cmd);
+                 "may go", doctor_postie(), doctor_postie());
         doctor_set(c, DOCTOR_WARN, next, "%lu message%s on hold: it waits for you, not for "
                    "a retry", w.count[4], w.count[4] == 1 ? "" : "s");
     }
@@ -510,7 +499,7 @@ void doctor_check_queue(doctor_report *r, doctor_facts *f)
         const doctor_group *g = w.reasons.n ? &w.reasons.v[0] : NULL;
         doctor_age((now - w.oldest[3]) / 1000000, age, sizeof(age));
         next = doctor_tmp("%s queue list; %s log trace %s; fix the cause, then %s "
-                 "queue flush", doctor_cmd, doctor_cmd, g ? g->id : w.oldest_id[3], doctor_cmd);
+                 "queue flush", doctor_postie(), doctor_postie(), g ? g->id : w.oldest_id[3], doctor_postie());
         doctor_set(d, DOCTOR_WARN, next, "%lu deferred message%s, oldest %s; most common "
                    "reason (%lu recipient%s): %s", w.count[3], w.count[3] == 1 ? "" : "s",
                    age, g ? g->count : 0, g && g->count == 1 ? "" : "s",
@@ -573,7 +562,7 @@ static void doctor_check_relay(doctor_report *r)
         if (s == DOCTOR_FAIL) {
             next = doctor_tmp("narrow mynetworks (%s) to the networks you trust, "
                      "e.g. 127.0.0.0/8 [::1]/128 and your LAN; then %s reload", where,
-                     doctor_cmd);
+                     doctor_postie());
             doctor_set(c, DOCTOR_FAIL, next, "open relay: mynetworks contains %s, the whole "
                        "Internet may send mail anywhere through this host", *p);
         } else if (s == DOCTOR_WARN) {
@@ -586,7 +575,7 @@ static void doctor_check_relay(doctor_report *r)
     mynetworks *m = NULL;
     char *err = NULL;
     if (mynetworks_parse(nets, &m, &err) < 0) {
-        next = doctor_tmp("fix mynetworks (%s); %s config check", where, doctor_cmd);
+        next = doctor_tmp("fix mynetworks (%s); %s config check", where, doctor_postie());
         doctor_set(c, DOCTOR_WARN, next, "mynetworks: %s (the entry is ignored)", err ? err : "bad entry");
     }
     mem_free(&err);
@@ -601,7 +590,7 @@ static void doctor_check_relay(doctor_report *r)
     if (closed != 1) {
         next = doctor_tmp("put reject_unauth_destination after permit_mynetworks, "
                  "permit_sasl_authenticated in smtpd_relay_restrictions; then %s reload",
-                 doctor_cmd);
+                 doctor_postie());
         doctor_set(c, DOCTOR_FAIL, next, "open relay: %s", closed == 0
                    ? "a plain permit comes before reject_unauth_destination"
                    : "no reject_unauth_destination in smtpd_relay_restrictions or "
@@ -655,7 +644,7 @@ static void doctor_check_perms(doctor_report *r, doctor_facts *f)
         QUEUE_DEFER, QUEUE_MAILDROP, QUEUE_PUBLIC, QUEUE_PRIVATE, NULL,
     };
     if (stat(qdir, &st) < 0) {
-        next = doctor_tmp("%s start makes it", doctor_cmd);
+        next = doctor_tmp("%s start makes it", doctor_postie());
         doctor_set(c, DOCTOR_FAIL, next, "queue_directory %s: %s", qdir, strerror(errno));
         problems++;
     } else {
@@ -664,7 +653,7 @@ static void doctor_check_perms(doctor_report *r, doctor_facts *f)
             struct stat s2;
             if (stat(p, &s2) < 0) {
                 next = doctor_tmp("%s start (or stop; start) makes the missing "
-                         "queue directories", doctor_cmd);
+                         "queue directories", doctor_postie());
                 doctor_set(c, DOCTOR_FAIL, next, "%s: %s", p, strerror(errno));
                 problems++;
             } else if (f->service_uid_known && !doctor_can_write(&s2, f->service_uid,
@@ -705,7 +694,6 @@ static void doctor_check_perms(doctor_report *r, doctor_facts *f)
 
 void doctor_check_config(doctor_report *r, doctor_facts *f)
 {
-    doctor_cmd_init();
     doctor_check *c = doctor_add(r, 6, "config");
     doctor_problems p = {c, 0, NULL};
     mail_conf_check(doctor_problem, &p);
@@ -719,14 +707,14 @@ void doctor_check_config(doctor_report *r, doctor_facts *f)
     }
     if (p.n > 0) {
         next = doctor_tmp("fix %s, then %s config check and %s reload",
-                 p.first, doctor_cmd, doctor_cmd);
+                 p.first, doctor_postie(), doctor_postie());
         /* The fix names file and line already: keep the hint short. */
         next = doctor_tmp("fix the line%s above, then %s config check; %s reload",
-                 p.n == 1 ? "" : "s", doctor_cmd, doctor_cmd);
+                 p.n == 1 ? "" : "s", doctor_postie(), doctor_postie());
         doctor_set(c, DOCTOR_FAIL, next, "%d problem%s, first: %s", p.n, p.n == 1 ? "" : "s",
                    p.first);
     } else {
-        doctor_set(c, DOCTOR_OK, NULL, "%s config check finds nothing wrong", doctor_cmd);
+        doctor_set(c, DOCTOR_OK, NULL, "%s config check finds nothing wrong", doctor_postie());
     }
     mem_free(&p.first);
     doctor_check_relay(r);
@@ -819,7 +807,6 @@ static void doctor_check_mailbox(doctor_check *c, doctor_facts *f, const mail_us
 
 void doctor_check_auth(doctor_report *r, doctor_facts *f)
 {
-    doctor_cmd_init();
     doctor_check *c = doctor_add(r, 7, "users");
     char **src = var_list("mail_user_source");
     bool file = false, sys = false;
@@ -842,7 +829,7 @@ void doctor_check_auth(doctor_report *r, doctor_facts *f)
         int e = errno;
         next = doctor_tmp(e == ENOENT ? "add one: %s user add NAME"
                  : "run doctor as root, or fix the file's rights (root:mail_owner 0640)",
-                 doctor_cmd);
+                 doctor_postie());
         doctor_set(c, e == ENOENT && sys ? DOCTOR_OK : DOCTOR_FAIL, next,
                    "the users file %s: %s%s", path, strerror(e),
                    e == ENOENT ? ": nobody can log in, no virtual user gets mail" : "");
@@ -872,7 +859,7 @@ void doctor_check_auth(doctor_report *r, doctor_facts *f)
         if (mail_users_parse_line(line, &u, &why) < 0) {
             bad++;
             next = doctor_tmp("fix %s line %d (name:{SHA512-CRYPT}hash:uid:gid::home); "
-                     "%s user passwd NAME writes a good hash", path, lineno, doctor_cmd);
+                     "%s user passwd NAME writes a good hash", path, lineno, doctor_postie());
             doctor_set(c, DOCTOR_FAIL, next, "%s:%d: %s: that user cannot log in or get mail",
                        path, lineno, why ? why : "bad line");
             doctor_detail(c, "%s:%d: %s", path, lineno, why ? why : "bad line");
@@ -884,7 +871,7 @@ void doctor_check_auth(doctor_report *r, doctor_facts *f)
             dup = strcmp(users[i]->name, u->name) == 0;
         if (dup) {
             next = doctor_tmp("remove one of them: %s user del %s removes the first",
-                     doctor_cmd, u->name);
+                     doctor_postie(), u->name);
             doctor_set(c, DOCTOR_WARN, next, "%s:%d: user %s is defined again (the first "
                        "definition wins)", path, lineno, u->name);
             mail_user_free(&u);
@@ -897,7 +884,7 @@ void doctor_check_auth(doctor_report *r, doctor_facts *f)
     }
     mem_free(&text);
     if (nusers == 0 && bad == 0) {
-        next = doctor_tmp("%s user add NAME", doctor_cmd);
+        next = doctor_tmp("%s user add NAME", doctor_postie());
         doctor_set(c, DOCTOR_WARN, next, "%s holds no user: nobody can log in", path);
     } else {
         doctor_set(c, DOCTOR_OK, NULL, "%s: %zu user%s, well-formed", path, nusers,

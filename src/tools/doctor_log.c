@@ -272,7 +272,7 @@ static void doctor_log_show(doctor_check *c, const char *what,
         doctor_detail(c, "%s x%lu: %s%s%s%s", what, e->count, e->example,
                       e->dsn[0] ? " [dsn " : "", e->dsn, e->dsn[0] ? "]" : "");
         if (e->id[0])
-            doctor_detail(c, "  e.g. %s: postie log trace %s", e->id, e->id);
+            doctor_detail(c, "  e.g. %s: %s log trace %s", e->id, doctor_postie(), e->id);
         if (e->cause != NULL)
             doctor_detail(c, "  likely cause: %s; check: %s", e->cause, e->check);
     }
@@ -288,8 +288,9 @@ void doctor_check_logs(doctor_report *r, doctor_facts *f, long long since)
     doctor_check *c = doctor_add(r, 3, "log");
     if (!lg->have_file) {
         doctor_set(c, DOCTOR_WARN,
-                   "read the system log: journalctl --since \"1 hour ago\" | grep postie, "
-                   "or set maillog_file in postie.conf and postie reload",
+                   doctor_tmp("read the system log: journalctl --since \"1 hour ago\" | grep "
+                              "postie; or set maillog_file in postie.conf, then %s reload",
+                              doctor_postie()),
                    "%s", lg->error ? lg->error : "no log file");
         return;
     }
@@ -302,14 +303,16 @@ void doctor_check_logs(doctor_report *r, doctor_facts *f, long long since)
         const doctor_group *e = &lg->fatal.v[0];
         doctor_set(c, DOCTOR_FAIL,
                    e->check ? e->check
-                            : "read the lines around it: postie log explain | less; "
-                              "fix the cause, then postie config check and postie reload",
+                            : doctor_tmp("read the lines around it: %s log explain | less; "
+                                         "fix the cause, then %s config check and reload",
+                                         doctor_postie(), doctor_postie()),
                    "%lu fatal/panic line%s in the last %s: %s", nf,
                    nf == 1 ? "" : "s", win, e->example);
     } else if (nw > 0) {
         const doctor_group *e = &lg->warning.v[0];
         doctor_set(c, DOCTOR_WARN,
-                   e->check ? e->check : "postie log explain shows each line in words",
+                   e->check ? e->check
+                            : doctor_tmp("%s log explain shows each line in words", doctor_postie()),
                    "%lu warning%s in the last %s, most often: %s", nw,
                    nw == 1 ? "" : "s", win, e->example);
     } else if (lg->lines == 0) {
@@ -328,8 +331,9 @@ void doctor_check_logs(doctor_report *r, doctor_facts *f, long long since)
     if (nd > 0) {
         const doctor_group *e = &lg->deferred.v[0];
         const char *next;
-        next = doctor_tmp("%s%spostie log trace %s; after the fix: postie queue flush",
-                 e->check ? e->check : "", e->check ? "; " : "", e->id[0] ? e->id : "ID");
+        next = doctor_tmp("%s log trace %s shows its path; fix the cause (above), then %s "
+                          "queue flush", doctor_postie(), e->id[0] ? e->id : "ID",
+                          doctor_postie());
         doctor_set(d, DOCTOR_WARN, next,
                    "%lu deferral%s in the last %s, most often (%lux): %s", nd,
                    nd == 1 ? "" : "s", win, e->count, e->example);
@@ -337,8 +341,8 @@ void doctor_check_logs(doctor_report *r, doctor_facts *f, long long since)
     if (nb > 0) {
         const doctor_group *e = &lg->bounced.v[0];
         const char *next;
-        next = doctor_tmp("%s%spostie log trace %s",
-                 e->check ? e->check : "", e->check ? "; " : "", e->id[0] ? e->id : "ID");
+        next = doctor_tmp("%s log trace %s shows its path and the bounce sent", doctor_postie(),
+                          e->id[0] ? e->id : "ID");
         doctor_set(d, DOCTOR_WARN, next, "%lu bounce%s in the last %s, most often (%lux): %s",
                    nb, nb == 1 ? "" : "s", win, e->count, e->example);
     }

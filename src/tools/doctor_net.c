@@ -285,8 +285,7 @@ static bool doctor_running(const doctor_facts *f, const char *name)
 
 void doctor_check_listeners(doctor_report *r, doctor_facts *f)
 {
-    char cmd[1100];
-    snprintf(cmd, sizeof(cmd), "postie -c %s", mail_conf_dir());
+    const char *cmd = doctor_postie();
     char **ifaces = var_list("inet_interfaces");
     int checked = 0;
     for (const doctor_listener *l = doctor_listeners; l->service; l++) {

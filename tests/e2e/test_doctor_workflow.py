@@ -92,7 +92,7 @@ def test_doctor_reports_deferred_mail_to_a_refusing_destination(postie_factory):
     assert "deferral" in lg["finding"] and "Connection refused" in lg["finding"]
     # The log tool's explanation of the reason comes with the group.
     assert any(x.strip().startswith("likely cause:") for x in lg["details"]), lg["details"]
-    assert any(f"postie log trace {qid}" in x for x in lg["details"])
+    assert any(f"postie -c {env.dir} log trace {qid}" in x for x in lg["details"])
     # DNS: the relay host is what deferred mail depends on.
     assert checks["destinations"]["status"] == "ok"
     assert any("relayhost [127.0.0.1]:9" in x for x in checks["destinations"]["details"])
