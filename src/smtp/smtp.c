@@ -304,6 +304,11 @@ static void smtp_reap(void)
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         smtp_children--;
+        /* Its record may outlive it until its control socket's end of
+         * file is read: never signal a pid that may be someone else's. */
+        for (smtp_child_rec *k = smtp_kids; k; k = k->next)
+            if (k->pid == pid)
+                k->pid = 0;
         if (WIFSIGNALED(status))
             msg_warn("delivery process %ld killed by signal %d", (long)pid,
                      WTERMSIG(status));
@@ -337,8 +342,10 @@ static int smtp_main(const char *name)
         if (mail_service_stop)
             break;
     }
-    /* Stop taking requests; children in a conversation are stopped with
-     * the service (qmgr defers what they had: at least once). */
+    /* Stop taking requests; idle children QUIT; those in a conversation
+     * get a few seconds to finish, then are stopped with the service
+     * (qmgr delivers what they had again at the next start: at least
+     * once, docs/queue.md). */
     event_remove(smtp_listen_fd);
     close(smtp_listen_fd);
     smtp_cache_expire(true);
@@ -347,6 +354,9 @@ static int smtp_main(const char *name)
         usleep(50000);
         smtp_reap();
     }
+    for (smtp_child_rec *k = smtp_kids; k; k = k->next)
+        if (k->pid > 0)
+            kill(k->pid, SIGTERM);
     return 0;
 }
 
