@@ -175,8 +175,10 @@ static void doctor_restart_guess(doctor_restart *r, doctor_child *kids, size_t n
 {
     if (strcmp(r->service, "?") != 0 || r->time < 0)
         return;
-    /* The log's second is cut, not rounded: a successor starts at or
-     * after it, within the throttle wait (doubled per fast death). */
+    /* The log's second is cut, not rounded, and the start times derive
+     * from the boot time in whole seconds: each may be up to a second
+     * early.  A successor starts within that of the death, or later by
+     * the throttle wait; the first processes started long before. */
     double slack = 5;
     long long thr = conf_parse_time(var_str("service_throttle_time"), 's');
     if (thr > 0)
@@ -184,7 +186,7 @@ static void doctor_restart_guess(doctor_restart *r, doctor_child *kids, size_t n
     doctor_child *best = NULL;
     for (size_t i = 0; i < n; i++) {
         double dt = kids[i].started - (double)r->time;
-        if (kids[i].started == 0 || kids[i].taken || dt < 0 || dt > slack)
+        if (kids[i].started == 0 || kids[i].taken || dt < -1.0 || dt > slack)
             continue;
         if (best == NULL || dt < best->started - (double)r->time)
             best = &kids[i];

@@ -31,6 +31,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/time.h>
+
 #include "global/dns_lookup.h"
 #include "global/mail_conf.h"
 #include "tools/doctor.h"
@@ -104,8 +109,6 @@ enum doctor_status doctor_greeting_ok(const char *proto, const char *line)
     }
     if (strcmp(proto, "pop3") == 0)
         return strncmp(line, "+OK", 3) == 0 ? DOCTOR_OK : DOCTOR_FAIL;
-    if (strcmp(proto, "tls") == 0)
-        return DOCTOR_OK;
     if (strcmp(proto, "imap") == 0)
         return strncmp(line, "* OK", 4) == 0 || strncmp(line, "* PREAUTH", 9) == 0
                    ? DOCTOR_OK : strncmp(line, "* BYE", 5) == 0 ? DOCTOR_WARN : DOCTOR_FAIL;
@@ -149,12 +152,107 @@ static double doctor_now(void)
 /* The outcome of one probe. */
 typedef enum {
     PROBE_GREETED, PROBE_SKIPPED, PROBE_NOT_LOCAL, PROBE_REFUSED, PROBE_CONNECT_TIMEOUT,
-    PROBE_SILENT, PROBE_CLOSED, PROBE_ERROR,
+    PROBE_SILENT, PROBE_CLOSED, PROBE_ERROR, PROBE_TLS_FAILED,
 } doctor_probe_result;
 
+/* What the TLS handshake showed (implicit-TLS listeners). */
+typedef struct doctor_tls_info {
+    char text[300];            /* "TLSv1.3, certificate CN=x, expires in 90 days" */
+    enum doctor_status cert;   /* fail: expired; warn: expires within 14 days */
+} doctor_tls_info;
+
+/* Implicit TLS: handshake (no verification: a private CA or a
+ * self-signed certificate is the admin's choice), the certificate's
+ * dates, then the greeting through TLS.  The socket is blocking with
+ * send and receive timeouts here, which bounds each step. */
+static doctor_probe_result doctor_probe_tls(int fd, double timeout, const char *proto,
+                                            char *line, size_t linelen, char *err,
+                                            size_t errlen, doctor_tls_info *ti)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    struct timeval tv = {(time_t)timeout, (suseconds_t)((timeout - (double)(time_t)timeout) * 1e6)};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == NULL) {
+        snprintf(err, errlen, "TLS: cannot make a context");
+        return PROBE_ERROR;
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    SSL *ssl = SSL_new(ctx);
+    doctor_probe_result out = PROBE_TLS_FAILED;
+    ERR_clear_error();
+    if (ssl == NULL || SSL_set_fd(ssl, fd) != 1 || SSL_connect(ssl) != 1) {
+        unsigned long e = ERR_get_error();
+        char why[200];
+        if (e != 0)
+            ERR_error_string_n(e, why, sizeof(why));
+        else
+            snprintf(why, sizeof(why), "%s", errno == EAGAIN || errno == EWOULDBLOCK
+                                                 ? "no answer in time" : "connection closed");
+        snprintf(err, errlen, "TLS handshake failed: %s", why);
+        goto done;
+    }
+    X509 *cert = SSL_get1_peer_certificate(ssl);
+    char subject[160] = "none";
+    int days = 0, secs = 0;
+    ti->cert = DOCTOR_OK;
+    if (cert != NULL) {
+        X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof(subject));
+        const ASN1_TIME *na = X509_get0_notAfter(cert);
+        if (na != NULL && ASN1_TIME_diff(&days, &secs, NULL, na) == 1) {
+            if (days < 0 || secs < 0)
+                ti->cert = DOCTOR_FAIL;
+            else if (days < 14)
+                ti->cert = DOCTOR_WARN;
+        }
+        X509_free(cert);
+    }
+    snprintf(ti->text, sizeof(ti->text), "%s, certificate %s, %s %d day%s", SSL_get_version(ssl),
+             subject, days < 0 || secs < 0 ? "expired" : "expires in",
+             days < 0 ? -days : days, (days == 1 || days == -1) ? "" : "s");
+    size_t got = 0;
+    out = PROBE_SILENT;
+    while (got < linelen - 1) {
+        int n = SSL_read(ssl, line + got, (int)(linelen - 1 - got));
+        if (n <= 0) {
+            int e = SSL_get_error(ssl, n);
+            out = got ? PROBE_GREETED
+                      : e == SSL_ERROR_ZERO_RETURN ? PROBE_CLOSED : PROBE_SILENT;
+            break;
+        }
+        got += (size_t)n;
+        line[got] = '\0';
+        if (memchr(line, '\n', got) != NULL) {
+            out = PROBE_GREETED;
+            break;
+        }
+    }
+    line[got] = '\0';
+    line[strcspn(line, "\r\n")] = '\0';
+    if (out == PROBE_GREETED) {
+        const char *bye = strcmp(proto, "imap") == 0 ? "a LOGOUT\r\n" : "QUIT\r\n";
+        if (SSL_write(ssl, bye, (int)strlen(bye)) <= 0) {
+            /* the greeting is what counts */
+        }
+    } else if (out == PROBE_SILENT) {
+        snprintf(err, errlen, "TLS is up, but no greeting within %gs", timeout);
+    } else {
+        snprintf(err, errlen, "TLS is up, but the server closed without a greeting");
+    }
+done:
+    if (ssl != NULL)
+        SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    return out;
+}
+
 static doctor_probe_result doctor_probe(const char *host, int port, const char *proto,
-                                        double timeout, bool implicit, char *line,
-                                        size_t linelen, char *err, size_t errlen)
+                                        bool tls, double timeout, bool implicit, char *line,
+                                        size_t linelen, char *err, size_t errlen,
+                                        doctor_tls_info *ti)
 {
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof(hints));
@@ -207,10 +305,11 @@ static doctor_probe_result doctor_probe(const char *host, int port, const char *
         snprintf(err, errlen, "%s", strerror(e));
         return e == ECONNREFUSED ? PROBE_REFUSED : PROBE_ERROR;
     }
-    if (strcmp(proto, "tls") == 0) {
-        snprintf(line, linelen, "TCP connection accepted (TLS not tested)");
+    if (tls) {
+        doctor_probe_result pr = doctor_probe_tls(fd, timeout, proto, line, linelen, err,
+                                                  errlen, ti);
         close(fd);
-        return PROBE_GREETED;
+        return pr;
     }
     size_t got = 0;
     doctor_probe_result out = PROBE_SILENT;
@@ -255,16 +354,15 @@ static doctor_probe_result doctor_probe(const char *host, int port, const char *
 
 typedef struct doctor_listener {
     const char *service, *param, *proto;
+    bool tls;   /* implicit TLS: the greeting comes after the handshake */
 } doctor_listener;
 
 static const doctor_listener doctor_listeners[] = {
-    {"smtpd", "smtpd_listen", "smtp"},
-    {"pop3d", "pop3d_listen", "pop3"},
-    /* Implicit TLS: the TCP connection is tested, the handshake is not
-     * (the next step names openssl s_client for that). */
-    {"pop3s", "pop3s_listen", "tls"},
-    {"imapd", "imapd_listen", "imap"},
-    {NULL, NULL, NULL},
+    {"smtpd", "smtpd_listen", "smtp", false},
+    {"pop3d", "pop3d_listen", "pop3", false},
+    {"pop3s", "pop3s_listen", "pop3", true},
+    {"imapd", "imapd_listen", "imap", false},
+    {NULL, NULL, NULL, false},
 };
 
 const char *doctor_listen_param(const char *service)
@@ -316,12 +414,20 @@ void doctor_check_listeners(doctor_report *r, doctor_facts *f)
                 char label[128];
                 snprintf(label, sizeof(label), strchr(hosts[i], ':') ? "[%s]:%d" : "%s:%d",
                          hosts[i], ports[i]);
-                doctor_probe_result pr = doctor_probe(hosts[i], ports[i], l->proto, f->timeout,
-                                                      implicit, line, sizeof(line), err,
-                                                      sizeof(err));
+                doctor_tls_info ti;
+                memset(&ti, 0, sizeof(ti));
+                doctor_probe_result pr = doctor_probe(hosts[i], ports[i], l->proto, l->tls,
+                                                      f->timeout, implicit, line, sizeof(line),
+                                                      err, sizeof(err), &ti);
                 if (pr == PROBE_SKIPPED)
                     continue;
                 tried++;
+                if (ti.text[0]) {
+                    doctor_detail(c, "%s: %s", label, ti.text);
+                    if (ti.cert != DOCTOR_OK)
+                        doctor_set(c, ti.cert, "renew the certificate, then reload",
+                                   "%s: %s", label, ti.text);
+                }
                 if (pr == PROBE_GREETED) {
                     enum doctor_status s = doctor_greeting_ok(l->proto, line);
                     doctor_detail(c, "%s (%s): \"%s\"", label, l->param, line);
@@ -352,6 +458,10 @@ void doctor_check_listeners(doctor_report *r, doctor_facts *f)
                 } else if (pr == PROBE_NOT_LOCAL) {
                     next = doctor_tmp("set %s or inet_interfaces to an address of "
                              "this host (ip addr show)", l->param);
+                } else if (pr == PROBE_TLS_FAILED) {
+                    next = doctor_tmp("see the handshake: openssl s_client -connect %s; check "
+                                      "the certificate and key files in postie.conf and the "
+                                      "log's TLS lines", label);
                 } else if (pr == PROBE_CONNECT_TIMEOUT) {
                     next = doctor_tmp("a firewall dropping packets?  iptables -L -n "
                              "or nft list ruleset");

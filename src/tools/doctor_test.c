@@ -133,7 +133,7 @@ static void test_greeting(void)
         {"pop3", "-ERR busy", DOCTOR_FAIL},
         {"imap", "* OK [CAPABILITY IMAP4rev1] ready", DOCTOR_OK},
         {"imap", "* BYE shutting down", DOCTOR_WARN},
-        {"tls", "", DOCTOR_OK},
+        {"pop3", "", DOCTOR_FAIL},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         TEST_EQ_INT(doctor_greeting_ok(cases[i].proto, cases[i].line), cases[i].want);

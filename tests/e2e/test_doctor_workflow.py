@@ -174,7 +174,7 @@ def test_doctor_names_the_service_that_died(postie_factory):
     env = postie_factory(conf=BASE)
     # A death long after the start, as in life: the log's one-second
     # stamps then tell the restarted qmgr from the first processes.
-    time.sleep(1.5)
+    time.sleep(3)
     victim = env.service_pids("qmgr")[0]
     os.kill(victim, signal.SIGKILL)
     env.wait_for_log(rf"master\[\d+\]: warning: process .* pid {victim} killed by signal 9")
