@@ -123,6 +123,7 @@ typedef struct doctor_log {
     bool have_file;           /* maillog_file set and readable */
     char *path;
     char *error;              /* why it could not be read, or NULL */
+    int error_errno;          /* and its errno (EACCES: not ours to read) */
     unsigned long lines;      /* lines in the window */
     doctor_groups fatal;      /* fatal and panic lines */
     doctor_groups warning;

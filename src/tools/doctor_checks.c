@@ -428,7 +428,21 @@ void doctor_check_queue(doctor_report *r, doctor_facts *f)
     clock_gettime(CLOCK_REALTIME, &ts);
     w.now_usec = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
     const char *next;
-    int n = queue_cmd_list_walk(qdir, NULL, doctor_queue_visit, &w);
+    /* The walk skips a directory it cannot open (with a warning of its
+     * own): "empty" would then be a lie, so look first. */
+    int n = 0;
+    errno = 0;
+    for (int i = 0; doctor_queue_dirs[i] && n == 0; i++) {
+        char *sub = fs_join(qdir, doctor_queue_dirs[i]);
+        DIR *dd = opendir(sub);
+        if (dd != NULL)
+            closedir(dd);
+        else if (errno == EACCES)
+            n = -1;
+        mem_free(&sub);
+    }
+    if (n == 0)
+        n = queue_cmd_list_walk(qdir, NULL, doctor_queue_visit, &w);
     if (n < 0) {
         int e = errno;
         next = doctor_tmp(e == EACCES ? "run doctor as root or as the queue's "
@@ -697,6 +711,19 @@ static void doctor_check_perms(doctor_report *r, doctor_facts *f)
 void doctor_check_config(doctor_report *r, doctor_facts *f)
 {
     doctor_check *c = doctor_add(r, 6, "config");
+    char *conf_path = fs_join(mail_conf_dir(), MAIL_CONF_FILE);
+    bool missing = access(conf_path, F_OK) < 0 && errno == ENOENT;
+    mem_free(&conf_path);
+    if (missing) {
+        doctor_set(c, DOCTOR_FAIL, doctor_tmp("point -c (or MAIL_CONFIG) at the instance's "
+                                              "directory; postie serve --dir %s makes a new "
+                                              "one there", mail_conf_dir()),
+                   "no %s in %s: not an instance (wrong -c or MAIL_CONFIG?)", MAIL_CONF_FILE,
+                   mail_conf_dir());
+        doctor_check_relay(r);
+        doctor_check_perms(r, f);
+        return;
+    }
     doctor_problems p = {c, 0, NULL};
     mail_conf_check(doctor_problem, &p);
     const char *next;
@@ -832,7 +859,7 @@ void doctor_check_auth(doctor_report *r, doctor_facts *f)
         next = doctor_tmp(e == ENOENT ? "add one: %s user add NAME"
                  : "run doctor as root, or fix the file's rights (root:mail_owner 0640)",
                  doctor_postie());
-        doctor_set(c, e == ENOENT && sys ? DOCTOR_OK : DOCTOR_FAIL, next,
+        doctor_set(c, e == ENOENT && sys ? DOCTOR_OK : e == EACCES ? DOCTOR_WARN : DOCTOR_FAIL, next,
                    "the users file %s: %s%s", path, strerror(e),
                    e == ENOENT ? ": nobody can log in, no virtual user gets mail" : "");
         mem_free(&path);

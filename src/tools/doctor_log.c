@@ -12,6 +12,7 @@
  * Does not: read rotated files (the window is meant to be recent), or
  * follow a message (postie log trace does; the groups name one ID each).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -219,6 +220,7 @@ void doctor_log_scan(const char *path, long long now, long long since,
     const char *err = NULL;
     logreader *r = logreader_open(path, &err);
     if (r == NULL) {
+        lg->error_errno = errno;
         char text[600];
         snprintf(text, sizeof(text), "cannot open %s: %s", path, err ? err : "?");
         lg->error = mem_strdup(text);
@@ -286,6 +288,20 @@ void doctor_check_logs(doctor_report *r, doctor_facts *f, long long since)
     char win[32];
     doctor_age(since, win, sizeof(win));
     doctor_check *c = doctor_add(r, 3, "log");
+    if (!lg->have_file && lg->error_errno == EACCES) {
+        doctor_set(c, DOCTOR_WARN, "run doctor as root (or as the log's owner) to read it",
+                   "%s", lg->error ? lg->error : "the log cannot be read");
+        return;
+    }
+    if (!lg->have_file && lg->path[0]) {
+        doctor_set(c, f->master > 0 ? DOCTOR_FAIL : DOCTOR_WARN,
+                   f->master > 0 ? doctor_tmp("master runs but its log is gone: was it moved "
+                                              "away?  %s reload opens it again",
+                                              doctor_postie())
+                                 : "master makes it at its start (step 1)",
+                   "%s", lg->error ? lg->error : "no log file");
+        return;
+    }
     if (!lg->have_file) {
         doctor_set(c, DOCTOR_WARN,
                    doctor_tmp("read the system log: journalctl --since \"1 hour ago\" | grep "
