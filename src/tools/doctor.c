@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "global/mail_conf.h"
-#include "tools/queue_cmd.h"
 #include "util/buf.h"
 #include "util/conf.h"
 #include "util/mem.h"
@@ -172,10 +171,51 @@ void doctor_print_text(FILE *out, const doctor_report *r)
             n[0], n[1], n[1] == 1 ? "" : "s", n[2], n[2] == 1 ? "" : "s");
 }
 
+/* Length of a well-formed UTF-8 sequence at p (RFC 3629), 0 if not. */
+static size_t doctor_utf8_len(const unsigned char *p)
+{
+    size_t n = p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC2 ? 2 : 0;
+    if (n == 0 || p[0] > 0xF4)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    /* Overlong three- and four-byte forms, surrogates, past U+10FFFF. */
+    if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0) ||
+        (p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] >= 0x90))
+        return 0;
+    return n;
+}
+
+/* Log texts carry whatever bytes clients sent: a JSON reader must get
+ * valid UTF-8, so a byte that is not part of a character becomes '?'. */
 static void doctor_json_str(FILE *out, const char *s)
 {
     fputc('"', out);
-    queue_cmd_list_json_quote(out, s);
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        if (*p >= 0x80) {
+            size_t n = doctor_utf8_len(p);
+            if (n == 0) {
+                fputc('?', out);
+                p++;
+            } else {
+                fwrite(p, 1, n, out);
+                p += n;
+            }
+            continue;
+        }
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", out);
+        else if (*p == '\t')
+            fputs("\\t", out);
+        else if (*p < 0x20 || *p == 0x7F)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+        p++;
+    }
     fputc('"', out);
 }
 

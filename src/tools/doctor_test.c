@@ -154,6 +154,7 @@ static void test_report(void)
     doctor_check *b = doctor_add(&r, 2, "queue");
     doctor_set(b, DOCTOR_WARN, NULL, "deferred \"x\"\n");
     doctor_detail(b, "tab\there");
+    doctor_detail(b, "bytes \xff\xc3\xa9 \xe2\x82 \x01 end");
     TEST_EQ_INT(doctor_exit(&r), 2);
     TEST_EQ_STR(r.v[0]->name, "master"); /* the first check survives a later add */
 
@@ -164,7 +165,9 @@ static void test_report(void)
     fclose(out);
     TEST_TRUE(strstr(text, "\"status\": \"fail\", \"exit\": 2") != NULL);
     TEST_TRUE(strstr(text, "\"finding\": \"deferred \\\"x\\\"\\n\"") != NULL);
-    TEST_TRUE(strstr(text, "\"details\": [\"tab\\there\"]") != NULL);
+    TEST_TRUE(strstr(text, "\"details\": [\"tab\\there\", ") != NULL);
+    /* A stray byte becomes '?', a whole character stays, a control is \u. */
+    TEST_TRUE(strstr(text, "\"bytes ?\xc3\xa9 ?? \\u0001 end\"") != NULL);
     TEST_TRUE(strstr(text, "\"title\": \"Check service status\"") != NULL);
     free(text);
     doctor_report_free(&r);
