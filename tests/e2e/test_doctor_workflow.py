@@ -80,7 +80,8 @@ def test_doctor_reports_deferred_mail_to_a_refusing_destination(postie_factory):
                          r"status=deferred \((.*)\)$", timeout=20)
     qid, reason = m[0].group(1), m[0].group(2)
     assert "Connection refused" in reason
-    wait_until(lambda: os.path.exists(env.path("queue", "defer", qid)), 10, "defer/ID")
+    wait_until(lambda: os.path.exists(env.path("queue", "defer", qid)) and
+               os.path.exists(env.path("queue", "deferred", qid)), 10, "deferred/ID, defer/ID")
     rc, checks, _ = doctor(env)
     assert rc == 1, {n: c["finding"] for n, c in checks.items() if c["status"] != "ok"}
     d = checks["deferred"]
