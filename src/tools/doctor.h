@@ -190,6 +190,11 @@ void doctor_age(long long seconds, char *out, size_t n);
  * count written to hosts_r/ports_r (at most max). */
 size_t doctor_listen_targets(const char *entry, char *const *ifaces,
                              char hosts_r[][64], int *ports_r, size_t max);
+/* Free space on a file system: DOCTOR_FAIL under 1% or 50 MB (mail is
+ * refused or deferred any moment now), DOCTOR_WARN under 10% or 500 MB,
+ * else DOCTOR_OK.  Sizes in bytes; total 0 means unknown (ok). */
+enum doctor_status doctor_disk_status(unsigned long long avail,
+                                      unsigned long long total);
 /* Judge a greeting line for a protocol ("smtp", "pop3", "imap"). */
 enum doctor_status doctor_greeting_ok(const char *proto, const char *line);
 

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -349,6 +350,8 @@ void doctor_check_service(doctor_report *r, doctor_facts *f)
 
 /* ---- step 2: the queue ---- */
 
+static void doctor_check_disk(doctor_report *r);
+
 static const char *const doctor_queue_dirs[] = {
     QUEUE_MAILDROP, QUEUE_INCOMING, QUEUE_ACTIVE, QUEUE_DEFERRED, QUEUE_HOLD, QUEUE_CORRUPT,
     NULL,
@@ -451,6 +454,7 @@ void doctor_check_queue(doctor_report *r, doctor_facts *f)
                    "cannot read the queue %s: %s", qdir, strerror(e));
         mem_free(&qdir);
         doctor_groups_free(&w.reasons);
+        doctor_check_disk(r);
         return;
     }
     char *cdir = fs_join(qdir, QUEUE_CORRUPT);
@@ -529,6 +533,60 @@ void doctor_check_queue(doctor_report *r, doctor_facts *f)
     doctor_groups_sort(&f->dest_domains);
     doctor_groups_free(&w.reasons);
     mem_free(&qdir);
+    doctor_check_disk(r);
+}
+
+/* Free space where mail is written: the queue, the mailboxes, the log.
+ * A full disk is the seed's "insufficient storage": smtpd answers 452,
+ * deliveries defer with 4.3.0 / 4.2.0. */
+static void doctor_check_disk(doctor_report *r)
+{
+    doctor_check *c = doctor_add(r, 2, "disk");
+    static const char *const params[] = {
+        "queue_directory", "virtual_mailbox_base", "mail_spool_directory", "maillog_file", NULL,
+    };
+    unsigned long fsids[4];
+    size_t nfs = 0;
+    doctor_set(c, DOCTOR_OK, NULL, "enough free space where mail is written");
+    for (int i = 0; params[i]; i++) {
+        char *path = var_path(params[i]);
+        struct statvfs sv;
+        /* The log file: its directory's file system. */
+        if (*path && strcmp(params[i], "maillog_file") == 0) {
+            char *slash = strrchr(path, '/');
+            if (slash != NULL && slash != path)
+                *slash = '\0';
+        }
+        if (*path == '\0' || statvfs(path, &sv) < 0) {
+            mem_free(&path);
+            continue;
+        }
+        bool seen = false;
+        for (size_t k = 0; k < nfs; k++)
+            seen = seen || fsids[k] == sv.f_fsid;
+        if (seen) {
+            mem_free(&path);
+            continue;
+        }
+        fsids[nfs++] = sv.f_fsid;
+        unsigned long long avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
+        unsigned long long total = (unsigned long long)sv.f_blocks * sv.f_frsize;
+        enum doctor_status st = doctor_disk_status(avail, total);
+        /* Out of inodes is as full as out of blocks: each message is a file. */
+        if (sv.f_files > 0 && st == DOCTOR_OK)
+            st = sv.f_favail < sv.f_files / 100 ? DOCTOR_FAIL
+               : sv.f_favail < sv.f_files / 20 ? DOCTOR_WARN : DOCTOR_OK;
+        doctor_detail(c, "%s (%s): %llu MB free of %llu MB, %llu of %llu inodes free", path,
+                      params[i], avail >> 20, total >> 20, (unsigned long long)sv.f_favail,
+                      (unsigned long long)sv.f_files);
+        if (st != DOCTOR_OK)
+            doctor_set(c, st, doctor_tmp("df -h %s; df -i %s; make room (old logs, a big "
+                                         "mailbox), then %s queue flush", path, path,
+                                         doctor_postie()),
+                       "%s: %llu MB free of %llu MB: mail %s", path, avail >> 20, total >> 20,
+                       st == DOCTOR_FAIL ? "is refused or deferred now" : "will be refused soon");
+        mem_free(&path);
+    }
 }
 
 /* ---- step 6: configuration, relay, permissions ---- */
@@ -965,6 +1023,17 @@ enum doctor_status doctor_network_width(const char *entry)
     if (!v6 && strncmp(a, "127.", 4) == 0)
         return DOCTOR_OK; /* loopback is this host */
     if ((!v6 && len < 16) || (v6 && len < 32))
+        return DOCTOR_WARN;
+    return DOCTOR_OK;
+}
+
+enum doctor_status doctor_disk_status(unsigned long long avail, unsigned long long total)
+{
+    if (total == 0)
+        return DOCTOR_OK;
+    if (avail < 50ULL << 20 || avail < total / 100)
+        return DOCTOR_FAIL;
+    if (avail < 500ULL << 20 || avail < total / 10)
         return DOCTOR_WARN;
     return DOCTOR_OK;
 }

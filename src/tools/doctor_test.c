@@ -117,6 +117,24 @@ static void test_listen_targets(void)
     }
 }
 
+static void test_disk(void)
+{
+    static const struct {
+        unsigned long long avail, total;
+        enum doctor_status want;
+    } cases[] = {
+        {0, 0, DOCTOR_OK},              /* unknown */
+        {50 * 1024ULL << 20, 100 * 1024ULL << 20, DOCTOR_OK},
+        {40ULL << 20, 100ULL << 30, DOCTOR_FAIL},   /* under 50 MB */
+        {900ULL << 20, 100ULL << 30, DOCTOR_FAIL},  /* under 1% */
+        {5ULL << 30, 100ULL << 30, DOCTOR_WARN},    /* under 10% */
+        {400ULL << 20, 1ULL << 30, DOCTOR_WARN},    /* under 500 MB */
+        {600ULL << 20, 1ULL << 30, DOCTOR_OK},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        TEST_EQ_INT(doctor_disk_status(cases[i].avail, cases[i].total), cases[i].want);
+}
+
 static void test_greeting(void)
 {
     static const struct {
@@ -248,6 +266,7 @@ int main(void)
     TEST_RUN(test_relay_closed);
     TEST_RUN(test_age);
     TEST_RUN(test_listen_targets);
+    TEST_RUN(test_disk);
     TEST_RUN(test_greeting);
     TEST_RUN(test_report);
     TEST_RUN(test_log_scan);
