@@ -193,3 +193,15 @@ def test_doctor_usage_errors(postie_factory):
     assert r.returncode == 64 and "--since" in r.stderr
     r = env.postie("doctor", "--bogus")
     assert r.returncode == 64 and "usage" in r.stderr
+
+
+def test_doctor_tells_a_crashed_master_from_a_stopped_one(postie_factory):
+    env = postie_factory(conf=BASE)
+    env.kill_all(signal.SIGKILL)   # kill -9: no clean exit, the pid file stays
+    assert os.path.exists(env.path("data", "master.pid"))
+    rc, checks, _ = doctor(env, "--timeout", "1")
+    assert rc == 2
+    m = checks["master"]
+    assert m["status"] == "fail"
+    assert "left from a master that died" in m["finding"]
+    assert any("nobody holds its lock" in d for d in m["details"])
