@@ -24,19 +24,19 @@
 # Environment:
 #   N (2000) messages, S (20) parallel sessions, SIZE (1024) bytes each,
 #   IDLE (200) idle connections, LAT_RUNS (10) latency samples,
-#   TARGETS ("postfix postie"), POSTIE (build/postie), REUSE (0: one
-#   connection per message as smtp-source does by default; 1: smtp-source -d,
-#   several messages per connection), ROUNDS (1; each round starts fresh
-#   instances of every target in turn, the report shows medians: use 3 or 5
-#   on a busy machine), TIMEOUT (300 s per phase),
-#   KEEP (0; 1 keeps the temp dir for inspection), PROFILE (empty; "strace"
-#   or "perf" profiles PROFILE_TARGET (postie) during its first throughput
-#   run, output in the temp dir, which is then kept), PT_EXTRA and PF_EXTRA (extra "name = value"
-#   lines, separated by ';', appended to postie.conf and to Postfix's main.cf:
-#   for experiments only; the default run has none), PF_MODE (virtual:
-#   Postfix delivers with virtual(8) to a virtual mailbox; local: with
-#   local(8) and home_mailbox = Maildir/ to a system user that the script
-#   adds for the run and deletes at the end).
+#   TARGETS ("postfix postie"), POSTIE (build/postie; a copy is run),
+#   REUSE (0: one connection per message as smtp-source does by default;
+#   1: smtp-source -d, several messages per connection),
+#   ROUNDS (1; each round starts fresh instances of every target in turn and
+#   the report shows medians: use 3 or 5 on a busy machine),
+#   TIMEOUT (300 s per phase), KEEP (0; 1 keeps the temp dir),
+#   PROFILE ("strace" or "perf": profile PROFILE_TARGET, default postie,
+#   during its first throughput run; output in the temp dir, then kept),
+#   PT_EXTRA, PF_EXTRA ("name = value" lines separated by ';', appended to
+#   postie.conf and to Postfix's main.cf: experiments only, printed in the
+#   report), PF_MODE (virtual: Postfix delivers with virtual(8) to a virtual
+#   mailbox; local: with local(8) and home_mailbox = Maildir/ to a system
+#   user that the script adds for the run and deletes at the end).
 set -u
 set -o pipefail
 
