@@ -1,6 +1,7 @@
 /*
- * local_mailbox_test - mboxrd quoting, the mbox entry layout, Maildir names
- * and the repeated Maildir delivery that must count as done.
+ * local_mailbox_test - mboxrd quoting, the mbox entry layout, Maildir names,
+ * the repeated Maildir delivery that must count as done, and parallel
+ * deliveries to one Maildir.
  */
 #include "local/local_maildir.h"
 #include "local/local_mbox.h"
@@ -14,6 +15,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util/fsutil.h"
@@ -273,11 +275,53 @@ static void test_local_failed_write_leaves_the_mailbox_as_it_was(void)
     mem_free(&dir);
 }
 
+/* Parallel deliveries to one new Maildir (what local's "release" allows):
+ * all succeed, whoever creates tmp/, new/ and cur/, and all land in new/. */
+static void test_local_maildir_parallel_deliveries_to_one_maildir(void)
+{
+    char *dir = tmpdir();
+    const char *content = "Subject: x\n\nbody\n";
+    int fd = content_fd(dir, content);
+    char *md = fs_join(dir, "Maildir");
+    enum { KIDS = 8 };
+    pid_t kids[KIDS];
+    for (int k = 0; k < KIDS; k++) {
+        kids[k] = fork();
+        if (kids[k] == 0) {
+            local_msg m = {.fd = fd, .off = 4, .len = strlen(content),
+                           .prepend = "Delivered-To: c@d\n", .sender = "a@b"};
+            char *name = local_maildir_name(1763913600, "3F2A91C07B12", k,
+                                            "c@d", 40);
+            local_fail f = {0};
+            _exit(local_maildir_deliver(md, name, &m, false, NULL, NULL, &f) == 0
+                      ? 0 : 1);
+        }
+    }
+    int ok = 0;
+    for (int k = 0; k < KIDS; k++) {
+        int status;
+        if (kids[k] > 0 && waitpid(kids[k], &status, 0) == kids[k] &&
+            WIFEXITED(status) && WEXITSTATUS(status) == 0)
+            ok++;
+    }
+    TEST_EQ_INT(ok, KIDS);
+    char *newd = fs_join(md, "new");
+    TEST_EQ_INT(count_dir(newd), KIDS);
+    mem_free(&newd);
+    mem_free(&md);
+    close(fd);
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    TEST_EQ_INT(system(cmd), 0);
+    mem_free(&dir);
+}
+
 int main(void)
 {
     TEST_RUN(test_local_mbox_quote_table);
     TEST_RUN(test_local_maildir_repeat_counts_as_done);
     TEST_RUN(test_local_mbox_entry_layout);
     TEST_RUN(test_local_failed_write_leaves_the_mailbox_as_it_was);
+    TEST_RUN(test_local_maildir_parallel_deliveries_to_one_maildir);
     return test_done();
 }
