@@ -437,13 +437,13 @@ int doctor_main(int argc, char **argv)
     doctor_log_scan(log, (long long)time(NULL), since, &f.log);
     mem_free(&log);
 
-    doctor_check_service(&r, &f);
-    doctor_check_queue(&r, &f);
-    doctor_check_logs(&r, &f, since);
-    doctor_check_listeners(&r, &f);
-    doctor_check_dns(&r, &f);
-    doctor_check_config(&r, &f);
-    doctor_check_auth(&r, &f);
+    doctor_checks_service(&r, &f);
+    doctor_checks_queue(&r, &f);
+    doctor_log_check(&r, &f, since);
+    doctor_net_listeners(&r, &f);
+    doctor_net_dns(&r, &f);
+    doctor_checks_config(&r, &f);
+    doctor_checks_auth(&r, &f);
 
     if (json) {
         doctor_print_json(stdout, &r, mail_conf_dir(), since);

@@ -158,44 +158,44 @@ typedef struct doctor_facts {
 } doctor_facts;
 
 /* Is the service part of this build (doctor_checks.c)? */
-bool doctor_in_build(const char *service);
+bool doctor_checks_in_build(const char *service);
 /* Its listen parameter (doctor_net.c), NULL for a service without one. */
-const char *doctor_listen_param(const char *service);
+const char *doctor_net_listen_param(const char *service);
 
 /* ---- the steps ---- */
-void doctor_check_service(doctor_report *r, doctor_facts *f);
-void doctor_check_queue(doctor_report *r, doctor_facts *f);
-void doctor_check_logs(doctor_report *r, doctor_facts *f, long long since);
-void doctor_check_listeners(doctor_report *r, doctor_facts *f);
-void doctor_check_dns(doctor_report *r, doctor_facts *f);
-void doctor_check_config(doctor_report *r, doctor_facts *f);
-void doctor_check_auth(doctor_report *r, doctor_facts *f);
+void doctor_checks_service(doctor_report *r, doctor_facts *f);
+void doctor_checks_queue(doctor_report *r, doctor_facts *f);
+void doctor_log_check(doctor_report *r, doctor_facts *f, long long since);
+void doctor_net_listeners(doctor_report *r, doctor_facts *f);
+void doctor_net_dns(doctor_report *r, doctor_facts *f);
+void doctor_checks_config(doctor_report *r, doctor_facts *f);
+void doctor_checks_auth(doctor_report *r, doctor_facts *f);
 
 /* ---- pure helpers (unit-tested) ---- */
 
 /* Is this mynetworks entry too wide for a relay list?  DOCTOR_FAIL for
  * the whole Internet (a /0), DOCTOR_WARN for a network wider than an
  * IPv4 /16 or an IPv6 /32 (loopback excepted), else DOCTOR_OK. */
-enum doctor_status doctor_network_width(const char *entry);
+enum doctor_status doctor_checks_network_width(const char *entry);
 /* Does a relay restriction list close the relay?  1 closed (a
  * reject_unauth_destination, defer_unauth_destination or reject comes
  * before any plain permit), 0 open (a permit first), -1 undecided (the
  * list says nothing either way). */
-int doctor_relay_closed(char *const *list);
+int doctor_checks_relay_closed(char *const *list);
 /* An age in words: "42s", "17m", "3h 5m", "2d 4h". */
 void doctor_age(long long seconds, char *out, size_t n);
 /* The addresses one listen entry means under inet_interfaces, as
  * "host port" pairs to probe (loopback for "loopback-only"; for "all" the
  * loopback addresses, the only ones doctor connects to).  Returns the
  * count written to hosts_r/ports_r (at most max). */
-size_t doctor_listen_targets(const char *entry, char *const *ifaces,
+size_t doctor_net_listen_targets(const char *entry, char *const *ifaces,
                              char hosts_r[][64], int *ports_r, size_t max);
 /* Free space on a file system: DOCTOR_FAIL under 1% or 50 MB (mail is
  * refused or deferred any moment now), DOCTOR_WARN under 10% or 500 MB,
  * else DOCTOR_OK.  Sizes in bytes; total 0 means unknown (ok). */
-enum doctor_status doctor_disk_status(unsigned long long avail,
+enum doctor_status doctor_checks_disk_status(unsigned long long avail,
                                       unsigned long long total);
 /* Judge a greeting line for a protocol ("smtp", "pop3", "imap"). */
-enum doctor_status doctor_greeting_ok(const char *proto, const char *line);
+enum doctor_status doctor_net_greeting_ok(const char *proto, const char *line);
 
 #endif

@@ -58,12 +58,12 @@ int imapd_service_main(int argc, char **argv);
 #pragma weak pop3d_service_main
 #pragma weak imapd_service_main
 
-typedef struct doctor_svc {
+typedef struct doctor_checks_svc {
     const char *name;
     int (*fn)(int, char **);
-} doctor_svc;
+} doctor_checks_svc;
 
-static const doctor_svc doctor_svcs[] = {
+static const doctor_checks_svc doctor_checks_svcs[] = {
     {"qmgr", qmgr_service_main},   {"local", local_service_main},
     {"pickup", pickup_service_main}, {"smtp", smtp_service_main},
     {"lmtp", lmtp_service_main},   {"smtpd", smtpd_service_main},
@@ -72,16 +72,16 @@ static const doctor_svc doctor_svcs[] = {
     {NULL, NULL},
 };
 
-bool doctor_in_build(const char *service)
+bool doctor_checks_in_build(const char *service)
 {
-    for (const doctor_svc *s = doctor_svcs; s->name; s++)
+    for (const doctor_checks_svc *s = doctor_checks_svcs; s->name; s++)
         if (strcmp(s->name, service) == 0)
             return s->fn != NULL;
     return false;
 }
 
 /* The line of a parameter in postie.conf, 0 when it is not set there. */
-static int doctor_conf_line(const char *name)
+static int doctor_checks_conf_line(const char *name)
 {
     char *path = fs_join(mail_conf_dir(), MAIL_CONF_FILE);
     conf *c = conf_load(path, NULL, NULL);
@@ -96,14 +96,14 @@ static int doctor_conf_line(const char *name)
 
 /* Master's children that run a service ("postie service NAME"), with
  * their pids and start times (epoch seconds). */
-typedef struct doctor_child {
+typedef struct doctor_checks_child {
     char name[32];
     long pid;
     double started;  /* 0: unknown */
     bool taken;      /* already named as a dead one's successor */
-} doctor_child;
+} doctor_checks_child;
 
-static long long doctor_boot_time(void)
+static long long doctor_checks_boot_time(void)
 {
     char *stat = fs_read_file("/proc/stat", 1 << 20, NULL);
     const char *b = stat ? strstr(stat, "\nbtime ") : NULL;
@@ -112,11 +112,11 @@ static long long doctor_boot_time(void)
     return t;
 }
 
-static doctor_child *doctor_children(pid_t master, size_t *n_r)
+static doctor_checks_child *doctor_checks_children(pid_t master, size_t *n_r)
 {
-    doctor_child *v = NULL;
+    doctor_checks_child *v = NULL;
     size_t n = 0;
-    long long boot = doctor_boot_time();
+    long long boot = doctor_checks_boot_time();
     long hz = sysconf(_SC_CLK_TCK);
     DIR *d = opendir("/proc");
     struct dirent *de;
@@ -172,7 +172,7 @@ static doctor_child *doctor_children(pid_t master, size_t *n_r)
 
 /* A death whose pid never logged a line: the service master started in
  * its place, a moment later, is the best witness of which one it was. */
-static void doctor_restart_guess(doctor_restart *r, doctor_child *kids, size_t n)
+static void doctor_checks_restart_guess(doctor_restart *r, doctor_checks_child *kids, size_t n)
 {
     if (strcmp(r->service, "?") != 0 || r->time < 0)
         return;
@@ -184,7 +184,7 @@ static void doctor_restart_guess(doctor_restart *r, doctor_child *kids, size_t n
     long long thr = conf_parse_time(var_str("service_throttle_time"), 's');
     if (thr > 0)
         slack += (double)thr;
-    doctor_child *best = NULL;
+    doctor_checks_child *best = NULL;
     for (size_t i = 0; i < n; i++) {
         double dt = kids[i].started - (double)r->time;
         if (kids[i].started == 0 || kids[i].taken || dt < -1.0 || dt > slack)
@@ -201,7 +201,7 @@ static void doctor_restart_guess(doctor_restart *r, doctor_child *kids, size_t n
     }
 }
 
-static uid_t doctor_proc_uid(pid_t pid, gid_t *gid_r, bool *ok_r)
+static uid_t doctor_checks_proc_uid(pid_t pid, gid_t *gid_r, bool *ok_r)
 {
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
@@ -222,13 +222,13 @@ static uid_t doctor_proc_uid(pid_t pid, gid_t *gid_r, bool *ok_r)
 }
 
 /* Who the services run as: mail_owner under root, else master's user. */
-static void doctor_service_user(doctor_facts *f)
+static void doctor_checks_service_user(doctor_facts *f)
 {
     bool ok = false;
     uid_t uid = geteuid();
     gid_t gid = getegid();
     if (f->master > 0) {
-        uid = doctor_proc_uid(f->master, &gid, &ok);
+        uid = doctor_checks_proc_uid(f->master, &gid, &ok);
         if (!ok)
             return;
     }
@@ -244,7 +244,7 @@ static void doctor_service_user(doctor_facts *f)
     f->service_uid_known = true;
 }
 
-void doctor_check_service(doctor_report *r, doctor_facts *f)
+void doctor_checks_service(doctor_report *r, doctor_facts *f)
 {
     char *data = var_path("data_directory");
     char *pidfile = fs_join(data, MASTER_PID_FILE);
@@ -266,16 +266,16 @@ void doctor_check_service(doctor_report *r, doctor_facts *f)
                    "the pid file is locked, but pid %d is not a process here", (int)f->master);
     } else {
         size_t nkids = 0;
-        doctor_child *kids = doctor_children(f->master, &nkids);
+        doctor_checks_child *kids = doctor_checks_children(f->master, &nkids);
         f->running = mem_zalloc((nkids + 1) * sizeof(char *));
         for (size_t i = 0; i < nkids; i++)
             f->running[i] = mem_strdup(kids[i].name);
         for (size_t i = 0; i < f->log.nrestarts; i++)
-            doctor_restart_guess(&f->log.restarts[i], kids, nkids);
+            doctor_checks_restart_guess(&f->log.restarts[i], kids, nkids);
         mem_free(&kids);
         char list[1024] = "";
         size_t used = 0;
-        for (const doctor_svc *s = doctor_svcs; s->name; s++) {
+        for (const doctor_checks_svc *s = doctor_checks_svcs; s->name; s++) {
             int k = 0;
             for (char **p = f->running; *p; p++)
                 k += strcmp(*p, s->name) == 0;
@@ -293,11 +293,11 @@ void doctor_check_service(doctor_report *r, doctor_facts *f)
         doctor_set(c, DOCTOR_OK, NULL, "master runs, pid %d; services: %s", (int)f->master,
                    used ? list : "none");
         doctor_detail(c, "pid file %s, locked by pid %d", pidfile, (int)f->master);
-        for (const doctor_svc *s = doctor_svcs; s->name; s++) {
+        for (const doctor_checks_svc *s = doctor_checks_svcs; s->name; s++) {
             if (s->fn == NULL)
                 continue;
             /* A listening service without addresses is off on purpose. */
-            const char *lp = doctor_listen_param(s->name);
+            const char *lp = doctor_net_listen_param(s->name);
             if (lp != NULL) {
                 char **v = var_list(lp);
                 bool off = v[0] == NULL;
@@ -316,7 +316,7 @@ void doctor_check_service(doctor_report *r, doctor_facts *f)
             }
         }
     }
-    doctor_service_user(f);
+    doctor_checks_service_user(f);
 
     /* Recent deaths, from master's own warnings in the log window. */
     doctor_check *d = doctor_add(r, 1, "restarts");
@@ -350,34 +350,34 @@ void doctor_check_service(doctor_report *r, doctor_facts *f)
 
 /* ---- step 2: the queue ---- */
 
-static void doctor_check_disk(doctor_report *r);
+static void doctor_checks_disk(doctor_report *r);
 
-static const char *const doctor_queue_dirs[] = {
+static const char *const doctor_checks_queue_dirs[] = {
     QUEUE_MAILDROP, QUEUE_INCOMING, QUEUE_ACTIVE, QUEUE_DEFERRED, QUEUE_HOLD, QUEUE_CORRUPT,
     NULL,
 };
 
-typedef struct doctor_queue_walk {
+typedef struct doctor_checks_queue_walk {
     long long now_usec;
     unsigned long count[6];
     long long oldest[6];          /* arrival, usec; 0 none */
     char oldest_id[6][QUEUE_ID_SIZE];
     doctor_groups reasons;
     doctor_facts *f;
-} doctor_queue_walk;
+} doctor_checks_queue_walk;
 
-static int doctor_queue_index(const char *queue)
+static int doctor_checks_queue_index(const char *queue)
 {
-    for (int i = 0; doctor_queue_dirs[i]; i++)
-        if (strcmp(doctor_queue_dirs[i], queue) == 0)
+    for (int i = 0; doctor_checks_queue_dirs[i]; i++)
+        if (strcmp(doctor_checks_queue_dirs[i], queue) == 0)
             return i;
     return 0;
 }
 
-static int doctor_queue_visit(const queue_cmd_entry *e, void *ctx)
+static int doctor_checks_queue_visit(const queue_cmd_entry *e, void *ctx)
 {
-    doctor_queue_walk *w = ctx;
-    int q = doctor_queue_index(e->queue);
+    doctor_checks_queue_walk *w = ctx;
+    int q = doctor_checks_queue_index(e->queue);
     w->count[q]++;
     if (w->oldest[q] == 0 || e->msg->arrival_usec < w->oldest[q]) {
         w->oldest[q] = e->msg->arrival_usec;
@@ -407,7 +407,7 @@ static int doctor_queue_visit(const queue_cmd_entry *e, void *ctx)
 }
 
 /* Files in a queue directory (what the walk may skip: corrupt ones). */
-static long doctor_count_files(const char *dir)
+static long doctor_checks_count_files(const char *dir)
 {
     DIR *d = opendir(dir);
     if (d == NULL)
@@ -420,11 +420,11 @@ static long doctor_count_files(const char *dir)
     return n;
 }
 
-void doctor_check_queue(doctor_report *r, doctor_facts *f)
+void doctor_checks_queue(doctor_report *r, doctor_facts *f)
 {
     char *qdir = var_path("queue_directory");
     doctor_check *c = doctor_add(r, 2, "queue");
-    doctor_queue_walk w;
+    doctor_checks_queue_walk w;
     memset(&w, 0, sizeof(w));
     w.f = f;
     struct timespec ts;
@@ -435,8 +435,8 @@ void doctor_check_queue(doctor_report *r, doctor_facts *f)
      * own): "empty" would then be a lie, so look first. */
     int n = 0;
     errno = 0;
-    for (int i = 0; doctor_queue_dirs[i] && n == 0; i++) {
-        char *sub = fs_join(qdir, doctor_queue_dirs[i]);
+    for (int i = 0; doctor_checks_queue_dirs[i] && n == 0; i++) {
+        char *sub = fs_join(qdir, doctor_checks_queue_dirs[i]);
         DIR *dd = opendir(sub);
         if (dd != NULL)
             closedir(dd);
@@ -445,7 +445,7 @@ void doctor_check_queue(doctor_report *r, doctor_facts *f)
         mem_free(&sub);
     }
     if (n == 0)
-        n = queue_cmd_list_walk(qdir, NULL, doctor_queue_visit, &w);
+        n = queue_cmd_list_walk(qdir, NULL, doctor_checks_queue_visit, &w);
     if (n < 0) {
         int e = errno;
         next = doctor_tmp(e == EACCES ? "run doctor as root or as the queue's "
@@ -454,11 +454,11 @@ void doctor_check_queue(doctor_report *r, doctor_facts *f)
                    "cannot read the queue %s: %s", qdir, strerror(e));
         mem_free(&qdir);
         doctor_groups_free(&w.reasons);
-        doctor_check_disk(r);
+        doctor_checks_disk(r);
         return;
     }
     char *cdir = fs_join(qdir, QUEUE_CORRUPT);
-    long corrupt = doctor_count_files(cdir);
+    long corrupt = doctor_checks_count_files(cdir);
     mem_free(&cdir);
     w.count[5] = corrupt > 0 ? (unsigned long)corrupt : 0;
     unsigned long total = 0;
@@ -533,13 +533,13 @@ void doctor_check_queue(doctor_report *r, doctor_facts *f)
     doctor_groups_sort(&f->dest_domains);
     doctor_groups_free(&w.reasons);
     mem_free(&qdir);
-    doctor_check_disk(r);
+    doctor_checks_disk(r);
 }
 
 /* Free space where mail is written: the queue, the mailboxes, the log.
  * A full disk is the seed's "insufficient storage": smtpd answers 452,
  * deliveries defer with 4.3.0 / 4.2.0. */
-static void doctor_check_disk(doctor_report *r)
+static void doctor_checks_disk(doctor_report *r)
 {
     doctor_check *c = doctor_add(r, 2, "disk");
     static const char *const params[] = {
@@ -571,7 +571,7 @@ static void doctor_check_disk(doctor_report *r)
         fsids[nfs++] = sv.f_fsid;
         unsigned long long avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
         unsigned long long total = (unsigned long long)sv.f_blocks * sv.f_frsize;
-        enum doctor_status st = doctor_disk_status(avail, total);
+        enum doctor_status st = doctor_checks_disk_status(avail, total);
         /* Out of inodes is as full as out of blocks: each message is a file. */
         if (sv.f_files > 0 && st == DOCTOR_OK)
             st = sv.f_favail < sv.f_files / 100 ? DOCTOR_FAIL
@@ -591,15 +591,15 @@ static void doctor_check_disk(doctor_report *r)
 
 /* ---- step 6: configuration, relay, permissions ---- */
 
-typedef struct doctor_problems {
+typedef struct doctor_checks_problems {
     doctor_check *c;
     int n;
     char *first;
-} doctor_problems;
+} doctor_checks_problems;
 
-static void doctor_problem(const char *path, int line, const char *text, void *ctx)
+static void doctor_checks_problem(const char *path, int line, const char *text, void *ctx)
 {
-    doctor_problems *p = ctx;
+    doctor_checks_problems *p = ctx;
     char where[1200];
     if (line > 0)
         snprintf(where, sizeof(where), "%s:%d: %s", path, line, text);
@@ -611,20 +611,20 @@ static void doctor_problem(const char *path, int line, const char *text, void *c
         doctor_detail(p->c, "%s", where);
 }
 
-static void doctor_alias_problem(const char *path, int line, const char *text, void *ctx)
+static void doctor_checks_alias_problem(const char *path, int line, const char *text, void *ctx)
 {
     /* A missing alias file is an empty map, as config check says. */
     if (line == 0 && strstr(text, strerror(ENOENT)) != NULL)
         return;
-    doctor_problem(path, line, text, ctx);
+    doctor_checks_problem(path, line, text, ctx);
 }
 
-static void doctor_check_relay(doctor_report *r)
+static void doctor_checks_relay(doctor_report *r)
 {
     doctor_check *c = doctor_add(r, 6, "relay");
     char **nets = var_list("mynetworks");
     const char *next;
-    int line = doctor_conf_line("mynetworks");
+    int line = doctor_checks_conf_line("mynetworks");
     char where[1300];
     snprintf(where, sizeof(where), "%s/%s%s%d", mail_conf_dir(), MAIL_CONF_FILE,
              line ? ":" : "", line);
@@ -632,7 +632,7 @@ static void doctor_check_relay(doctor_report *r)
         snprintf(where, sizeof(where), "the default");
     doctor_set(c, DOCTOR_OK, NULL, "relay is closed: mynetworks = %s", var_str("mynetworks"));
     for (char **p = nets; *p; p++) {
-        enum doctor_status s = doctor_network_width(*p);
+        enum doctor_status s = doctor_checks_network_width(*p);
         if (s == DOCTOR_FAIL) {
             next = doctor_tmp("narrow mynetworks (%s) to the networks you trust, "
                      "e.g. 127.0.0.0/8 [::1]/128 and your LAN; then %s reload", where,
@@ -657,9 +657,9 @@ static void doctor_check_relay(doctor_report *r)
     conf_free_list(&nets);
     char **relay = var_list("smtpd_relay_restrictions");
     char **rcpt = var_list("smtpd_recipient_restrictions");
-    int closed = doctor_relay_closed(relay);
+    int closed = doctor_checks_relay_closed(relay);
     if (closed < 0)
-        closed = doctor_relay_closed(rcpt);
+        closed = doctor_checks_relay_closed(rcpt);
     doctor_detail(c, "smtpd_relay_restrictions = %s", var_str("smtpd_relay_restrictions"));
     if (closed != 1) {
         next = doctor_tmp("put reject_unauth_destination after permit_mynetworks, "
@@ -677,7 +677,7 @@ static void doctor_check_relay(doctor_report *r)
 /* May uid/gid write (and enter) this directory?  Supplementary groups
  * are not known for another user; the owner and group cover postie's
  * own layouts. */
-static bool doctor_can_write(const struct stat *st, uid_t uid, gid_t gid)
+static bool doctor_checks_can_write(const struct stat *st, uid_t uid, gid_t gid)
 {
     if (uid == 0)
         return true;
@@ -688,7 +688,7 @@ static bool doctor_can_write(const struct stat *st, uid_t uid, gid_t gid)
     return (st->st_mode & S_IWOTH) && (!S_ISDIR(st->st_mode) || (st->st_mode & S_IXOTH));
 }
 
-static const char *doctor_user_name(uid_t uid, char *out, size_t n)
+static const char *doctor_checks_user_name(uid_t uid, char *out, size_t n)
 {
     struct passwd *pw = getpwuid(uid);
     if (pw != NULL)
@@ -698,7 +698,7 @@ static const char *doctor_user_name(uid_t uid, char *out, size_t n)
     return out;
 }
 
-static void doctor_check_perms(doctor_report *r, doctor_facts *f)
+static void doctor_checks_perms(doctor_report *r, doctor_facts *f)
 {
     doctor_check *c = doctor_add(r, 6, "permissions");
     const char *next;
@@ -710,7 +710,7 @@ static void doctor_check_perms(doctor_report *r, doctor_facts *f)
         doctor_detail(c, "who the services run as is not known (mail_owner = %s is no user?)",
                       var_str("mail_owner"));
     } else {
-        doctor_user_name(f->service_uid, who, sizeof(who));
+        doctor_checks_user_name(f->service_uid, who, sizeof(who));
         doctor_detail(c, "the services run as %s", who);
     }
     static const char *const subs[] = {
@@ -730,12 +730,12 @@ static void doctor_check_perms(doctor_report *r, doctor_facts *f)
                          "queue directories", doctor_postie());
                 doctor_set(c, DOCTOR_FAIL, next, "%s: %s", p, strerror(errno));
                 problems++;
-            } else if (f->service_uid_known && !doctor_can_write(&s2, f->service_uid,
+            } else if (f->service_uid_known && !doctor_checks_can_write(&s2, f->service_uid,
                                                                 f->service_gid)) {
                 next = doctor_tmp("chown -R %s %s (postie start as root does it too)",
                          who, qdir);
                 doctor_set(c, DOCTOR_FAIL, next, "%s is owned by %s, mode %04o: %s cannot "
-                           "write it", p, doctor_user_name(s2.st_uid, has, sizeof(has)),
+                           "write it", p, doctor_checks_user_name(s2.st_uid, has, sizeof(has)),
                            (unsigned)(s2.st_mode & 07777), who);
                 problems++;
             } else if (i < 6 && (s2.st_mode & 0007)) {
@@ -766,7 +766,7 @@ static void doctor_check_perms(doctor_report *r, doctor_facts *f)
     mem_free(&qdir);
 }
 
-void doctor_check_config(doctor_report *r, doctor_facts *f)
+void doctor_checks_config(doctor_report *r, doctor_facts *f)
 {
     doctor_check *c = doctor_add(r, 6, "config");
     char *conf_path = fs_join(mail_conf_dir(), MAIL_CONF_FILE);
@@ -778,19 +778,19 @@ void doctor_check_config(doctor_report *r, doctor_facts *f)
                                               "one there", mail_conf_dir()),
                    "no %s in %s: not an instance (wrong -c or MAIL_CONFIG?)", MAIL_CONF_FILE,
                    mail_conf_dir());
-        doctor_check_relay(r);
-        doctor_check_perms(r, f);
+        doctor_checks_relay(r);
+        doctor_checks_perms(r, f);
         return;
     }
-    doctor_problems p = {c, 0, NULL};
-    mail_conf_check(doctor_problem, &p);
+    doctor_checks_problems p = {c, 0, NULL};
+    mail_conf_check(doctor_checks_problem, &p);
     const char *next;
     if (p.n == 0) {
         /* The other files config check reads; bad values above would make
          * these readers fatal, so only on a clean file. */
         size_t entries = 0;
-        mail_aliases_check(doctor_alias_problem, &p, &entries);
-        smtpd_check_config(doctor_problem, &p);
+        mail_aliases_check(doctor_checks_alias_problem, &p, &entries);
+        smtpd_check_config(doctor_checks_problem, &p);
     }
     if (p.n > 0) {
         next = doctor_tmp("fix %s, then %s config check and %s reload",
@@ -804,13 +804,13 @@ void doctor_check_config(doctor_report *r, doctor_facts *f)
         doctor_set(c, DOCTOR_OK, NULL, "%s config check finds nothing wrong", doctor_postie());
     }
     mem_free(&p.first);
-    doctor_check_relay(r);
-    doctor_check_perms(r, f);
+    doctor_checks_relay(r);
+    doctor_checks_perms(r, f);
 }
 
 /* ---- step 7: users and mailboxes ---- */
 
-static void doctor_check_mailbox(doctor_check *c, doctor_facts *f, const mail_user *u,
+static void doctor_checks_mailbox(doctor_check *c, doctor_facts *f, const mail_user *u,
                                  int *bad, int *fresh)
 {
     const char *next;
@@ -852,7 +852,7 @@ static void doctor_check_mailbox(doctor_check *c, doctor_facts *f, const mail_us
         mem_free(&box);
         return;
     }
-    doctor_user_name(uid, who, sizeof(who));
+    doctor_checks_user_name(uid, who, sizeof(who));
     const char *subs[] = {"", "tmp", "new", "cur", NULL};
     for (int i = 0; subs[i] && (maildir || i == 0); i++) {
         char *p = *subs[i] ? fs_join(box, subs[i]) : mem_strdup(box);
@@ -876,10 +876,10 @@ static void doctor_check_mailbox(doctor_check *c, doctor_facts *f, const mail_us
             (*bad)++;
             next = doctor_tmp("chown -R %s %s", who, box);
             doctor_set(c, DOCTOR_FAIL, next, "%s: %s belongs to %s, but delivery writes it as "
-                       "%s", u->name, p, doctor_user_name(s2.st_uid, has, sizeof(has)), who);
+                       "%s", u->name, p, doctor_checks_user_name(s2.st_uid, has, sizeof(has)), who);
             mem_free(&p);
             break;
-        } else if (!doctor_can_write(&s2, uid, gid)) {
+        } else if (!doctor_checks_can_write(&s2, uid, gid)) {
             (*bad)++;
             next = doctor_tmp("chmod u+rwx %s (Maildir directories are 700)", p);
             doctor_set(c, DOCTOR_FAIL, next, "%s: %s is not writable by its owner %s (mode "
@@ -892,7 +892,7 @@ static void doctor_check_mailbox(doctor_check *c, doctor_facts *f, const mail_us
     mem_free(&box);
 }
 
-void doctor_check_auth(doctor_report *r, doctor_facts *f)
+void doctor_checks_auth(doctor_report *r, doctor_facts *f)
 {
     doctor_check *c = doctor_add(r, 7, "users");
     char **src = var_list("mail_user_source");
@@ -981,7 +981,7 @@ void doctor_check_auth(doctor_report *r, doctor_facts *f)
     doctor_check *m = doctor_add(r, 7, "mailboxes");
     int mbad = 0, fresh = 0;
     for (size_t i = 0; i < nusers; i++)
-        doctor_check_mailbox(m, f, users[i], &mbad, &fresh);
+        doctor_checks_mailbox(m, f, users[i], &mbad, &fresh);
     if (mbad == 0)
         doctor_set(m, DOCTOR_OK, NULL, "%zu mailbox%s in order%s", nusers - (size_t)fresh,
                    nusers - (size_t)fresh == 1 ? "" : "es",
@@ -994,7 +994,7 @@ void doctor_check_auth(doctor_report *r, doctor_facts *f)
 
 /* ---- pure helpers ---- */
 
-enum doctor_status doctor_network_width(const char *entry)
+enum doctor_status doctor_checks_network_width(const char *entry)
 {
     char a[128];
     size_t n = strlen(entry);
@@ -1027,7 +1027,7 @@ enum doctor_status doctor_network_width(const char *entry)
     return DOCTOR_OK;
 }
 
-enum doctor_status doctor_disk_status(unsigned long long avail, unsigned long long total)
+enum doctor_status doctor_checks_disk_status(unsigned long long avail, unsigned long long total)
 {
     if (total == 0)
         return DOCTOR_OK;
@@ -1038,7 +1038,7 @@ enum doctor_status doctor_disk_status(unsigned long long avail, unsigned long lo
     return DOCTOR_OK;
 }
 
-int doctor_relay_closed(char *const *list)
+int doctor_checks_relay_closed(char *const *list)
 {
     for (size_t i = 0; list && list[i]; i++) {
         const char *e = list[i];

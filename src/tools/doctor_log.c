@@ -282,7 +282,7 @@ static void doctor_log_show(doctor_check *c, const char *what,
         doctor_detail(c, "... and %zu other %s reasons", g->n - DOCTOR_LOG_SHOW, what);
 }
 
-void doctor_check_logs(doctor_report *r, doctor_facts *f, long long since)
+void doctor_log_check(doctor_report *r, doctor_facts *f, long long since)
 {
     doctor_log *lg = &f->log;
     char win[32];

@@ -45,7 +45,7 @@
 
 /* ---- pure helpers ---- */
 
-static size_t doctor_target_add(char hosts[][64], int *ports, size_t n, size_t max,
+static size_t doctor_net_target_add(char hosts[][64], int *ports, size_t n, size_t max,
                                 const char *host, int port)
 {
     for (size_t i = 0; i < n; i++)
@@ -59,17 +59,17 @@ static size_t doctor_target_add(char hosts[][64], int *ports, size_t n, size_t m
 }
 
 /* A wildcard is tried where this host surely answers: loopback. */
-static size_t doctor_target_host(char hosts[][64], int *ports, size_t n, size_t max,
+static size_t doctor_net_target_host(char hosts[][64], int *ports, size_t n, size_t max,
                                  const char *host, int port)
 {
     if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "*") == 0)
-        return doctor_target_add(hosts, ports, n, max, "127.0.0.1", port);
+        return doctor_net_target_add(hosts, ports, n, max, "127.0.0.1", port);
     if (strcmp(host, "::") == 0)
-        return doctor_target_add(hosts, ports, n, max, "::1", port);
-    return doctor_target_add(hosts, ports, n, max, host, port);
+        return doctor_net_target_add(hosts, ports, n, max, "::1", port);
+    return doctor_net_target_add(hosts, ports, n, max, host, port);
 }
 
-size_t doctor_listen_targets(const char *entry, char *const *ifaces,
+size_t doctor_net_listen_targets(const char *entry, char *const *ifaces,
                              char hosts_r[][64], int *ports_r, size_t max)
 {
     char host[256];
@@ -79,12 +79,12 @@ size_t doctor_listen_targets(const char *entry, char *const *ifaces,
         return 0;
     size_t n = 0;
     if (*host)
-        return doctor_target_host(hosts_r, ports_r, 0, max, host, port);
+        return doctor_net_target_host(hosts_r, ports_r, 0, max, host, port);
     for (size_t i = 0; ifaces && ifaces[i]; i++) {
         const char *a = ifaces[i];
         if (strcmp(a, "loopback-only") == 0 || strcmp(a, "all") == 0) {
-            n = doctor_target_add(hosts_r, ports_r, n, max, "127.0.0.1", port);
-            n = doctor_target_add(hosts_r, ports_r, n, max, "::1", port);
+            n = doctor_net_target_add(hosts_r, ports_r, n, max, "127.0.0.1", port);
+            n = doctor_net_target_add(hosts_r, ports_r, n, max, "::1", port);
             continue;
         }
         char b[256];
@@ -93,12 +93,12 @@ size_t doctor_listen_targets(const char *entry, char *const *ifaces,
             snprintf(b, sizeof(b), "%.*s", (int)(l - 2), a + 1);
         else
             snprintf(b, sizeof(b), "%s", a);
-        n = doctor_target_host(hosts_r, ports_r, n, max, b, port);
+        n = doctor_net_target_host(hosts_r, ports_r, n, max, b, port);
     }
     return n;
 }
 
-enum doctor_status doctor_greeting_ok(const char *proto, const char *line)
+enum doctor_status doctor_net_greeting_ok(const char *proto, const char *line)
 {
     if (strcmp(proto, "smtp") == 0) {
         if (strncmp(line, "220", 3) == 0 && (line[3] == ' ' || line[3] == '-' || !line[3]))
@@ -118,7 +118,7 @@ enum doctor_status doctor_greeting_ok(const char *proto, const char *line)
 /* ---- step 4: listeners ---- */
 
 /* Is this numeric address one of this host's? */
-static bool doctor_is_local(const struct sockaddr *sa)
+static bool doctor_net_is_local(const struct sockaddr *sa)
 {
     struct ifaddrs *ifa = NULL;
     if (getifaddrs(&ifa) < 0)
@@ -142,7 +142,7 @@ static bool doctor_is_local(const struct sockaddr *sa)
     return found;
 }
 
-static double doctor_now(void)
+static double doctor_net_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -153,21 +153,21 @@ static double doctor_now(void)
 typedef enum {
     PROBE_GREETED, PROBE_SKIPPED, PROBE_NOT_LOCAL, PROBE_REFUSED, PROBE_CONNECT_TIMEOUT,
     PROBE_SILENT, PROBE_CLOSED, PROBE_ERROR, PROBE_TLS_FAILED,
-} doctor_probe_result;
+} doctor_net_probe_result;
 
 /* What the TLS handshake showed (implicit-TLS listeners). */
-typedef struct doctor_tls_info {
+typedef struct doctor_net_tls_info {
     char text[300];            /* "TLSv1.3, certificate CN=x, expires in 90 days" */
     enum doctor_status cert;   /* fail: expired; warn: expires within 14 days */
-} doctor_tls_info;
+} doctor_net_tls_info;
 
 /* Implicit TLS: handshake (no verification: a private CA or a
  * self-signed certificate is the admin's choice), the certificate's
  * dates, then the greeting through TLS.  The socket is blocking with
  * send and receive timeouts here, which bounds each step. */
-static doctor_probe_result doctor_probe_tls(int fd, double timeout, const char *proto,
+static doctor_net_probe_result doctor_net_probe_tls(int fd, double timeout, const char *proto,
                                             char *line, size_t linelen, char *err,
-                                            size_t errlen, doctor_tls_info *ti)
+                                            size_t errlen, doctor_net_tls_info *ti)
 {
     int fl = fcntl(fd, F_GETFL);
     if (fl >= 0)
@@ -182,7 +182,7 @@ static doctor_probe_result doctor_probe_tls(int fd, double timeout, const char *
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
     SSL *ssl = SSL_new(ctx);
-    doctor_probe_result out = PROBE_TLS_FAILED;
+    doctor_net_probe_result out = PROBE_TLS_FAILED;
     ERR_clear_error();
     if (ssl == NULL || SSL_set_fd(ssl, fd) != 1 || SSL_connect(ssl) != 1) {
         unsigned long e = ERR_get_error();
@@ -249,10 +249,10 @@ done:
     return out;
 }
 
-static doctor_probe_result doctor_probe(const char *host, int port, const char *proto,
+static doctor_net_probe_result doctor_net_probe(const char *host, int port, const char *proto,
                                         bool tls, double timeout, bool implicit, char *line,
                                         size_t linelen, char *err, size_t errlen,
-                                        doctor_tls_info *ti)
+                                        doctor_net_tls_info *ti)
 {
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof(hints));
@@ -265,7 +265,7 @@ static doctor_probe_result doctor_probe(const char *host, int port, const char *
         snprintf(err, errlen, "%s", gai_strerror(gai));
         return PROBE_ERROR;
     }
-    if (!doctor_is_local(res->ai_addr)) {
+    if (!doctor_net_is_local(res->ai_addr)) {
         freeaddrinfo(res);
         if (implicit)
             return PROBE_SKIPPED;
@@ -282,7 +282,7 @@ static doctor_probe_result doctor_probe(const char *host, int port, const char *
     }
     int rc = connect(fd, res->ai_addr, res->ai_addrlen);
     freeaddrinfo(res);
-    double deadline = doctor_now() + timeout;
+    double deadline = doctor_net_now() + timeout;
     if (rc < 0 && errno == EINPROGRESS) {
         struct pollfd p = {fd, POLLOUT, 0};
         int ms = (int)(timeout * 1000);
@@ -306,15 +306,15 @@ static doctor_probe_result doctor_probe(const char *host, int port, const char *
         return e == ECONNREFUSED ? PROBE_REFUSED : PROBE_ERROR;
     }
     if (tls) {
-        doctor_probe_result pr = doctor_probe_tls(fd, timeout, proto, line, linelen, err,
+        doctor_net_probe_result pr = doctor_net_probe_tls(fd, timeout, proto, line, linelen, err,
                                                   errlen, ti);
         close(fd);
         return pr;
     }
     size_t got = 0;
-    doctor_probe_result out = PROBE_SILENT;
+    doctor_net_probe_result out = PROBE_SILENT;
     while (got < linelen - 1) {
-        double left = deadline - doctor_now();
+        double left = deadline - doctor_net_now();
         struct pollfd p = {fd, POLLIN, 0};
         if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) <= 0)
             break;
@@ -352,12 +352,12 @@ static doctor_probe_result doctor_probe(const char *host, int port, const char *
     return out;
 }
 
-typedef struct doctor_listener {
+typedef struct doctor_net_listener {
     const char *service, *param, *proto;
     bool tls;   /* implicit TLS: the greeting comes after the handshake */
-} doctor_listener;
+} doctor_net_listener;
 
-static const doctor_listener doctor_listeners[] = {
+static const doctor_net_listener doctor_net_table[] = {
     {"smtpd", "smtpd_listen", "smtp", false},
     {"pop3d", "pop3d_listen", "pop3", false},
     {"pop3s", "pop3s_listen", "pop3", true},
@@ -365,15 +365,15 @@ static const doctor_listener doctor_listeners[] = {
     {NULL, NULL, NULL, false},
 };
 
-const char *doctor_listen_param(const char *service)
+const char *doctor_net_listen_param(const char *service)
 {
-    for (const doctor_listener *l = doctor_listeners; l->service; l++)
+    for (const doctor_net_listener *l = doctor_net_table; l->service; l++)
         if (strcmp(l->service, service) == 0)
             return l->param;
     return NULL;
 }
 
-static bool doctor_running(const doctor_facts *f, const char *name)
+static bool doctor_net_running(const doctor_facts *f, const char *name)
 {
     for (char **p = f->running; p && *p; p++)
         if (strcmp(*p, name) == 0)
@@ -381,13 +381,13 @@ static bool doctor_running(const doctor_facts *f, const char *name)
     return false;
 }
 
-void doctor_check_listeners(doctor_report *r, doctor_facts *f)
+void doctor_net_listeners(doctor_report *r, doctor_facts *f)
 {
     const char *cmd = doctor_postie();
     char **ifaces = var_list("inet_interfaces");
     int checked = 0;
-    for (const doctor_listener *l = doctor_listeners; l->service; l++) {
-        if (!doctor_in_build(l->service))
+    for (const doctor_net_listener *l = doctor_net_table; l->service; l++) {
+        if (!doctor_checks_in_build(l->service))
             continue;
         char **entries = var_list(l->param);
         if (entries[0] == NULL) {
@@ -401,7 +401,7 @@ void doctor_check_listeners(doctor_report *r, doctor_facts *f)
         for (char **e = entries; *e; e++) {
             char hosts[16][64];
             int ports[16];
-            size_t n = doctor_listen_targets(*e, ifaces, hosts, ports, 16);
+            size_t n = doctor_net_listen_targets(*e, ifaces, hosts, ports, 16);
             char h0[256];
             int p0;
             const char *why;
@@ -414,9 +414,9 @@ void doctor_check_listeners(doctor_report *r, doctor_facts *f)
                 char label[128];
                 snprintf(label, sizeof(label), strchr(hosts[i], ':') ? "[%s]:%d" : "%s:%d",
                          hosts[i], ports[i]);
-                doctor_tls_info ti;
+                doctor_net_tls_info ti;
                 memset(&ti, 0, sizeof(ti));
-                doctor_probe_result pr = doctor_probe(hosts[i], ports[i], l->proto, l->tls,
+                doctor_net_probe_result pr = doctor_net_probe(hosts[i], ports[i], l->proto, l->tls,
                                                       f->timeout, implicit, line, sizeof(line),
                                                       err, sizeof(err), &ti);
                 if (pr == PROBE_SKIPPED)
@@ -429,7 +429,7 @@ void doctor_check_listeners(doctor_report *r, doctor_facts *f)
                                    "%s: %s", label, ti.text);
                 }
                 if (pr == PROBE_GREETED) {
-                    enum doctor_status s = doctor_greeting_ok(l->proto, line);
+                    enum doctor_status s = doctor_net_greeting_ok(l->proto, line);
                     doctor_detail(c, "%s (%s): \"%s\"", label, l->param, line);
                     if (s == DOCTOR_OK) {
                         good++;
@@ -468,7 +468,7 @@ void doctor_check_listeners(doctor_report *r, doctor_facts *f)
                 } else {
                     next = doctor_tmp("%s is %s: look at step 1 (restarts) and the "
                              "log for %s lines; %s stop; %s start if it stays so", l->service,
-                             doctor_running(f, l->service) ? "hung or overloaded" : "not running",
+                             doctor_net_running(f, l->service) ? "hung or overloaded" : "not running",
                              l->service, cmd, cmd);
                 }
                 doctor_set(c, DOCTOR_FAIL, next, "%s does not answer on %s: %s", l->service,
@@ -495,7 +495,7 @@ void doctor_check_listeners(doctor_report *r, doctor_facts *f)
 
 /* One lookup in a child, killed at the deadline.  0 found (out: the
  * addresses), -1 failed (out: the reason, dsn_r its status). */
-static int doctor_dns_lookup(const char *name, bool mx, double limit, char *out,
+static int doctor_net_dns_lookup(const char *name, bool mx, double limit, char *out,
                              size_t outlen, char *dsn_r, size_t dsnlen)
 {
     int fds[2];
@@ -545,10 +545,10 @@ static int doctor_dns_lookup(const char *name, bool mx, double limit, char *out,
     close(fds[1]);
     char text[2048];
     size_t got = 0;
-    double deadline = doctor_now() + limit;
+    double deadline = doctor_net_now() + limit;
     bool timed_out = false;
     for (;;) {
-        double left = deadline - doctor_now();
+        double left = deadline - doctor_net_now();
         struct pollfd p = {fds[0], POLLIN, 0};
         if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) <= 0) {
             timed_out = true;
@@ -593,7 +593,7 @@ static int doctor_dns_lookup(const char *name, bool mx, double limit, char *out,
 }
 
 /* The address of name in /etc/hosts, as the lookup itself tries first. */
-static bool doctor_hosts_file(const char *name, char *addr, size_t n)
+static bool doctor_net_hosts_file(const char *name, char *addr, size_t n)
 {
     char *text = fs_read_file("/etc/hosts", 1 << 20, NULL);
     if (text == NULL)
@@ -619,7 +619,7 @@ static bool doctor_hosts_file(const char *name, char *addr, size_t n)
     return found;
 }
 
-static bool doctor_local_domain(const char *dom)
+static bool doctor_net_local_domain(const char *dom)
 {
     char **v = var_list("mydestination");
     bool local = false;
@@ -629,7 +629,7 @@ static bool doctor_local_domain(const char *dom)
     return local;
 }
 
-void doctor_check_dns(doctor_report *r, doctor_facts *f)
+void doctor_net_dns(doctor_report *r, doctor_facts *f)
 {
     double limit = f->timeout * 2;
     const char *next;
@@ -675,12 +675,12 @@ void doctor_check_dns(doctor_report *r, doctor_facts *f)
     doctor_check *h = doctor_add(r, 5, "myhostname");
     const char *me = var_str("myhostname");
     char addr[128];
-    if (doctor_hosts_file(me, addr, sizeof(addr))) {
+    if (doctor_net_hosts_file(me, addr, sizeof(addr))) {
         doctor_set(h, DOCTOR_OK, NULL, "%s is in /etc/hosts: %s", me, addr);
     } else if (!servers_ok) {
         doctor_set(h, DOCTOR_WARN, "fix dns_servers first", "%s: not looked up (bad "
                    "dns_servers)", me);
-    } else if (doctor_dns_lookup(me, false, limit, out, sizeof(out), dsn, sizeof(dsn)) == 0) {
+    } else if (doctor_net_dns_lookup(me, false, limit, out, sizeof(out), dsn, sizeof(dsn)) == 0) {
         doctor_set(h, DOCTOR_OK, NULL, "%s resolves: %s", me, out);
     } else {
         next = doctor_tmp("add \"ADDRESS %s\" to /etc/hosts, or an A record; or "
@@ -708,7 +708,7 @@ void doctor_check_dns(doctor_report *r, doctor_facts *f)
         size_t n = mx ? strcspn(s, ":") : strcspn(s, "]");
         snprintf(host, sizeof(host), "%.*s", (int)n, s);
         looked++;
-        if (doctor_dns_lookup(host, mx, limit, out, sizeof(out), dsn, sizeof(dsn)) == 0) {
+        if (doctor_net_dns_lookup(host, mx, limit, out, sizeof(out), dsn, sizeof(dsn)) == 0) {
             doctor_detail(d, "relayhost %s: %s", relay, out);
         } else {
             failed++;
@@ -719,13 +719,13 @@ void doctor_check_dns(doctor_report *r, doctor_facts *f)
     } else {
         for (size_t i = 0; i < f->dest_domains.n && looked < 3; i++) {
             const doctor_group *g = &f->dest_domains.v[i];
-            if (doctor_local_domain(g->key)) {
+            if (doctor_net_local_domain(g->key)) {
                 doctor_detail(d, "%s: a local domain (mydestination), no DNS involved: see "
                               "step 7 for its mailboxes", g->key);
                 continue;
             }
             looked++;
-            if (doctor_dns_lookup(g->key, true, limit, out, sizeof(out), dsn,
+            if (doctor_net_dns_lookup(g->key, true, limit, out, sizeof(out), dsn,
                                   sizeof(dsn)) == 0) {
                 doctor_detail(d, "%s (%lu deferred): %s", g->key, g->count, out);
             } else {

@@ -48,7 +48,7 @@ static void test_network_width(void)
         {"2001:db8::/48", DOCTOR_OK}, {"1.2.3.4/x", DOCTOR_OK},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        TEST_EQ_INT(doctor_network_width(cases[i].net), cases[i].want);
+        TEST_EQ_INT(doctor_checks_network_width(cases[i].net), cases[i].want);
 }
 
 static void test_relay_closed(void)
@@ -67,7 +67,7 @@ static void test_relay_closed(void)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char **v = conf_split_list(cases[i].list);
-        TEST_EQ_INT(doctor_relay_closed(v), cases[i].want);
+        TEST_EQ_INT(doctor_checks_relay_closed(v), cases[i].want);
         conf_free_list(&v);
     }
 }
@@ -107,7 +107,7 @@ static void test_listen_targets(void)
         char **ifs = conf_split_list(cases[i].ifaces);
         char hosts[8][64];
         int ports[8];
-        size_t n = doctor_listen_targets(cases[i].entry, ifs, hosts, ports, 8);
+        size_t n = doctor_net_listen_targets(cases[i].entry, ifs, hosts, ports, 8);
         buf *b = buf_new(1024);
         for (size_t j = 0; j < n; j++)
             buf_printf(b, "%s %d,", hosts[j], ports[j]);
@@ -132,7 +132,7 @@ static void test_disk(void)
         {600ULL << 20, 1ULL << 30, DOCTOR_OK},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        TEST_EQ_INT(doctor_disk_status(cases[i].avail, cases[i].total), cases[i].want);
+        TEST_EQ_INT(doctor_checks_disk_status(cases[i].avail, cases[i].total), cases[i].want);
 }
 
 static void test_greeting(void)
@@ -154,7 +154,7 @@ static void test_greeting(void)
         {"pop3", "", DOCTOR_FAIL},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        TEST_EQ_INT(doctor_greeting_ok(cases[i].proto, cases[i].line), cases[i].want);
+        TEST_EQ_INT(doctor_net_greeting_ok(cases[i].proto, cases[i].line), cases[i].want);
 }
 
 static void test_report(void)
