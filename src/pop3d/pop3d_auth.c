@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -460,6 +461,10 @@ void pop3d_auth_conn(int fd, const pop3d_conf *cf)
                 setuid((uid_t)cf->login_uid) < 0 || setuid(0) == 0)
                 msg_fatal("pop3-login: cannot drop privileges to pop3d_login_user");
         }
+        /* Passwords pass through this process: other processes of the
+         * same user (nobody is shared) must not attach to it or read its
+         * core. */
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         pop3d_auth_login(fd, sp[1], rel[1], cf, &p);
         _exit(0);
     }
