@@ -73,16 +73,21 @@ doctor_check *doctor_add(doctor_report *r, int step, const char *name)
 void doctor_set(doctor_check *c, enum doctor_status s, const char *next,
                 const char *fmt, ...)
 {
-    /* The worst finding is the one line a reader sees: a later, milder
-     * one must not cover it. */
-    if (s < c->status || (s == c->status && c->finding[0] && s != DOCTOR_OK))
-        return;
-    c->status = s;
     va_list ap;
     va_start(ap, fmt);
-    mem_free(&c->finding);
-    c->finding = doctor_vfmt(fmt, ap);
+    char *text = doctor_vfmt(fmt, ap);
     va_end(ap);
+    /* The worst finding is the one line a reader sees: a later, milder
+     * one must not cover it, but it is not lost either. */
+    if (s < c->status || (s == c->status && c->finding[0] && s != DOCTOR_OK)) {
+        if (s != DOCTOR_OK)
+            doctor_detail(c, "also (%s): %s", doctor_status_name(s), text);
+        mem_free(&text);
+        return;
+    }
+    c->status = s;
+    mem_free(&c->finding);
+    c->finding = text;
     mem_free(&c->next);
     c->next = mem_strdup(next ? next : "");
 }

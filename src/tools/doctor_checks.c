@@ -949,7 +949,6 @@ void doctor_checks_auth(doctor_report *r, doctor_facts *f)
                      "%s user passwd NAME writes a good hash", path, lineno, doctor_postie());
             doctor_set(c, DOCTOR_FAIL, next, "%s:%d: %s: that user cannot log in or get mail",
                        path, lineno, why ? why : "bad line");
-            doctor_detail(c, "%s:%d: %s", path, lineno, why ? why : "bad line");
             mem_free(&why);
             continue;
         }

@@ -169,6 +169,9 @@ static void test_report(void)
     doctor_set(a, DOCTOR_OK, NULL, "fine again");
     TEST_EQ_STR(a->finding, "not running");
     TEST_EQ_STR(a->next, "start it");
+    TEST_EQ_INT(a->ndetails, 1);
+    if (a->ndetails == 1)
+        TEST_EQ_STR(a->details[0], "also (warn): something mild");
     doctor_check *b = doctor_add(&r, 2, "queue");
     doctor_set(b, DOCTOR_WARN, NULL, "deferred \"x\"\n");
     doctor_detail(b, "tab\there");
