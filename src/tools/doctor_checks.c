@@ -837,8 +837,30 @@ static void doctor_checks_mailbox(doctor_check *c, doctor_facts *f, const mail_u
     struct stat st;
     if (stat(box, &st) < 0) {
         if (errno == ENOENT) {
-            (*fresh)++;
-            doctor_detail(c, "%s: %s not made yet (the first delivery makes it)", u->name, box);
+            /* Delivery makes it, parents too, as the delivery user: the
+             * nearest directory that exists must let that user in. */
+            char *up = mem_strdup(box);
+            struct stat sa;
+            char *slash;
+            while ((slash = strrchr(up, '/')) != NULL && slash != up) {
+                *slash = '\0';
+                if (stat(up, &sa) == 0)
+                    break;
+            }
+            if (known && stat(up, &sa) == 0 &&
+                !doctor_checks_can_write(&sa, uid, gid)) {
+                (*bad)++;
+                doctor_checks_user_name(uid, who, sizeof(who));
+                doctor_set(c, DOCTOR_FAIL, doctor_tmp("chown %s %s (or make the mailbox "
+                                                      "for it)", who, up),
+                           "%s: %s does not exist, and delivery (as %s) cannot make it: "
+                           "%s is not writable for it", u->name, box, who, up);
+            } else {
+                (*fresh)++;
+                doctor_detail(c, "%s: %s not made yet (the first delivery makes it)", u->name,
+                              box);
+            }
+            mem_free(&up);
         } else {
             (*bad)++;
             doctor_set(c, DOCTOR_FAIL, "check the directories above it: ls -ld each",

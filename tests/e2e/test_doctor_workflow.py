@@ -205,3 +205,19 @@ def test_doctor_tells_a_crashed_master_from_a_stopped_one(postie_factory):
     assert m["status"] == "fail"
     assert "left from a master that died" in m["finding"]
     assert any("nobody holds its lock" in d for d in m["details"])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the mailbox base away")
+def test_doctor_finds_a_mailbox_delivery_cannot_make(postie_factory):
+    env = postie_factory(conf=BASE)
+    env.add_user("bob")
+    base = env.path("mail")
+    os.chown(base, 0, 0)   # root's now: mail_owner cannot make bob's Maildir
+    os.chmod(base, 0o755)
+    rc, checks, _ = doctor(env)
+    assert rc == 2
+    mb = checks["mailboxes"]
+    assert mb["status"] == "fail"
+    assert "bob:" in mb["finding"] and "cannot make it" in mb["finding"]
+    assert f"{base} is not writable" in mb["finding"]
+    assert mb["next"].startswith("chown ")
