@@ -352,7 +352,6 @@ int smtpd_service_main(int argc, char **argv)
 {
     mail_service_init("smtpd");
     smtpd_conf_load();
-    srandom((unsigned)getpid() ^ (unsigned)(event_now() * 1e6)); /* DNS IDs */
     event_init();
     int first, n = mail_service_listen_fds(&first);
     pid_t master_pid = n > 0 ? getppid() : 0; /* started by master */

@@ -168,7 +168,7 @@ static int smtpd_check_dns_ask(smtpd_session *s, const char *name, int type)
     smtpd_check_state *st = s->check;
     const struct sockaddr *srv = (const struct sockaddr *)&smtpd_cf.dns_server;
     unsigned char q[300];
-    st->id = (uint16_t)random();
+    st->id = smtpd_dns_new_id();
     int qn = smtpd_dns_query(q, sizeof(q), st->id, name, type);
     if (qn < 0)
         return -1;

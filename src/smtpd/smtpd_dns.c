@@ -12,6 +12,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+
+#include "util/msg.h"
 
 int smtpd_dns_ptr_name(const char *addr, char *out, size_t outlen)
 {
@@ -179,4 +182,12 @@ int smtpd_dns_answers(const unsigned char *p, size_t n, uint16_t id, int qtype,
         off += rdlen;
     }
     return found;
+}
+
+uint16_t smtpd_dns_new_id(void)
+{
+    uint16_t id;
+    if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id))
+        msg_fatal("getrandom: %m");
+    return id;
 }

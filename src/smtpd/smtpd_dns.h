@@ -39,6 +39,9 @@ typedef struct smtpd_dns_rr {
  * Returns 0, or -1 when addr does not parse. */
 int smtpd_dns_ptr_name(const char *addr, char *out, size_t outlen);
 /* A query with recursion desired.  Returns its length, or -1. */
+/* A fresh query ID from the kernel's random source: IDs must not be
+ * guessable, or an off-path sender could forge answers (RFC 5452 §4). */
+uint16_t smtpd_dns_new_id(void);
 int smtpd_dns_query(unsigned char *out, size_t outlen, uint16_t id,
                     const char *name, int qtype);
 /* The answers of type qtype in a response to query id.  Returns how many

@@ -168,7 +168,7 @@ static void smtpd_peer_timeout(void *ctx)
 static int smtpd_peer_ask(smtpd_session *s, const char *name, int qtype)
 {
     unsigned char q[300];
-    s->dns_id = (uint16_t)random();
+    s->dns_id = smtpd_dns_new_id();
     int n = smtpd_dns_query(q, sizeof(q), s->dns_id, name, qtype);
     if (n < 0 || send(s->dns_fd, q, (size_t)n, 0) != n)
         return -1;
