@@ -6,8 +6,10 @@
  * Password checks are answered from the input (byte 0's bits), so both
  * the failure path, with its attempt limit, and the success path run.
  *
- * Input layout: byte 0 = answers to the password checks (bit k: the k-th
- * check succeeds); the rest is what the client sends, split into separate
+ * Input layout: byte 0 = bit 7: a certificate is configured (STLS is
+ * offered; a handshake "succeeds" at once), bit 6: pop3d_tls_auth_only,
+ * bits 0-5: answers to the password checks (bit k: the k-th check
+ * succeeds); the rest is what the client sends, split into separate
  * reads at each 0xFF byte (so that lines break at every place).
  *
  * Build: fuzz/Makefile (every fuzz/NAME_fuzz.c is a target).
@@ -28,11 +30,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    unsigned answers = data[0];
+    unsigned answers = data[0] & 0x3f;
+    bool tls_offer = (data[0] & 0x80) != 0;
+    bool auth_only = (data[0] & 0x40) != 0;
     data++;
     size--;
     pop3d_login l;
     pop3d_login_init(&l, 3);
+    l.tls_offer = tls_offer;
+    l.tls_auth_only = auth_only;
     buf *in = buf_new(4096);
     buf *out = buf_new(1 << 16);
     bool skip = false;
@@ -62,12 +68,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (a == POP3D_LOGIN_VERIFY) {
                 if (strlen(l.user) > POP3D_USER_MAX || strlen(l.pass) > POP3D_LINE_MAX)
                     abort();
-                bool ok = (answers >> (checks++ % 8)) & 1;
+                if (l.tls_auth_only && !l.tls_active)
+                    abort(); /* a clear-text password got through */
+                bool ok = (answers >> (checks++ % 6)) & 1;
                 a = pop3d_login_result(&l, ok, out);
                 if (l.pass[0] != '\0')
                     abort(); /* a password outlived its check */
                 if (ok)
                     a = POP3D_LOGIN_CLOSE; /* the session would take over */
+            }
+            if (a == POP3D_LOGIN_STARTTLS) {
+                if (!tls_offer || l.tls_active)
+                    abort();
+                /* As the login process: pipelined clear text is dropped
+                 * before the handshake. */
+                buf_reset(in);
+                skip = false;
+                pop3d_login_tls_started(&l);
+                buf_reset(out);
+                break;
             }
             if (a == POP3D_LOGIN_CLOSE) {
                 closed = true;
