@@ -117,6 +117,7 @@ class HoldingAgent:
         self.path = path
         self.requests = []
         self.held = set()
+        self.dropped = set()
         self.gate = threading.Event()
         self.lock = threading.Lock()
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -132,6 +133,11 @@ class HoldingAgent:
 
     def hold(self, qid):
         self.held.add(qid)
+
+    def drop(self, qid):
+        """Requests for qid get "release", then the connection closes: an
+        agent that dies after its release line."""
+        self.dropped.add(qid)
 
     def let_go(self):
         self.gate.set()
@@ -164,6 +170,9 @@ class HoldingAgent:
                 self.requests.append(req)
             out = "".join(f"{i} 2.0.0 delivered to maildir\n" for i, _ in req["rcpt"])
             try:
+                if req["id"] in self.dropped and req.get("retry") != "1":
+                    c.sendall(b"release\n")
+                    return
                 if req["id"] in self.held and req.get("retry") != "1":
                     c.sendall(b"release\n")
                     self.gate.wait(30)
@@ -245,6 +254,28 @@ def test_kill_9_of_qmgr_between_release_and_result_delivers_again(postie):
         assert reqs[0].get("retry") is None and reqs[1].get("retry") == "1"
         assert reqs[1]["rcpt"] == reqs[0]["rcpt"]
         assert not os.path.exists(postie.path("queue", "active", qid))
+    finally:
+        agent.close()
+
+
+def test_an_agent_that_dies_after_release_is_a_deferral_and_the_retry_delivers(postie):
+    agent = take_over_local(postie)
+    try:
+        [qmgr] = postie.service_pids("qmgr")
+        os.kill(qmgr, signal.SIGSTOP)
+        qid = send(postie, "dropped")
+        agent.drop(qid)
+        at = len(postie.log_lines())
+        os.kill(qmgr, signal.SIGCONT)
+        postie.wait_for_log(rf"qmgr\[\d+\]: {qid}: to=<.*relay=none, .*dsn=4\.3\.0, "
+                            r"status=deferred \(lost connection with delivery agent local\)$",
+                            start=at)
+        # Nothing was marked on the release: the retry (after the back-off
+        # of 1 s) delivers it.
+        postie.wait_for_log(rf"qmgr\[\d+\]: {qid}: removed$", start=at, timeout=20)
+        with agent.lock:
+            reqs = [r for r in agent.requests if r["id"] == qid]
+        assert len(reqs) == 2 and reqs[1].get("retry") == "1"
     finally:
         agent.close()
 
