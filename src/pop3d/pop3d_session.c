@@ -204,10 +204,10 @@ int pop3d_session_line(pop3d_session *s, const char *line, bool too_long,
         pop3d_session_listing(s, kw, arg, out);
     } else if (strcmp(kw, "RETR") == 0 || strcmp(kw, "TOP") == 0) {
         bool top = kw[0] == 'T';
-        const char *rest;
+        const char *rest = ""; /* not set when the number is bad */
         int i = pop3d_session_msgno(arg, md->n, &rest);
         long lines = -1;
-        if (top) {
+        if (top && i >= 0) {
             char *end;
             errno = 0;
             lines = *rest >= '0' && *rest <= '9' ? strtol(rest, &end, 10) : -1;
