@@ -4,7 +4,11 @@
  * through the line splitter (RFC 2449's 255-octet limit) into the
  * AUTHORIZATION state machine (RFC 1939 section 4, RFC 5034 AUTH PLAIN).
  * Password checks are answered from the input (byte 0's bits), so both
- * the failure path, with its attempt limit, and the success path run.
+ * the failure path, with its attempt limit, and the success path run;
+ * after a success the rest of the input drives the TRANSACTION state
+ * (RFC 1939 section 5) on a Maildir in a temporary directory, its output
+ * thrown away (QUIT, whose UPDATE would change the Maildir, ends the run
+ * instead: the unit tests check UPDATE).
  *
  * Input layout: byte 0 = bit 7: a certificate is configured (STLS is
  * offered; a handshake "succeeds" at once), bit 6: pop3d_tls_auth_only,
@@ -14,17 +18,63 @@
  *
  * Build: fuzz/Makefile (every fuzz/NAME_fuzz.c is a target).
  */
+#include <ctype.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "pop3d/pop3d_login.h"
+#include "pop3d/pop3d_maildir.h"
 #include "pop3d/pop3d_proto.h"
+#include "pop3d/pop3d_session.h"
 #include "util/buf.h"
 #include "util/mem.h"
 #include "util/msg.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static char fuzz_dir[] = "/tmp/pop3d_session_fuzz.XXXXXX";
+static int fuzz_null = -1;
+
+static void fuzz_put(const char *sub, const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", fuzz_dir, sub);
+    mkdir(path, 0700);
+    snprintf(path, sizeof(path), "%s/%s/%s", fuzz_dir, sub, name);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    if (mkdtemp(fuzz_dir) == NULL)
+        abort();
+    fuzz_put("cur", "100.A:2,S", "Subject: a\n\n.\n..x\nend\n");
+    fuzz_put("new", "200.B", "Subject: b\r\n\r\nline\r\n");
+    fuzz_put("new", "300.C", "no newline at the end");
+    fuzz_null = open("/dev/null", O_WRONLY);
+    return 0;
+}
+
+/* The logged-in part: one line into the session; false ends the run. */
+static bool fuzz_session_line(pop3d_session *s, const char *line, bool too_long,
+                              buf *out)
+{
+    if (strncasecmp(line, "quit", 4) == 0)
+        return false;
+    int r = pop3d_session_line(s, line, too_long, out);
+    buf_reset(out);
+    return r == 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -44,6 +94,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bool skip = false;
     int checks = 0;
     bool closed = false;
+    pop3d_maildir *md = NULL;
+    pop3d_io io = {.fd = fuzz_null, .timeout = 1};
+    pop3d_session sess = {.io = &io, .user = "fuzz", .sid = "fuzz"};
     size_t i = 0;
     while (i < size && !closed) {
         size_t j = i;
@@ -63,6 +116,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 break;
             if (r == 1 && (len > POP3D_LINE_MAX || strlen(line) > len))
                 abort(); /* the splitter broke its limit */
+            if (md != NULL) {
+                bool go_on = fuzz_session_line(&sess, line ? line : "", r == 2, out);
+                mem_free(&line);
+                if (!go_on) {
+                    closed = true;
+                    break;
+                }
+                continue;
+            }
             enum pop3d_login_act a = pop3d_login_line(&l, line ? line : "", r == 2, out);
             mem_free(&line);
             if (a == POP3D_LOGIN_VERIFY) {
@@ -74,8 +136,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 a = pop3d_login_result(&l, ok, out);
                 if (l.pass[0] != '\0')
                     abort(); /* a password outlived its check */
-                if (ok)
-                    a = POP3D_LOGIN_CLOSE; /* the session would take over */
+                if (ok) {
+                    /* The session takes over with what is buffered. */
+                    char *err = NULL;
+                    if (pop3d_maildir_open(fuzz_dir, &md, &err) != 0)
+                        abort();
+                    sess.md = md;
+                    buf_reset(out);
+                    continue;
+                }
             }
             if (a == POP3D_LOGIN_STARTTLS) {
                 if (!tls_offer || l.tls_active)
@@ -97,6 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             buf_reset(out);
         }
     }
+    pop3d_maildir_free(&md);
     buf_free(&in);
     buf_free(&out);
     return 0;
