@@ -237,6 +237,34 @@ int deliver_reply_parse(const char *line, int *index_r, char *dsn_r,
     return 0;
 }
 
+void deliver_dead_format(buf *out, const char *dsn, const char *text)
+{
+    buf_printf(out, "%s%s ", DELIVER_REPLY_DEAD, dsn);
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        buf_putc(out, *p < 0x20 || *p == 0x7f ? '?' : *p);
+    buf_putc(out, '\n');
+}
+
+int deliver_dead_parse(const char *line, char *dsn_r, const char **text_r)
+{
+    size_t pl = strlen(DELIVER_REPLY_DEAD);
+    if (strncmp(line, DELIVER_REPLY_DEAD, pl) != 0)
+        return 0;
+    const char *rest = line + pl;
+    const char *sp = strchr(rest, ' ');
+    size_t n = sp ? (size_t)(sp - rest) : strlen(rest);
+    if (n == 0 || n > 15)
+        return -1;
+    memcpy(dsn_r, rest, n);
+    dsn_r[n] = '\0';
+    /* A permanent failure bounces its recipients; it never suspends the
+     * destination for the others (they may fare differently). */
+    if (!deliver_dsn_valid(dsn_r) || dsn_r[0] != '4')
+        return -1;
+    *text_r = sp ? sp + 1 : "";
+    return 1;
+}
+
 const char *deliver_dsn_status(const char *dsn)
 {
     switch (dsn[0]) {

@@ -26,6 +26,12 @@
  * fsynced and linked).  qmgr then frees the destination's slot but keeps
  * the recipients in flight, unmarked, until their result lines: a result
  * still means "durable", so the crash guarantees do not change.
+ * Also before its result lines an agent may send one line
+ * "dead=DSN SP TEXT": the destination (transport and next hop) could not
+ * be reached at all (no host accepted a connection, or the DNS failed for
+ * now), so qmgr defers the other recipients queued for it for a while
+ * without asking the agent ("delivery temporarily suspended: TEXT").
+ * An agent that never sends it is still a valid agent.
  * Values hold no control characters; unknown names are ignored, so either
  * side may grow.  The agent logs the delivery lines itself (Postfix's
  * rule: the program that did the work logs it).
@@ -44,6 +50,8 @@
 #define DELIVER_REPLY_MAX 4096
 /* The optional line before the results (see above), without its LF. */
 #define DELIVER_REPLY_RELEASE "release"
+/* The optional "destination is dead" line's name (see above). */
+#define DELIVER_REPLY_DEAD "dead="
 
 typedef struct deliver_rcpt {
     int index;
@@ -80,6 +88,13 @@ void deliver_reply_format(buf *out, int index, const char *dsn,
  * 16 bytes; *text_r points into line. */
 int deliver_reply_parse(const char *line, int *index_r, char *dsn_r,
                         const char **text_r);
+/* Append the "dead=DSN TEXT" line; control characters in text become '?'. */
+void deliver_dead_format(buf *out, const char *dsn, const char *text);
+/* Is line (without its LF) a "dead=" line?  1 with dsn_r (16 bytes) and
+ * *text_r (into line) set; 0 when it is another line; -1 when it is a
+ * malformed dead line (a bad or non-4 DSN: only a temporary failure may
+ * suspend a destination). */
+int deliver_dead_parse(const char *line, char *dsn_r, const char **text_r);
 /* "sent", "deferred" or "bounced" for a DSN code. */
 const char *deliver_dsn_status(const char *dsn);
 /* Is this a well-formed X.Y.Z status code (RFC 3463)? */

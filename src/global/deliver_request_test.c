@@ -115,10 +115,49 @@ static void test_deliver_reply_lines(void)
     TEST_EQ_STR(deliver_dsn_status("5.4.6"), "bounced");
 }
 
+/* The optional "dead=" line: round trip, what counts as one, and that a
+ * result line or "release" is never taken for one (old replies stay
+ * valid). */
+static void test_deliver_dead_line(void)
+{
+    buf *b = buf_new(1024);
+    deliver_dead_format(b, "4.4.1",
+                        "connect to mx[127.0.0.1]:25: Connection\nrefused");
+    TEST_EQ_STR(buf_str(b),
+                "dead=4.4.1 connect to mx[127.0.0.1]:25: Connection?refused\n");
+    buf_free(&b);
+    static const struct { const char *line; int r; const char *dsn, *text; } cases[] = {
+        {"dead=4.4.1 connect to mx[127.0.0.1]:25: Connection refused", 1,
+         "4.4.1", "connect to mx[127.0.0.1]:25: Connection refused"},
+        {"dead=4.4.3 Host or domain name not found", 1, "4.4.3",
+         "Host or domain name not found"},
+        {"dead=4.4.1", 1, "4.4.1", ""},
+        {"dead=5.4.4 no such domain", -1, NULL, NULL},  /* permanent: no */
+        {"dead=2.0.0 fine", -1, NULL, NULL},
+        {"dead=4.4 short", -1, NULL, NULL},
+        {"dead= text", -1, NULL, NULL},
+        {"dead=", -1, NULL, NULL},
+        {"0 4.4.1 connect to mx: Connection refused", 0, NULL, NULL},
+        {"release", 0, NULL, NULL},
+        {"dead 4.4.1 x", 0, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char dsn[16] = "";
+        const char *text = NULL;
+        int r = deliver_dead_parse(cases[i].line, dsn, &text);
+        TEST_EQ_INT(r, cases[i].r);
+        if (r == 1) {
+            TEST_EQ_STR(dsn, cases[i].dsn);
+            TEST_EQ_STR(text, cases[i].text);
+        }
+    }
+}
+
 int main(void)
 {
     TEST_RUN(test_deliver_request_round_trip);
     TEST_RUN(test_deliver_request_refuses_bad_input);
     TEST_RUN(test_deliver_reply_lines);
+    TEST_RUN(test_deliver_dead_line);
     return test_done();
 }
