@@ -176,6 +176,14 @@ static int smtp_deliver_connect(smtp_job *job, const smtp_dest *d,
     return 0;
 }
 
+/* Remember why the next hop is unreachable, for the "dead=" line. */
+static void smtp_deliver_dead(smtp_job *job, const smtp_last *last)
+{
+    job->dead = true;
+    snprintf(job->dead_dsn, sizeof(job->dead_dsn), "%s", last->dsn);
+    snprintf(job->dead_text, sizeof(job->dead_text), "%s", last->text);
+}
+
 /* Deliver the job's recipients.  *s is a session kept from an earlier
  * request to the same next hop (s->io set) or empty; on return it holds
  * the session that may be kept for the next request, or nothing. */
@@ -226,6 +234,11 @@ static void smtp_deliver_hosts(smtp_job *job, smtp_sess *s)
         dns_error err;
         if (dns_lookup_dest(d.host, d.mx, &list, &err) < 0) {
             smtp_last_none(&last, err.dsn, "%s", err.text);
+            /* A temporary DNS failure holds for every recipient of this
+             * next hop; a permanent one (no such domain) bounces these
+             * and says nothing of the next message's fate. */
+            if (last.dsn[0] == '4')
+                smtp_deliver_dead(job, &last);
             smtp_fail_open_last(job, &last);
             return;
         }
@@ -241,15 +254,18 @@ static void smtp_deliver_hosts(smtp_job *job, smtp_sess *s)
     long long slimit = var_int("smtp_mx_session_limit");
     long long sessions = 0;
     bool plain_retry = false;
+    size_t tried = 0, connected = 0;
     for (size_t i = 0; i < naddr; i++) {
         const dns_addr *a = d.kind == SMTP_DEST_INET ? &list.v[i] : &unix_one;
         bool more = i + 1 < naddr;
         job->final_host = !more;
+        tried++;
         if (smtp_deliver_connect(job, &d, a, s, &last) < 0) {
             if (more) /* Postfix's line for a host left behind */
                 msg_info("%s", last.text);
             continue;
         }
+        connected++;
         if (!plain_retry && slimit > 0 && ++sessions >= slimit) {
             more = false; /* the last session this delivery may have */
             job->final_host = true;
@@ -285,6 +301,12 @@ static void smtp_deliver_hosts(smtp_job *job, smtp_sess *s)
             break;
     }
     dns_addr_list_free(&list);
+    /* No host even took a connection: the destination is down, not
+     * these recipients' problem.  A host that answered and refused (a
+     * 4xx greeting, a broken session) does not count: that may differ
+     * from message to message. */
+    if (tried > 0 && connected == 0 && last.dsn[0] == '4')
+        smtp_deliver_dead(job, &last);
     smtp_fail_open_last(job, &last);
 }
 
@@ -380,7 +402,11 @@ static void smtp_deliver_request(int fd, const char *text, size_t len,
         smtp_deliver_hosts(&job, s);
     }
     smtp_deliver_log(&job);
-    buf *out = buf_new(DELIVER_REPLY_MAX * (job.nrs + 1));
+    buf *out = buf_new(DELIVER_REPLY_MAX * (job.nrs + 2));
+    /* Before the results: qmgr suspends the destination as it reads
+     * them (deliver_request.h). */
+    if (job.dead)
+        deliver_dead_format(out, job.dead_dsn, job.dead_text);
     for (size_t i = 0; i < job.nrs; i++)
         deliver_reply_format(out, job.rs[i].dr->index, job.rs[i].dsn,
                              job.rs[i].text);

@@ -41,6 +41,12 @@ typedef struct smtp_job {
     bool need_8bit;            /* content has bytes >= 0x80 */
     bool need_utf8;            /* an envelope address is not ASCII */
     bool final_host;           /* no address is left after this session's */
+    /* The next hop could not be reached at all (every address refused
+     * or timed out the connection, or the DNS failed for now): qmgr is
+     * told with a "dead=" line and suspends the destination a while. */
+    bool dead;
+    char dead_dsn[16];
+    char dead_text[SMTP_TEXT_MAX];
 } smtp_job;
 
 /* One connection to one host, possibly reused for more requests. */
