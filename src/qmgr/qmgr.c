@@ -223,8 +223,12 @@ static void qmgr_trigger(int fd, int events, void *ctx)
         for (ssize_t i = 0; i < n; i++) {
             if (b[i] == 'D' || b[i] == 'F')
                 qmgr_deferred_due = true;
-            if (b[i] == 'F')
+            if (b[i] == 'F') {
                 qmgr_flush_all = true;
+                /* Postfix's flush revives dead destinations too: the
+                 * administrator says the next hop is back. */
+                qmgr_deliver_revive_all();
+            }
         }
     }
     qmgr_scan_soon();

@@ -8,6 +8,14 @@
  * (one remote domain).  A recipient held back by its destination's limit
  * does not hold back the others.
  *
+ * Dead destinations (Postfix's throttling): when an agent says with a
+ * "dead=" line that the next hop could not be reached at all, the
+ * destination (its concurrency key) is suspended for
+ * min(queue_run_delay, minimal_backoff_time): its other recipients are
+ * deferred by qmgr without a connection to the agent ("delivery
+ * temporarily suspended: REASON").  A success reported for it, the end of
+ * that time or a flush (postie queue flush) revives it.
+ *
  * Cost: scheduling walks the active messages' recipients, O(recipients in
  * active/) per completed delivery; destination counts are a short list of
  * at most default_process_limit entries.
@@ -59,6 +67,84 @@ typedef struct qmgr_job {
 
 static qmgr_dest *qmgr_dests;
 static int qmgr_inflight;
+
+/* A suspended destination: a short list (one entry per unreachable next
+ * hop), pruned as entries run out. */
+typedef struct qmgr_dead {
+    char *key;
+    double until;              /* event_now() time */
+    char dsn[16];
+    char *text;                /* the failure that suspended it */
+    struct qmgr_dead *next;
+} qmgr_dead;
+
+static qmgr_dead *qmgr_deads;
+
+static void qmgr_deliver_dead_free(qmgr_dead **pp)
+{
+    qmgr_dead *d = *pp;
+    *pp = d->next;
+    mem_free(&d->key);
+    mem_free(&d->text);
+    mem_free(&d);
+}
+
+/* The live suspension of key, or NULL (expired ones go on the way). */
+static qmgr_dead *qmgr_deliver_dead_find(const char *key)
+{
+    double now = event_now();
+    for (qmgr_dead **pp = &qmgr_deads; *pp;) {
+        if ((*pp)->until <= now) {
+            qmgr_deliver_dead_free(pp);
+            continue;
+        }
+        if (strcasecmp((*pp)->key, key) == 0)
+            return *pp;
+        pp = &(*pp)->next;
+    }
+    return NULL;
+}
+
+static void qmgr_deliver_dead_set(const char *key, const char *dsn,
+                                  const char *text)
+{
+    /* Until the next queue run, and never longer than a deferred
+     * message's own back-off: a destination that came back is found by
+     * the first retry. */
+    long long t = var_time("minimal_backoff_time");
+    long long run = var_time("queue_run_delay");
+    if (run < t)
+        t = run;
+    if (t <= 0)
+        return;
+    qmgr_dead *d = qmgr_deliver_dead_find(key);
+    if (d == NULL) {
+        d = mem_zalloc(sizeof(*d));
+        d->key = mem_strdup(key);
+        d->next = qmgr_deads;
+        qmgr_deads = d;
+    }
+    d->until = event_now() + (double)t;
+    snprintf(d->dsn, sizeof(d->dsn), "%s", dsn);
+    mem_free(&d->text);
+    d->text = mem_strdup(text);
+}
+
+static void qmgr_deliver_dead_clear(const char *key)
+{
+    for (qmgr_dead **pp = &qmgr_deads; *pp; pp = &(*pp)->next) {
+        if (strcasecmp((*pp)->key, key) == 0) {
+            qmgr_deliver_dead_free(pp);
+            return;
+        }
+    }
+}
+
+void qmgr_deliver_revive_all(void)
+{
+    while (qmgr_deads)
+        qmgr_deliver_dead_free(&qmgr_deads);
+}
 
 /* An agent that is not there yet (starting, or being restarted by master
  * after a crash) is waited for quietly for a few seconds before its
@@ -259,8 +345,17 @@ static void qmgr_deliver_read(int fd, int events, void *ctx)
         int idx;
         char dsn[16];
         const char *text;
+        const char *key = job->qm->routes[job->ri[0]].key;
+        int dead = deliver_dead_parse(job->in->data, dsn, &text);
+        if (dead == 1) {
+            /* The next hop is unreachable: the others queued for it wait
+             * without a try (the schedule after this job defers them). */
+            qmgr_deliver_dead_set(key, dsn, text);
+            buf_consume(job->in, (size_t)(nl - job->in->data) + 1);
+            continue;
+        }
         size_t k = job->n;
-        if (deliver_reply_parse(job->in->data, &idx, dsn, &text) == 0)
+        if (dead == 0 && deliver_reply_parse(job->in->data, &idx, dsn, &text) == 0)
             for (k = 0; k < job->n; k++)
                 if (!job->done[k] && job->qm->m->rcpts[job->ri[k]].index == idx)
                     break;
@@ -270,6 +365,8 @@ static void qmgr_deliver_read(int fd, int events, void *ctx)
             qmgr_deliver_fail(job, "malformed reply from delivery agent");
             return;
         }
+        if (dsn[0] == '2') /* it works again (a delivery in flight) */
+            qmgr_deliver_dead_clear(key);
         qmgr_message_result(job->qm, job->ri[k], dsn, text);
         job->done[k] = true;
         job->answered++;
@@ -425,7 +522,7 @@ static bool qmgr_deliver_start(qmgr_msg *qm, const size_t *ri, size_t n,
     ag->inflight++;
     job->transport = transport; /* a string literal */
     job->fd = fd;
-    job->in = buf_new(DELIVER_REPLY_MAX * (n + 1));
+    job->in = buf_new(DELIVER_REPLY_MAX * (n + 2)); /* + a "dead=" line */
     dest->count++;
     qm->inflight++;
     qmgr_inflight++;
@@ -459,6 +556,17 @@ void qmgr_deliver_schedule(void)
             if (qm->rstate[i] != QMGR_R_WAIT)
                 continue;
             const qmgr_route *rt = &qm->routes[i];
+            const qmgr_dead *dd = qmgr_deliver_dead_find(rt->key);
+            if (dd != NULL) {
+                /* Suspended: deferred here, the agent is not asked. */
+                char why[DELIVER_REPLY_MAX];
+                snprintf(why, sizeof(why),
+                         "delivery temporarily suspended: %s", dd->text);
+                qm->waiting--;
+                qmgr_message_log_self(qm, i, dd->dsn, why, 0);
+                qmgr_message_result(qm, i, dd->dsn, why);
+                continue;
+            }
             qmgr_dest *d = qmgr_deliver_dest(rt->key);
             if (rt->limit <= 0 || d->count < rt->limit) {
                 size_t batch[QMGR_BATCH];

@@ -70,6 +70,8 @@ void qmgr_deliver_routes(qmgr_msg *qm);
 /* Start as many deliveries as the limits allow. */
 void qmgr_deliver_schedule(void);
 int qmgr_deliver_inflight(void);
+/* Forget every suspended ("dead") destination: a flush tries them all. */
+void qmgr_deliver_revive_all(void);
 
 /* qmgr.c */
 /* Ask for an incoming scan soon (coalesced). */
