@@ -23,6 +23,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <openssl/err.h>
 #include <netinet/in.h>
@@ -53,7 +54,9 @@
 /* A refused password costs the client this long (Dovecot's
  * auth_failure_delay is 2 s): a guesser gets few tries per minute. */
 #define POP3D_AUTH_FAIL_DELAY 1
-#define POP3D_AUTH_PKT_MAX 1024
+/* Largest packet: 'R' or 'T' with the login process's whole input
+ * buffer (4096), which is also more than any 'A' request can be. */
+#define POP3D_AUTH_PKT_MAX 4200
 
 typedef struct pop3d_peer {
     char rip[64], lip[64];
@@ -136,6 +139,9 @@ static void pop3d_auth_login_log(const pop3d_peer *p, const pop3d_login *l,
 static void pop3d_auth_relay(pop3d_io *io, int rel)
 {
     char tmp[16384];
+    /* Non-blocking, so that each write has the idle limit: a client that
+     * floods commands while its session writes cannot wedge both. */
+    fcntl(rel, F_SETFL, fcntl(rel, F_GETFL) | O_NONBLOCK);
     pop3d_io side = {.fd = rel, .timeout = io->timeout};
     for (;;) {
         struct pollfd pfd[2] = {{.fd = io->fd, .events = POLLIN},
@@ -242,7 +248,7 @@ static void pop3d_auth_login(int fd, int sp, int rel, const pop3d_conf *cf,
         }
         if (a != POP3D_LOGIN_VERIFY)
             continue;
-        char pkt[POP3D_AUTH_PKT_MAX];
+        char pkt[1024];
         size_t ul = strlen(l.user), pl = strlen(l.pass);
         if (2 + ul + pl + 1 > sizeof(pkt)) {
             pop3d_login_result(&l, false, out);
@@ -496,6 +502,7 @@ void pop3d_auth_conn(int fd, const pop3d_conf *cf)
                  * touches the client's socket again. */
                 close(fd);
                 sfd = rel[0];
+                fcntl(sfd, F_SETFL, fcntl(sfd, F_GETFL) | O_NONBLOCK);
             }
             status = pop3d_auth_session(sfd, cf, &p, u, pkt + 1, (size_t)n - 1);
             close(sfd);
