@@ -368,3 +368,18 @@ def test_pop3d_session_ends_after_too_many_invalid_commands(postie):
     assert f.readline() == b""
     s.close()
     postie.wait_for_log(r"pop3\(alice\).*Disconnected: Too many invalid commands top=0/0")
+
+
+def test_pop3d_long_pipeline_after_login_reaches_the_session_whole(postie):
+    _setup(postie, messages=["x\r\n"])
+    s, f = _raw(postie)
+    # More pipelined input after PASS than one packet of the old size.
+    cmds = b"NOOP\r\n" * 400 + b"STAT\r\nQUIT\r\n"
+    s.sendall(f"USER alice\r\nPASS {PASSWORD}\r\n".encode() + cmds)
+    assert f.readline() == b"+OK\r\n"
+    assert f.readline().startswith(b"+OK Logged in")
+    for _ in range(400):
+        assert f.readline() == b"+OK\r\n"
+    assert f.readline().startswith(b"+OK 1 ")
+    assert f.readline().startswith(b"+OK Logging out")
+    s.close()

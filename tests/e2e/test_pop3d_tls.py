@@ -94,9 +94,12 @@ def test_pop3d_stls_drops_input_sent_before_the_handshake(postie_factory, cert):
     # Pipelined commands after the login go to the session through the relay.
     _send(env, "x\r\n")
     env.wait_for_mail("alice")
-    s.sendall(f"USER alice\r\nPASS {PASSWORD}\r\nSTAT\r\nQUIT\r\n".encode())
+    s.sendall(f"USER alice\r\nPASS {PASSWORD}\r\n".encode() + b"NOOP\r\n" * 1000
+              + b"STAT\r\nQUIT\r\n")
     assert tf.readline() == b"+OK\r\n"
     assert tf.readline().startswith(b"+OK Logged in")
+    for _ in range(1000):
+        assert tf.readline() == b"+OK\r\n"
     assert tf.readline().startswith(b"+OK 1 ")
     assert tf.readline().startswith(b"+OK Logging out")
     s.close()
