@@ -32,7 +32,9 @@ void pop3d_login_greeting(buf *out)
 void pop3d_login_capa(buf *out, const pop3d_login *l)
 {
     /* RFC 2449 section 6: the capabilities in force in this state. */
-    buf_puts(out, "+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\n");
+    /* PIPELINING (section 6.6): commands are read from a buffer and
+     * answered in order, also across the login (pop3d_auth.c). */
+    buf_puts(out, "+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\n");
     if (l != NULL) {
         /* RFC 2595 section 4: STLS only before TLS; passwords only where
          * they may be sent. */

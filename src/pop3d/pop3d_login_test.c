@@ -27,7 +27,7 @@ static void test_pop3d_login_dialogues(void)
         {{TOO_LONG}, "-ERR Input line too long.\r\n", POP3D_LOGIN_NONE, NULL, NULL},
         {{"APOP a b"}, "-ERR Not supported.\r\n", POP3D_LOGIN_NONE, NULL, NULL},
         {{"STLS"}, "-ERR TLS support isn't enabled.\r\n", POP3D_LOGIN_NONE, NULL, NULL},
-        {{"CAPA"}, "+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nUSER\r\nSASL PLAIN\r\n"
+        {{"CAPA"}, "+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nUSER\r\nSASL PLAIN\r\n"
                    "AUTH-RESP-CODE\r\nIMPLEMENTATION postie\r\n.\r\n", POP3D_LOGIN_NONE, NULL, NULL},
         /* RFC 5034: initial response, continuation, cancel, bad data. */
         {{"AUTH PLAIN AGFsaWNlAHB3"}, "", POP3D_LOGIN_VERIFY, "alice", "pw"},

@@ -98,7 +98,7 @@ static void test_pop3d_session_dialogues(void)
         {{"DELE 2", "RSET", "STAT"}, "+OK Marked to be deleted.\r\n+OK\r\n+OK 2 17\r\n", 0},
         {{"NOOP", "noop"}, "+OK\r\n+OK\r\n", 0},
         {{"USER x"}, "-ERR Unknown command.\r\n", 0},
-        {{"CAPA"}, "+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nIMPLEMENTATION postie\r\n.\r\n", 0},
+        {{"CAPA"}, "+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nIMPLEMENTATION postie\r\n.\r\n", 0},
         {{"QUIT"}, "+OK Logging out.\r\n", 1},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
