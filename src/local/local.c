@@ -98,6 +98,7 @@ int local_service_main(int argc, char **argv)
     if (queue_dirs_create(queue_dir) < 0)
         msg_fatal("create queue directories in %s: %m", queue_dir);
     local_queue_dir = queue_dir;
+    local_deliver_init();
     event_init();
     int first;
     if (mail_service_listen_fds(&first) > 0)
@@ -114,6 +115,7 @@ int local_service_main(int argc, char **argv)
         if (mail_service_reload) {
             mail_service_reload = 0;
             mail_conf_reload();
+            local_deliver_init(); /* mail_owner may have changed */
         }
         if (mail_service_stop)
             break;

@@ -31,6 +31,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "global/deliver_log.h"
@@ -89,7 +90,7 @@ static void local_deliver_log(const local_deliver_ctx *c, const char *to,
 
 /* The owner of the virtual mail store: mail_owner, or, when that user does
  * not exist, whoever owns the queue. */
-static void local_deliver_owner(long *uid_r, long *gid_r)
+static void local_deliver_owner_lookup(long *uid_r, long *gid_r)
 {
     struct passwd *pw = getpwnam(var_str("mail_owner"));
     if (pw != NULL) {
@@ -104,6 +105,30 @@ static void local_deliver_owner(long *uid_r, long *gid_r)
     } else {
         *uid_r = *gid_r = 0;
     }
+}
+
+/* mail_owner as local_deliver_init found it in the parent, so that each
+ * child does not go through NSS (nsswitch.conf, passwd) again. */
+static bool local_deliver_owner_known;
+static long local_deliver_owner_uid, local_deliver_owner_gid;
+
+static void local_deliver_owner(long *uid_r, long *gid_r)
+{
+    if (!local_deliver_owner_known) {
+        local_deliver_owner_lookup(uid_r, gid_r);
+        return;
+    }
+    *uid_r = local_deliver_owner_uid;
+    *gid_r = local_deliver_owner_gid;
+}
+
+void local_deliver_init(void)
+{
+    /* The zone for log lines, parsed once here rather than in each child
+     * at its first line. */
+    tzset();
+    local_deliver_owner_lookup(&local_deliver_owner_uid, &local_deliver_owner_gid);
+    local_deliver_owner_known = true;
 }
 
 typedef void (*local_deliver_fn)(void *ctx, local_deliver_result *res);
