@@ -128,6 +128,10 @@ static void qmgr_scan_deferred(void)
     long long earliest = 0;
     bool all = qmgr_flush_all;
     qmgr_flush_all = false;
+    /* A queue run (periodic, a back-off that ran out, a flush) tries dead
+     * destinations again: what it takes from deferred/ is due for a try,
+     * and a destination that came back is found by the first one. */
+    qmgr_deliver_revive_all();
     for (size_t i = 0; i < n; i++) {
         char *p = mem_alloc(strlen(qmgr_queue_dir) + strlen(v[i]) + 16);
         sprintf(p, "%s/%s/%s", qmgr_queue_dir, QUEUE_DEFERRED, v[i]);
@@ -223,12 +227,8 @@ static void qmgr_trigger(int fd, int events, void *ctx)
         for (ssize_t i = 0; i < n; i++) {
             if (b[i] == 'D' || b[i] == 'F')
                 qmgr_deferred_due = true;
-            if (b[i] == 'F') {
+            if (b[i] == 'F')
                 qmgr_flush_all = true;
-                /* Postfix's flush revives dead destinations too: the
-                 * administrator says the next hop is back. */
-                qmgr_deliver_revive_all();
-            }
         }
     }
     qmgr_scan_soon();

@@ -14,7 +14,8 @@
  * min(queue_run_delay, minimal_backoff_time): its other recipients are
  * deferred by qmgr without a connection to the agent ("delivery
  * temporarily suspended: REASON").  A success reported for it, the end of
- * that time or a flush (postie queue flush) revives it.
+ * that time or the next run over deferred/ (periodic, a back-off that ran
+ * out, postie queue flush) revives it.
  *
  * Cost: scheduling walks the active messages' recipients, O(recipients in
  * active/) per completed delivery; destination counts are a short list of

@@ -70,7 +70,8 @@ void qmgr_deliver_routes(qmgr_msg *qm);
 /* Start as many deliveries as the limits allow. */
 void qmgr_deliver_schedule(void);
 int qmgr_deliver_inflight(void);
-/* Forget every suspended ("dead") destination: a flush tries them all. */
+/* Forget every suspended ("dead") destination: a run over deferred/ (and
+ * so a flush) tries them all again. */
 void qmgr_deliver_revive_all(void);
 
 /* qmgr.c */
