@@ -148,3 +148,107 @@ def test_dns_temporary_failure_suspends(postie_factory, dns):
     send(one, "carol@broken.test", "second")
     one.wait_for_log(suspended_rx("carol@broken.test", re.escape(m.group("text"))), timeout=20)
     assert count(one, r"postie/smtp\[\d+\]: [0-9A-F]+: to=<") == 1
+
+
+class DeadAgent:
+    """A stand-in on queue/private/smtp (as in test_queue_agent_protocol):
+    counts requests and answers each recipient with a connect failure,
+    after the line prefix (e.g. a "dead=" line, or nothing as an agent
+    that does not know it)."""
+
+    def __init__(self, path, prefix):
+        import socket
+        import threading
+        self.prefix = prefix
+        self.requests = []
+        if os.path.exists(path):
+            os.unlink(path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        os.chmod(path, 0o666)
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.stopping = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        import socket
+        while not self.stopping:
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            with c:
+                data = b""
+                while not data.endswith(b"\n\n"):
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                rcpts = [line.split(" ", 1)[0][5:] for line in data.decode().split("\n")
+                         if line.startswith("rcpt=")]
+                self.requests.append(rcpts)
+                out = self.prefix + "".join(
+                    f"{i} 4.4.1 connect to mx.example.net[192.0.2.1]:25: Connection timed out\n"
+                    for i in rcpts)
+                c.sendall(out.encode())
+
+    def close(self):
+        self.stopping = True
+        self.thread.join(5)
+        self.sock.close()
+
+
+def relay_two(env, agent, reach):
+    """Two messages to example.net, the second after the first's deferral
+    (the stand-in logs nothing: the agent's request and deferred/ tell);
+    reach: how many requests the agent gets in all."""
+    send(env, "a@example.net", "one")
+    wait_until(lambda: len(agent.requests) == 1 and
+               len(os.listdir(env.path("queue", "deferred"))) == 1, 20, "first deferred")
+    send(env, "b@example.net", "two")
+    wait_until(lambda: len(agent.requests) == reach and
+               len(os.listdir(env.path("queue", "deferred"))) == 2, 20, "second deferred")
+
+
+@pytest.mark.parametrize("prefix, suspended", [
+    ("", False),                                                    # an agent without it
+    ("dead=4.4.2 connect to mx.example.net[192.0.2.1]:25: Connection timed out\n", True),
+])
+def test_agent_dead_line_suspends_the_next_hop(postie_factory, dns, prefix, suspended):
+    """Seen from qmgr: the "dead=" line before the results suspends the
+    destination (the next message never reaches the agent, its DSN is the
+    line's); replies without it keep working as before."""
+    one = postie_factory(conf=sender_conf(dns, free_port_on("127.0.0.1")))
+    path = one.path("queue", "private", "smtp")
+    wait_until(lambda: os.path.exists(path), 15, "the smtp service's socket")
+    agent = DeadAgent(path, prefix)
+    try:
+        relay_two(one, agent, 1 if suspended else 2)
+        if suspended:
+            assert agent.requests == [["0"]]
+            one.wait_for_log(suspended_rx("b@example.net", re.escape(
+                "connect to mx.example.net[192.0.2.1]:25: Connection timed out")).replace(
+                    r"dsn=4\.4\.\d", r"dsn=4\.4\.2"))
+        else:
+            assert agent.requests == [["0"], ["0"]]
+            assert count(one, "temporarily suspended") == 0
+    finally:
+        agent.close()
+
+
+def test_agent_dead_line_with_permanent_dsn_is_malformed(postie_factory, dns):
+    """Only a temporary failure may suspend a destination: "dead=5..." is
+    a protocol error, the recipient is deferred, nothing is suspended."""
+    one = postie_factory(conf=sender_conf(dns, free_port_on("127.0.0.1")))
+    path = one.path("queue", "private", "smtp")
+    wait_until(lambda: os.path.exists(path), 15, "the smtp service's socket")
+    agent = DeadAgent(path, "dead=5.1.2 bad destination\n")
+    try:
+        relay_two(one, agent, 2)
+        assert agent.requests == [["0"], ["0"]]
+        one.wait_for_log(r"warning: [0-9A-F]+: malformed reply from delivery agent smtp", count=2)
+        assert count(one, "temporarily suspended") == 0
+    finally:
+        agent.close()
