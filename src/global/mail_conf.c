@@ -44,6 +44,7 @@ const mail_conf_param mail_conf_params[] = {
     /* POP3 server (src/pop3d, docs/pop3d.md; postie's own names). */
     {"pop3d_timeout", "600s", MCT_TIME, "idle time before a POP3 session ends (RFC 1939 section 3: at least 10 minutes)"},
     {"pop3d_connection_limit", "100", MCT_INT, "simultaneous POP3 connections"},
+    {"pop3d_client_connection_limit", "10", MCT_INT, "simultaneous POP3 connections from one client address (Dovecot's mail_max_userip_connections, per address)"},
     {"pop3d_auth_attempt_limit", "3", MCT_INT, "failed logins on one POP3 connection before it is closed"},
     {"pop3d_login_user", "nobody", MCT_STR, "unprivileged user of the POP3 login process when started by root (Dovecot's default_login_user)"},
     {"pop3d_tls_cert_file", "$smtpd_tls_cert_file", MCT_PATH, "POP3 server certificate (PEM); STLS is offered when set"},
