@@ -11,7 +11,9 @@
  */
 #include "pop3d/pop3d.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,8 +39,13 @@ static int pop3d_nlisten;
 static int pop3d_nconn;
 static int pop3d_conn_limit;
 static pop3d_conf pop3d_cf;
-static pid_t *pop3d_kids;    /* connection processes, for the stop */
+typedef struct pop3d_kid {
+    pid_t pid;
+    char addr[INET6_ADDRSTRLEN];  /* the client, for the per-address limit */
+} pop3d_kid;
+static pop3d_kid *pop3d_kids;  /* connection processes */
 static int pop3d_kids_cap;
+static int pop3d_client_limit;
 
 /* The certificate is read here, while the service may still be root:
  * the login processes inherit the context and never open the key file.
@@ -97,6 +104,7 @@ static void pop3d_conf_load(void)
         pop3d_cf.timeout = 1;
     pop3d_cf.attempt_limit = (int)var_int("pop3d_auth_attempt_limit");
     pop3d_conn_limit = (int)var_int("pop3d_connection_limit");
+    pop3d_client_limit = (int)var_int("pop3d_client_connection_limit");
     if (pop3d_conn_limit < 1)
         pop3d_conn_limit = 1;
     pop3d_cf.login_uid = pop3d_cf.login_gid = -1;
@@ -117,7 +125,7 @@ static void pop3d_reap(void)
     pid_t pid;
     while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
         for (int i = 0; i < pop3d_nconn; i++)
-            if (pop3d_kids[i] == pid) {
+            if (pop3d_kids[i].pid == pid) {
                 pop3d_kids[i] = pop3d_kids[--pop3d_nconn];
                 break;
             }
@@ -127,18 +135,51 @@ static void pop3d_reap(void)
     }
 }
 
+/* The client's address as text ("" when unknown). */
+static void pop3d_addr(int fd, char *out, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    out[0] = '\0';
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+        return;
+    if (ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)len);
+    else if (ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, (socklen_t)len);
+}
+
+static void pop3d_refuse(int fd, const char *reply, const char *why, int limit,
+                         const char *addr)
+{
+    (void)!write(fd, reply, strlen(reply));
+    close(fd);
+    msg_warn("%s (%d) reached%s%s: connection refused", why, limit,
+             *addr ? " for " : "", addr);
+}
+
 static void pop3d_accept(int lfd, int events, void *ctx)
 {
     int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0)
         return; /* another process took it, or a transient error */
+    char addr[INET6_ADDRSTRLEN];
+    pop3d_addr(fd, addr, sizeof(addr));
+    /* RFC 2449 section 8.1.2's [SYS/TEMP]: try again later. */
     if (pop3d_nconn >= pop3d_conn_limit) {
-        /* RFC 2449 section 8.1.2's [SYS/TEMP]: try again later. */
-        static const char busy[] = "-ERR [SYS/TEMP] Too many connections, try again later.\r\n";
-        (void)!write(fd, busy, sizeof(busy) - 1);
-        close(fd);
-        msg_warn("pop3d_connection_limit (%d) reached: connection refused",
-                 pop3d_conn_limit);
+        pop3d_refuse(fd, "-ERR [SYS/TEMP] Too many connections, try again later.\r\n",
+                     "pop3d_connection_limit", pop3d_conn_limit, "");
+        return;
+    }
+    /* One address may not take every slot: idle logins are cheap to open
+     * and last pop3d_timeout. */
+    int same = 0;
+    for (int i = 0; i < pop3d_nconn && *addr; i++)
+        same += strcmp(pop3d_kids[i].addr, addr) == 0;
+    if (pop3d_client_limit > 0 && same >= pop3d_client_limit) {
+        pop3d_refuse(fd, "-ERR [SYS/TEMP] Too many connections from your address, "
+                         "try again later.\r\n",
+                     "pop3d_client_connection_limit", pop3d_client_limit, addr);
         return;
     }
     pid_t pid = fork();
@@ -164,7 +205,9 @@ static void pop3d_accept(int lfd, int events, void *ctx)
         pop3d_kids_cap = pop3d_kids_cap ? 2 * pop3d_kids_cap : 64;
         pop3d_kids = mem_realloc(pop3d_kids, (size_t)pop3d_kids_cap * sizeof(*pop3d_kids));
     }
-    pop3d_kids[pop3d_nconn++] = pid;
+    pop3d_kids[pop3d_nconn].pid = pid;
+    snprintf(pop3d_kids[pop3d_nconn].addr, sizeof(pop3d_kids[pop3d_nconn].addr), "%s", addr);
+    pop3d_nconn++;
 }
 
 int pop3d_service_main(int argc, char **argv)
@@ -201,7 +244,7 @@ int pop3d_service_main(int argc, char **argv)
     for (int i = 0; i < pop3d_nlisten; i++)
         close(pop3d_listen_fd[i]);
     for (int i = 0; i < pop3d_nconn; i++)
-        kill(pop3d_kids[i], SIGTERM);
+        kill(pop3d_kids[i].pid, SIGTERM);
     mem_free(&pop3d_kids);
     return 0;
 }
