@@ -383,3 +383,21 @@ def test_pop3d_long_pipeline_after_login_reaches_the_session_whole(postie):
     assert f.readline().startswith(b"+OK 1 ")
     assert f.readline().startswith(b"+OK Logging out")
     s.close()
+
+
+@pytest.mark.postie_conf(pop3d_client_connection_limit="2")
+def test_pop3d_client_connection_limit_counts_per_address(postie):
+    _setup(postie)
+    held = [_raw(postie) for _ in range(2)]
+    t = socket.create_connection(("127.0.0.1", postie.pop3_port), timeout=10)
+    assert t.makefile("rb").readline() == (
+        b"-ERR [SYS/TEMP] Too many connections from your address, try again later.\r\n")
+    t.close()
+    postie.wait_for_log(r"warning: pop3d_client_connection_limit \(2\) reached for "
+                        r"127\.0\.0\.1: connection refused")
+    for s, f in held:
+        s.sendall(b"QUIT\r\n")
+        f.readline()
+        s.close()
+        f.close()
+    wait_until(lambda: _greets(postie), 10, "a greeting once the others left")
