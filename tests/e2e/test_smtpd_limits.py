@@ -37,8 +37,8 @@ def test_relay_from_mynetworks_is_allowed(postie):
 def test_unknown_local_user_gets_550_5_1_1(postie):
     with start(postie, ehlo=False) as r:
         assert r.cmd("MAIL FROM:<alice@example.org>") == "250 2.1.0 Ok"
-        assert r.cmd("RCPT TO:<nobody@localhost>") == (
-            "550 5.1.1 <nobody@localhost>: Recipient address rejected: "
+        assert r.cmd("RCPT TO:<no-such-user@localhost>") == (
+            "550 5.1.1 <no-such-user@localhost>: Recipient address rejected: "
             "User unknown in local recipient table")
         # A local user and postmaster are fine from anywhere.
         assert r.cmd(f"RCPT TO:<{local_rcpt(postie)}>") == "250 2.1.5 Ok"
@@ -47,8 +47,8 @@ def test_unknown_local_user_gets_550_5_1_1(postie):
         assert r.cmd("RCPT TO:<ghost@localhost>").startswith("550 5.1.1 ")
     postie.wait_for_log(
         r"NOQUEUE: reject: RCPT from localhost\[127\.0\.0\.1\]: 550 5\.1\.1 "
-        r"<nobody@localhost>: Recipient address rejected: User unknown in local "
-        r"recipient table; from=<alice@example\.org> to=<nobody@localhost> "
+        r"<no-such-user@localhost>: Recipient address rejected: User unknown in local "
+        r"recipient table; from=<alice@example\.org> to=<no-such-user@localhost> "
         r"proto=SMTP helo=<client\.test>$")
     qid = postie.wait_for_log(r"([0-9A-F]+): client=localhost")[0].group(1)
     postie.wait_for_log(rf"{qid}: reject: RCPT from localhost\[127\.0\.0\.1\]: 550 5\.1\.1 "

@@ -117,12 +117,12 @@ def test_dnsbl_lookups_keep_pipelined_replies_in_order(postie_factory, zen):
     with connect_from(env.smtp_port, "127.0.0.4") as r:   # not listed
         assert r.reply().startswith("220 ")
         assert r.cmd("EHLO h").startswith("250")
-        r.send(f"MAIL FROM:<a@b>\r\nRCPT TO:<{user}@localhost>\r\nRCPT TO:<nobody@localhost>\r\n"
+        r.send(f"MAIL FROM:<a@b>\r\nRCPT TO:<{user}@localhost>\r\nRCPT TO:<no-such-user@localhost>\r\n"
                f"RCPT TO:<x@example.com>\r\nRCPT TO:<{user}@localhost>\r\nRSET\r\nNOOP\r\n")
         got = [r.reply() for _ in range(7)]
     assert got == [
         "250 2.1.0 Ok", "250 2.1.5 Ok",
-        "550 5.1.1 <nobody@localhost>: Recipient address rejected: User unknown in "
+        "550 5.1.1 <no-such-user@localhost>: Recipient address rejected: User unknown in "
         "local recipient table",
         "554 5.7.1 <x@example.com>: Relay access denied",
         "250 2.1.5 Ok", "250 2.0.0 Ok", "250 2.0.0 Ok"]

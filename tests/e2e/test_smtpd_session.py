@@ -156,10 +156,10 @@ def test_pipelined_group_gets_its_replies_in_order(postie):
     postie.add_user("carol")
     with start(postie) as r:
         r.send(f"MAIL FROM:<a@example.org>\r\nRCPT TO:<{local_rcpt(postie)}>\r\n"
-               "RCPT TO:<nobody@localhost>\r\nRCPT TO:<carol@localhost>\r\nDATA\r\n")
+               "RCPT TO:<no-such-user@localhost>\r\nRCPT TO:<carol@localhost>\r\nDATA\r\n")
         assert r.reply() == "250 2.1.0 Ok"
         assert r.reply() == "250 2.1.5 Ok"
-        assert r.reply().startswith("550 5.1.1 <nobody@localhost>")
+        assert r.reply().startswith("550 5.1.1 <no-such-user@localhost>")
         assert r.reply() == "250 2.1.5 Ok"
         assert r.reply().startswith("354 ")
         r.send("Subject: pipelined\r\n\r\nhello\r\n.\r\nQUIT\r\n")
