@@ -37,10 +37,10 @@ const mail_conf_param mail_conf_params[] = {
     {"inet_interfaces", "loopback-only", MCT_LIST, "addresses to listen on: all, loopback-only, or a list"},
     {"inet_protocols", "all", MCT_LIST, "ipv4, ipv6 or all"},
     {"smtpd_listen", "2525", MCT_LIST, "SMTP service: port, or addr:port list (25 on a system install)"},
-    {"submission_listen", "2587", MCT_LIST, "submission service (587 on a system install); empty: off"},
+    {"submission_listen", "", MCT_LIST, "submission service (587 on a system install); empty: off (not in this version: needs AUTH)"},
     {"pop3d_listen", "2110", MCT_LIST, "POP3 service; empty: off"},
     {"pop3s_listen", "", MCT_LIST, "POP3 over implicit TLS (995 on a system install; needs pop3d_tls_cert_file); empty: off"},
-    {"imapd_listen", "2143", MCT_LIST, "IMAP service; empty: off"},
+    {"imapd_listen", "", MCT_LIST, "IMAP service; empty: off (not in this version)"},
     /* POP3 server (src/pop3d, docs/pop3d.md; postie's own names). */
     {"pop3d_timeout", "600s", MCT_TIME, "idle time before a POP3 session ends (RFC 1939 section 3: at least 10 minutes)"},
     {"pop3d_connection_limit", "100", MCT_INT, "simultaneous POP3 connections"},
