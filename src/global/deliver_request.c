@@ -265,6 +265,25 @@ int deliver_dead_parse(const char *line, char *dsn_r, const char **text_r)
     return 1;
 }
 
+void deliver_dsn_passed_format(buf *out, int index)
+{
+    buf_printf(out, "%s%d\n", DELIVER_REPLY_DSN_PASSED, index);
+}
+
+int deliver_dsn_passed_parse(const char *line, int *index_r)
+{
+    size_t pl = strlen(DELIVER_REPLY_DSN_PASSED);
+    if (strncmp(line, DELIVER_REPLY_DSN_PASSED, pl) != 0)
+        return 0;
+    const char *v = line + pl;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (!isdigit((unsigned char)*v) || *end != '\0' || n < 0 || n > 10000000)
+        return -1;
+    *index_r = (int)n;
+    return 1;
+}
+
 const char *deliver_dsn_status(const char *dsn)
 {
     switch (dsn[0]) {

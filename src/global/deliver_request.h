@@ -32,6 +32,12 @@
  * now), so qmgr defers the other recipients queued for it for a while
  * without asking the agent ("delivery temporarily suspended: TEXT").
  * An agent that never sends it is still a valid agent.
+ * Right before the result line of a recipient an agent may send one line
+ * "dsn_passed=INDEX": the result is a success at a next hop that offered
+ * DSN and was given this recipient's NOTIFY (smtp, lmtp), so by RFC 3461
+ * section 5.2 the success notice the sender may have asked for is that
+ * hop's to send, and qmgr records none ("relayed" is only for a hop that
+ * could not take the duty).  Without the line, nothing changes.
  * Values hold no control characters; unknown names are ignored, so either
  * side may grow.  The agent logs the delivery lines itself (Postfix's
  * rule: the program that did the work logs it).
@@ -52,6 +58,8 @@
 #define DELIVER_REPLY_RELEASE "release"
 /* The optional "destination is dead" line's name (see above). */
 #define DELIVER_REPLY_DEAD "dead="
+/* The optional "DSN duty passed on" line's name (see above). */
+#define DELIVER_REPLY_DSN_PASSED "dsn_passed="
 
 typedef struct deliver_rcpt {
     int index;
@@ -95,6 +103,11 @@ void deliver_dead_format(buf *out, const char *dsn, const char *text);
  * malformed dead line (a bad or non-4 DSN: only a temporary failure may
  * suspend a destination). */
 int deliver_dead_parse(const char *line, char *dsn_r, const char **text_r);
+/* Append the "dsn_passed=INDEX" line. */
+void deliver_dsn_passed_format(buf *out, int index);
+/* Is line (without its LF) a "dsn_passed=" line?  1 with *index_r set; 0
+ * when it is another line; -1 when it is a malformed one. */
+int deliver_dsn_passed_parse(const char *line, int *index_r);
 /* "sent", "deferred" or "bounced" for a DSN code. */
 const char *deliver_dsn_status(const char *dsn);
 /* Is this a well-formed X.Y.Z status code (RFC 3463)? */

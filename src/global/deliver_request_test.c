@@ -153,11 +153,42 @@ static void test_deliver_dead_line(void)
     }
 }
 
+/* The optional "dsn_passed=" line: round trip, and that no other line
+ * (a result, "release", "dead=") is taken for one. */
+static void test_deliver_dsn_passed_line(void)
+{
+    buf *b = buf_new(64);
+    deliver_dsn_passed_format(b, 7);
+    TEST_EQ_STR(buf_str(b), "dsn_passed=7\n");
+    buf_free(&b);
+    static const struct { const char *line; int r, index; } cases[] = {
+        {"dsn_passed=7", 1, 7},
+        {"dsn_passed=0", 1, 0},
+        {"dsn_passed=", -1, 0},
+        {"dsn_passed=-1", -1, 0},
+        {"dsn_passed= 1", -1, 0},
+        {"dsn_passed=1 x", -1, 0},
+        {"dsn_passed=99999999999", -1, 0},
+        {"0 2.0.0 Ok: queued", 0, 0},
+        {"release", 0, 0},
+        {"dead=4.4.1 x", 0, 0},
+        {"dsn_passed", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int index = -5;
+        int r = deliver_dsn_passed_parse(cases[i].line, &index);
+        TEST_EQ_INT(r, cases[i].r);
+        if (r == 1)
+            TEST_EQ_INT(index, cases[i].index);
+    }
+}
+
 int main(void)
 {
     TEST_RUN(test_deliver_request_round_trip);
     TEST_RUN(test_deliver_request_refuses_bad_input);
     TEST_RUN(test_deliver_reply_lines);
     TEST_RUN(test_deliver_dead_line);
+    TEST_RUN(test_deliver_dsn_passed_line);
     return test_done();
 }
