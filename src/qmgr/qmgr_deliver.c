@@ -57,6 +57,7 @@ typedef struct qmgr_job {
     qmgr_msg *qm;
     size_t ri[QMGR_BATCH];     /* indexes into qm->m->rcpts */
     bool done[QMGR_BATCH];
+    bool dsn_passed[QMGR_BATCH]; /* a "dsn_passed=" line came for it */
     size_t n, answered;
     qmgr_dest *dest;
     struct qmgr_agent *agent;
@@ -300,7 +301,7 @@ static void qmgr_deliver_fail(qmgr_job *job, const char *why)
         if (job->done[k])
             continue;
         qmgr_message_log_self(job->qm, job->ri[k], "4.3.0", why, 0);
-        qmgr_message_result(job->qm, job->ri[k], "4.3.0", why);
+        qmgr_message_result(job->qm, job->ri[k], "4.3.0", why, false);
         job->done[k] = true;
         job->answered++;
     }
@@ -344,6 +345,7 @@ static void qmgr_deliver_read(int fd, int events, void *ctx)
             continue;
         }
         int idx;
+        size_t k;
         char dsn[16];
         const char *text;
         const char *key = job->qm->routes[job->ri[0]].key;
@@ -355,8 +357,22 @@ static void qmgr_deliver_read(int fd, int events, void *ctx)
             buf_consume(job->in, (size_t)(nl - job->in->data) + 1);
             continue;
         }
-        size_t k = job->n;
-        if (dead == 0 && deliver_reply_parse(job->in->data, &idx, dsn, &text) == 0)
+        int passed = dead == 0 ? deliver_dsn_passed_parse(job->in->data, &idx)
+                               : 0;
+        if (passed == 1) {
+            /* For the result line that follows (deliver_request.h). */
+            for (k = 0; k < job->n; k++)
+                if (!job->done[k] && job->qm->m->rcpts[job->ri[k]].index == idx)
+                    break;
+            if (k < job->n) {
+                job->dsn_passed[k] = true;
+                buf_consume(job->in, (size_t)(nl - job->in->data) + 1);
+                continue;
+            }
+        }
+        k = job->n;
+        if (dead == 0 && passed == 0 &&
+            deliver_reply_parse(job->in->data, &idx, dsn, &text) == 0)
             for (k = 0; k < job->n; k++)
                 if (!job->done[k] && job->qm->m->rcpts[job->ri[k]].index == idx)
                     break;
@@ -368,7 +384,8 @@ static void qmgr_deliver_read(int fd, int events, void *ctx)
         }
         if (dsn[0] == '2') /* it works again (a delivery in flight) */
             qmgr_deliver_dead_clear(key);
-        qmgr_message_result(job->qm, job->ri[k], dsn, text);
+        qmgr_message_result(job->qm, job->ri[k], dsn, text,
+                            job->dsn_passed[k]);
         job->done[k] = true;
         job->answered++;
         buf_consume(job->in, (size_t)(nl - job->in->data) + 1);
@@ -508,7 +525,7 @@ static bool qmgr_deliver_start(qmgr_msg *qm, const size_t *ri, size_t n,
     if (fd < 0) {
         for (size_t k = 0; k < n; k++) {
             qmgr_message_log_self(qm, ri[k], "4.3.0", err, 0);
-            qmgr_message_result(qm, ri[k], "4.3.0", err);
+            qmgr_message_result(qm, ri[k], "4.3.0", err, false);
         }
         mem_free(&err);
         return true;
@@ -565,7 +582,7 @@ void qmgr_deliver_schedule(void)
                          "delivery temporarily suspended: %s", dd->text);
                 qm->waiting--;
                 qmgr_message_log_self(qm, i, dd->dsn, why, 0);
-                qmgr_message_result(qm, i, dd->dsn, why);
+                qmgr_message_result(qm, i, dd->dsn, why, false);
                 continue;
             }
             qmgr_dest *d = qmgr_deliver_dest(rt->key);

@@ -55,9 +55,11 @@ extern bool qmgr_scan_more;   /* the last scan stopped at the active limit */
 /* Move from (a queue subdirectory) into active/ and load it.  Returns 0
  * (loaded or dealt with: corrupt, gone, finished), -1 on a system error. */
 int qmgr_message_activate(const char *from, const char *id);
-/* Record a recipient's result: dsn class 2 marks D, 5 marks B, 4 defers. */
+/* Record a recipient's result: dsn class 2 marks D, 5 marks B, 4 defers.
+ * dsn_passed: the agent said the next hop took the recipient's NOTIFY
+ * ("dsn_passed=", RFC 3461 section 5.2), so a success gets no notice. */
 void qmgr_message_result(qmgr_msg *qm, size_t ri, const char *dsn,
-                         const char *text);
+                         const char *text, bool dsn_passed);
 /* Called when nothing is waiting or busy: remove, defer or expire. */
 void qmgr_message_finish(qmgr_msg *qm);
 /* Log a deferral made by qmgr itself (no agent reached). */

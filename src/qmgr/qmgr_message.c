@@ -180,7 +180,7 @@ void qmgr_message_log_self(qmgr_msg *qm, size_t ri, const char *dsn,
 }
 
 void qmgr_message_result(qmgr_msg *qm, size_t ri, const char *dsn,
-                         const char *text)
+                         const char *text, bool dsn_passed)
 {
     queue_rcpt *r = &qm->m->rcpts[ri];
     char mark = dsn[0] == '2' ? QUEUE_RCPT_DONE
@@ -192,9 +192,12 @@ void qmgr_message_result(qmgr_msg *qm, size_t ri, const char *dsn,
     const char *action = NULL;
     if (mark == QUEUE_RCPT_FAILED)
         action = BOUNCE_FAILED;
-    else if (mark == QUEUE_RCPT_DONE && bounce_wants(qm->m, ri, DSN_NOTIFY_SUCCESS))
-        /* RFC 3464 section 2.3.3: "relayed" past us by smtp, "expanded"
-         * by local to an alias's or .forward's addresses. */
+    else if (mark == QUEUE_RCPT_DONE && !dsn_passed &&
+             bounce_wants(qm->m, ri, DSN_NOTIFY_SUCCESS))
+        /* RFC 3464 section 2.3.3: "relayed" past us by smtp to a host
+         * that could not take the NOTIFY (one that did sends the notice
+         * itself, RFC 3461 section 5.2: dsn_passed), "expanded" by local
+         * to an alias's or .forward's addresses. */
         action = qm->routes && qm->routes[ri].transport &&
                          strcmp(qm->routes[ri].transport, "smtp") == 0
                      ? BOUNCE_RELAYED

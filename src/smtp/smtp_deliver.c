@@ -14,8 +14,9 @@
  * Rights: runs as mail_owner; reads active/ID (the queue owner's) and
  * never writes it: qmgr marks the results.
  *
- * Does not: cache connections across requests, DSN, bounces (qmgr and the
- * bounce service turn results into notices).
+ * Does not: bounces (qmgr and the bounce service turn results into
+ * notices); it only says which successes went to a host that took the
+ * recipient's NOTIFY (RFC 3461 section 5.2, the "dsn_passed=" line).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -407,9 +408,14 @@ static void smtp_deliver_request(int fd, const char *text, size_t len,
      * them (deliver_request.h). */
     if (job.dead)
         deliver_dead_format(out, job.dead_dsn, job.dead_text);
-    for (size_t i = 0; i < job.nrs; i++)
+    for (size_t i = 0; i < job.nrs; i++) {
+        /* A success at a host that took NOTIFY: the success notice is
+         * that host's (RFC 3461 section 5.2), not our "relayed". */
+        if (job.rs[i].dsn[0] == '2' && job.rs[i].dsn_passed)
+            deliver_dsn_passed_format(out, job.rs[i].dr->index);
         deliver_reply_format(out, job.rs[i].dr->index, job.rs[i].dsn,
                              job.rs[i].text);
+    }
     fs_write_all(fd, out->data, out->len);
     close(fd);
     buf_free(&out);

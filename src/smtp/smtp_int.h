@@ -24,6 +24,9 @@ typedef struct smtp_rcpt {
     bool soft;                 /* a 4xx to RCPT at a host that was not the
                                 * last: dsn/text hold it, the next host
                                 * gets another try (final stays false) */
+    bool dsn_passed;           /* NOTIFY went to a host that offers DSN in
+                                * the current session: on success the
+                                * notices are that host's (RFC 3461 5.2) */
     char dsn[16];
     char text[SMTP_TEXT_MAX];
     char relay[1420];          /* for the log line: "host[addr]:port" or "none" */

@@ -392,16 +392,22 @@ static void smtp_dsn_mail(smtp_sess *s, const smtp_job *job)
 }
 
 /* ... NOTIFY and ORCPT on RCPT TO.  An ORCPT kept without its type (a
- * rewritten local submission) is an RFC 822 address. */
-static void smtp_dsn_rcpt(smtp_sess *s, const smtp_job *job, const smtp_rcpt *rc)
+ * rewritten local submission) is an RFC 822 address.  A NOTIFY handed on
+ * is remembered: once that host takes the message, the notices it asks
+ * for are the host's to send (RFC 3461 section 5.2), and qmgr is told
+ * (deliver_request.h, "dsn_passed="). */
+static void smtp_dsn_rcpt(smtp_sess *s, const smtp_job *job, smtp_rcpt *rc)
 {
+    rc->dsn_passed = false; /* this session's host decides */
     if (!s->esmtp || !s->dsn)
         return;
     char name[40];
     snprintf(name, sizeof(name), "dsn_notify.%d", rc->dr->index);
     const char *notify = queue_msg_attr(job->m, name);
-    if (notify != NULL && dsn_param_notify_attr(notify) != 0)
+    if (notify != NULL && dsn_param_notify_attr(notify) != 0) {
         smtp_io_printf(s->io, " NOTIFY=%s", notify);
+        rc->dsn_passed = true;
+    }
     const char *o = rc->dr->orcpt;
     if (o == NULL)
         return;

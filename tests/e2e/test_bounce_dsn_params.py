@@ -262,3 +262,60 @@ def test_success_report_for_a_forwarding_alias_says_expanded(postie_factory):
         assert r["Status"] == "2.0.0"
     finally:
         peer.stop()
+
+
+def test_success_at_a_dsn_peer_is_left_to_the_peer(postie_factory):
+    """RFC 3461 section 5.2: a peer that offers DSN and gets the NOTIFY
+    owes the success notice; postie sends no "relayed" one of its own."""
+    peer = DsnPeer()
+    try:
+        env = postie_factory(conf={"relayhost": f"[127.0.0.1]:{peer.port}",
+                                   "smtp_helo_timeout": "5s", "smtp_connect_timeout": "3s"})
+        if "smtp" not in env.expected_services():
+            pytest.skip("no smtp agent in this build")
+        user = env.user
+        at = len(env.log_lines())
+        with env.smtp() as s:
+            s.ehlo("client.test")
+            s.sendmail(f"{user}@localhost", ["bob@remote.test"], body("peer tells"),
+                       rcpt_options=["NOTIFY=SUCCESS,FAILURE"])
+        m = env.wait_for_log(r"smtp\[\d+\]: (\S+): to=<bob@remote.test>, .*status=sent",
+                             start=at, timeout=20)
+        qid = m[0].group(1)
+        env.wait_for_log(rf"qmgr\[\d+\]: {qid}: removed$", start=at)
+        rcpts = [l for l in peer.lines if l.startswith("RCPT TO:")]
+        assert rcpts and " NOTIFY=SUCCESS,FAILURE" in rcpts[0], rcpts
+        assert not [l for l in env.log_lines()[at:] if "notification" in l]
+        assert not reports(env, user)
+    finally:
+        peer.stop()
+
+
+@pytest.mark.skipif(not have_aiosmtpd(), reason="needs python3-aiosmtpd")
+def test_success_at_a_peer_without_dsn_says_relayed(postie_factory):
+    """The peer cannot take the NOTIFY (no DSN in its EHLO): postie reports
+    the success itself, as "relayed" (RFC 3464 section 2.3.3)."""
+    peer = Peer().start()
+    try:
+        env = postie_factory(conf={"relayhost": f"[127.0.0.1]:{peer.port}",
+                                   "smtp_helo_timeout": "5s", "smtp_connect_timeout": "3s"})
+        if "smtp" not in env.expected_services():
+            pytest.skip("no smtp agent in this build")
+        user = env.user
+        at = len(env.log_lines())
+        with env.smtp() as s:
+            s.ehlo("client.test")
+            s.sendmail(f"{user}@localhost", ["bob@remote.test"], body("we tell"),
+                       rcpt_options=["NOTIFY=SUCCESS"])
+        m = env.wait_for_log(r"smtp\[\d+\]: (\S+): to=<bob@remote.test>, .*status=sent",
+                             start=at, timeout=20)
+        qid = m[0].group(1)
+        env.wait_for_log(rf"bounce\[\d+\]: {qid}: sender delivery status notification: ",
+                         start=at)
+        msgs = wait_until(lambda: (lambda r: r if r else None)(reports(env, user)), 15,
+                          "the report")
+        r = msgs[0].get_payload()[1].get_payload()[1]
+        assert r["Action"] == "relayed"
+        assert r["Final-Recipient"] == "rfc822; bob@remote.test"
+    finally:
+        peer.stop()
