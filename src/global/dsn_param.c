@@ -128,6 +128,14 @@ bool dsn_param_notify_wants(int bits, int kind)
     return (bits & kind) != 0;
 }
 
+int dsn_param_notify_forwarded(int bits)
+{
+    if (bits == 0 || (bits & DSN_NOTIFY_NEVER))
+        return bits;
+    bits &= ~DSN_NOTIFY_SUCCESS;
+    return bits != 0 ? bits : DSN_NOTIFY_NEVER;
+}
+
 int dsn_param_ret_parse(const char *value)
 {
     if (strcasecmp(value, "FULL") == 0)

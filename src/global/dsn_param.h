@@ -58,6 +58,16 @@ void dsn_param_notify_format(int bits, char *out, size_t outlen);
  * _FAILURE or _DELAY)?  bits 0 (not given) means FAILURE,DELAY. */
 bool dsn_param_notify_wants(int bits, int kind);
 
+/* The NOTIFY bits of a copy that local forwarding (an alias member or a
+ * .forward address) sends on, from the original recipient's bits.  postie
+ * reports the success of that step itself ("expanded", RFC 3464 section
+ * 2.3.3) when SUCCESS was asked for, so the copy carries the rest: SUCCESS
+ * goes (the sender hears of success once: RFC 3461 section 6.2.7's choice
+ * for an alias with several members, taken for one member too), FAILURE
+ * and DELAY stay, and a list left empty becomes NEVER (SUCCESS alone asked
+ * for no failure notice).  0 (not given) and NEVER stay as they are. */
+int dsn_param_notify_forwarded(int bits);
+
 /* RET value: DSN_RET_FULL or DSN_RET_HDRS, or -1. */
 int dsn_param_ret_parse(const char *value);
 

@@ -119,6 +119,23 @@ static void test_notify(void)
     TEST_EQ_INT(dsn_param_notify_attr("NEVER"), DSN_NOTIFY_NEVER);
 }
 
+/* What a forwarded copy keeps of the original's NOTIFY (dsn_param.h). */
+static void test_notify_forwarded(void)
+{
+    static const struct { int in, out; } cases[] = {
+        {0, 0},
+        {DSN_NOTIFY_NEVER, DSN_NOTIFY_NEVER},
+        {DSN_NOTIFY_SUCCESS, DSN_NOTIFY_NEVER},
+        {DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE, DSN_NOTIFY_FAILURE},
+        {DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY,
+         DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY},
+        {DSN_NOTIFY_FAILURE, DSN_NOTIFY_FAILURE},
+        {DSN_NOTIFY_DELAY, DSN_NOTIFY_DELAY},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        TEST_EQ_INT(dsn_param_notify_forwarded(cases[i].in), cases[i].out);
+}
+
 static void test_ret_orcpt_envid(void)
 {
     TEST_EQ_INT(dsn_param_ret_parse("FULL"), DSN_RET_FULL);
@@ -167,6 +184,7 @@ int main(void)
     TEST_RUN(test_xtext_decode);
     TEST_RUN(test_xtext_encode_round_trip);
     TEST_RUN(test_notify);
+    TEST_RUN(test_notify_forwarded);
     TEST_RUN(test_ret_orcpt_envid);
     return test_done();
 }

@@ -36,6 +36,7 @@
 
 #include "global/deliver_log.h"
 #include "global/deliver_request.h"
+#include "global/dsn_param.h"
 #include "global/mail_conf.h"
 #include "global/mail_trigger.h"
 #include "global/mail_users.h"
@@ -439,9 +440,40 @@ static void local_deliver_fwd_run(void *ctx, local_deliver_result *res)
      * failures of the forwarded copy go back where the original would. */
     queue_file_sender(qf, c->req->sender);
     queue_file_attr(qf, "proto", "local-forward");
-    for (size_t i = 0; i < j->t->n; i++)
-        if (j->t->v[i].kind == LOCAL_T_FORWARD)
-            queue_file_rcpt(qf, j->t->v[i].addr, NULL);
+    /* An alias, not a list (same sender), so the copy keeps the DSN
+     * parameters (RFC 3461 section 6.2.7): ENVID and RET as they were,
+     * for each new recipient the original's NOTIFY without SUCCESS
+     * (qmgr reports this step as "expanded"; dsn_param_notify_forwarded)
+     * and its ORCPT, or the original recipient as one when none was
+     * given, so that a later notice names the address the sender used. */
+    const char *envid = queue_msg_attr(c->m, "dsn_envid");
+    if (envid != NULL)
+        queue_file_attr(qf, "dsn_envid", envid);
+    const char *ret = queue_msg_attr(c->m, "dsn_ret");
+    if (ret != NULL)
+        queue_file_attr(qf, "dsn_ret", ret);
+    char name[48], bits[40];
+    snprintf(name, sizeof(name), "dsn_notify.%d", c->rcpt->index);
+    int notify = dsn_param_notify_forwarded(
+        dsn_param_notify_attr(queue_msg_attr(c->m, name)));
+    dsn_param_notify_format(notify, bits, sizeof(bits));
+    char *orcpt = NULL;
+    if (c->rcpt->orcpt != NULL) {
+        orcpt = mem_strdup(c->rcpt->orcpt);
+    } else {
+        orcpt = mem_alloc(strlen(c->rcpt->addr) + 8);
+        sprintf(orcpt, "rfc822;%s", c->rcpt->addr);
+    }
+    for (size_t i = 0; i < j->t->n; i++) {
+        if (j->t->v[i].kind != LOCAL_T_FORWARD)
+            continue;
+        if (notify != 0) { /* keyed by the new index (dsn_param.h) */
+            snprintf(name, sizeof(name), "dsn_notify.%d", queue_file_nrcpt(qf));
+            queue_file_attr(qf, name, bits);
+        }
+        queue_file_rcpt(qf, j->t->v[i].addr, orcpt);
+    }
+    mem_free(&orcpt);
     queue_file_content_begin(qf);
     char dt[1200];
     int n = snprintf(dt, sizeof(dt), "Delivered-To: %s\n", c->rcpt->addr);

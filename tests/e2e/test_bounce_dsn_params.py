@@ -319,3 +319,53 @@ def test_success_at_a_peer_without_dsn_says_relayed(postie_factory):
         assert r["Final-Recipient"] == "rfc822; bob@remote.test"
     finally:
         peer.stop()
+
+
+def test_forwarded_copy_keeps_the_dsn_parameters(postie_factory):
+    """An alias member in another domain gets a copy that keeps ENVID and
+    RET, the alias's NOTIFY without SUCCESS (postie said "expanded"; SUCCESS
+    alone becomes NEVER) and the alias's ORCPT, or the alias itself as
+    ORCPT when the sender gave none (RFC 3461 section 6.2.7)."""
+    peer = DsnPeer()
+    try:
+        env = postie_factory(conf={"relayhost": f"[127.0.0.1]:{peer.port}",
+                                   "smtp_helo_timeout": "5s", "smtp_connect_timeout": "3s"})
+        if "smtp" not in env.expected_services():
+            pytest.skip("no smtp agent in this build")
+        add_alias(env, "fwd: elsewhere@remote.test")
+        user = env.user
+        for subject, mail_opts, rcpt_opts, want_mail, want_rcpt in (
+                ("with all", ["RET=HDRS", "ENVID=E+2B7"],
+                 ["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;Orig+2B@x.test"],
+                 [" RET=HDRS", " ENVID=E+2B7"],
+                 [" NOTIFY=FAILURE ", " ORCPT=rfc822;Orig+2B@x.test"]),
+                ("success only", [], ["NOTIFY=SUCCESS"], [],
+                 [" NOTIFY=NEVER ", " ORCPT=rfc822;fwd@localhost"])):
+            at = len(env.log_lines())
+            before = len(peer.lines)
+            with env.smtp() as s:
+                s.ehlo("client.test")
+                s.sendmail(f"{user}@localhost", ["fwd@localhost"], body(subject),
+                           mail_options=mail_opts, rcpt_options=rcpt_opts)
+            m = env.wait_for_log(r"local\[\d+\]: (\S+): to=<elsewhere@remote.test>.*"
+                                 r"status=sent \(forwarded as (\S+)\)", start=at)
+            qid, newid = m[0].group(1), m[0].group(2)
+            env.wait_for_log(rf"bounce\[\d+\]: {qid}: sender delivery status "
+                             r"notification: ", start=at)
+            env.wait_for_log(rf"smtp\[\d+\]: {newid}: to=<elsewhere@remote.test>, "
+                             r".*status=sent", start=at, timeout=20)
+            env.wait_for_log(rf"qmgr\[\d+\]: {newid}: removed$", start=at)
+            lines = peer.lines[before:]
+            mail = [l for l in lines if l.startswith("MAIL FROM:")][0]
+            rcpt = [l for l in lines if l.startswith("RCPT TO:")][0] + " "
+            for w in want_mail:
+                assert w in mail, (subject, mail)
+            if not want_mail:
+                assert " RET=" not in mail and " ENVID=" not in mail, mail
+            assert rcpt.startswith("RCPT TO:<elsewhere@remote.test>"), rcpt
+            for w in want_rcpt:
+                assert w in rcpt, (subject, rcpt)
+            # The peer took the NOTIFY: one notice in all, the "expanded" one.
+            assert len([l for l in env.log_lines()[at:] if "notification" in l]) == 1
+    finally:
+        peer.stop()
