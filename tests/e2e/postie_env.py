@@ -40,11 +40,23 @@ TEST_CONF = {
 }
 
 
+_ports_given = set()
+
+
 def free_port():
-    """A TCP port free on 127.0.0.1 right now (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port free on 127.0.0.1 right now (the kernel picks it), and
+    never one this test run handed out before: a test that keeps a port
+    closed on purpose (a dead MX) must not see the kernel give the same
+    number to the instance it then starts, or the "dead" MX is postie's
+    own smtpd and the mail loops."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
+    raise RuntimeError("no fresh free port")
 
 
 def ensure_mail_owner():
