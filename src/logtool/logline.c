@@ -683,6 +683,23 @@ static void logline_reject(const char *p, const char *end, logline *ll)
         logline_reject_tail(semi + 2, end, ll);
 }
 
+/*
+ * "QID: ACTION: rest" of a header or body check, smtpd access or milter
+ * (reject, hold, discard, filter, redirect, ...): lit is "ACTION: ", the
+ * action is lit less its ": ", the rest is parsed as a reject line.
+ */
+static bool logline_action(const char *p, const char *end, logline *ll,
+                           const char *lit, size_t n, enum logline_event event)
+{
+    if (!logline_has(p, end, lit, n))
+        return false;
+    ll->event = event;
+    ll->reject_action = logline_str(p, p + n - 2);
+    logline_reject(p + n, end, ll);
+    return true;
+}
+
+
 /* "lost connection after DATA (0 bytes) from host[addr]" and friends. */
 static bool logline_lost(const char *p, const char *end, logline *ll)
 {
@@ -890,12 +907,8 @@ static void logline_postfix(const char *p, const char *end, logline *ll)
             }
             return;
         }
-        if (logline_has(p, end, LIT("filter: "))) {
-            ll->event = LOGE_FILTER;
-            ll->reject_action = logline_str(p, p + 6);
-            logline_reject(p + 8, end, ll);
+        if (logline_action(p, end, ll, LIT("filter: "), LOGE_FILTER))
             return;
-        }
         break;
     case 'c':
         if (qid && logline_has(p, end, LIT("client="))) {
@@ -922,12 +935,8 @@ static void logline_postfix(const char *p, const char *end, logline *ll)
             logline_disconnect(p + 16, end, ll);
             return;
         }
-        if (logline_has(p, end, LIT("discard: "))) {
-            ll->event = LOGE_DISCARD;
-            ll->reject_action = logline_str(p, p + 7);
-            logline_reject(p + 9, end, ll);
+        if (logline_action(p, end, ll, LIT("discard: "), LOGE_DISCARD))
             return;
-        }
         break;
     case 'm':
         if (qid && logline_has(p, end, LIT("message-id="))) {
@@ -942,24 +951,13 @@ static void logline_postfix(const char *p, const char *end, logline *ll)
                 ll->message_id = logline_str(v, end);
             return;
         }
-        if (logline_has(p, end, LIT("milter-reject: "))) {
-            ll->event = LOGE_REJECT;
-            ll->reject_action = logline_str(p, p + 13);
-            logline_reject(p + 15, end, ll);
+        if (logline_action(p, end, ll, LIT("milter-reject: "), LOGE_REJECT))
             return;
-        }
         break;
     case 'r':
-        if (logline_has(p, end, LIT("reject: "))) {
-            ll->event = LOGE_REJECT;
-            ll->reject_action = logline_str(p, p + 6);
-            logline_reject(p + 8, end, ll);
+        if (logline_action(p, end, ll, LIT("reject: "), LOGE_REJECT))
             return;
-        }
-        if (logline_has(p, end, LIT("reject_warning: "))) {
-            ll->event = LOGE_WARNING;
-            ll->reject_action = logline_str(p, p + 14);
-            logline_reject(p + 16, end, ll);
+        if (logline_action(p, end, ll, LIT("reject_warning: "), LOGE_WARNING)) {
             ll->severity_text = ll->body;
             return;
         }
@@ -975,20 +973,12 @@ static void logline_postfix(const char *p, const char *end, logline *ll)
             ll->event = LOGE_REQUEUED;
             return;
         }
-        if (logline_has(p, end, LIT("redirect: "))) {
-            ll->event = LOGE_FILTER;
-            ll->reject_action = logline_str(p, p + 8);
-            logline_reject(p + 10, end, ll);
+        if (logline_action(p, end, ll, LIT("redirect: "), LOGE_FILTER))
             return;
-        }
         break;
     case 'h':
-        if (logline_has(p, end, LIT("hold: "))) {
-            ll->event = LOGE_HOLD;
-            ll->reject_action = logline_str(p, p + 4);
-            logline_reject(p + 6, end, ll);
+        if (logline_action(p, end, ll, LIT("hold: "), LOGE_HOLD))
             return;
-        }
         if (qid && logline_has(p, end, LIT("host "))) {
             const char *said = logline_find(p + 5, end, LIT(" said: "));
             if (said != NULL) {
@@ -1035,12 +1025,9 @@ static void logline_postfix(const char *p, const char *end, logline *ll)
             return;
         break;
     case 'w':
-        if (logline_has(p, end, LIT("warning: "))) {
-            /* cleanup's "QID: warning: header ...". */
-            ll->event = LOGE_WARNING;
+        /* cleanup's "QID: warning: header ...". */
+        if (logline_action(p, end, ll, LIT("warning: "), LOGE_WARNING)) {
             ll->severity_text = logline_str(p + 9, end);
-            ll->reject_action = logline_str(p, p + 7);
-            logline_reject(p + 9, end, ll);
             return;
         }
         break;
