@@ -26,13 +26,13 @@
 #define REPORT_AGG_MSGS_MIN 4096
 #define REPORT_AGG_SESS_SLOTS (REPORT_AGG_MAX_SESSIONS * 2)
 
-report_agg *report_agg_new(long utcoff)
+/* Every top list of the aggregate, so that creation and destruction cannot
+ * drift apart.  Returns how many it wrote to lists (room for
+ * REPORT_AGG_NLISTS). */
+#define REPORT_AGG_NLISTS 23
+static size_t report_agg_lists(report_agg *a, report_topk **lists[REPORT_AGG_NLISTS])
 {
-    report_agg *a = mem_zalloc(sizeof(*a));
-    a->utcoff = utcoff;
-    a->first_time = a->last_time = -1;
-    a->cache_hkey = -1;
-    report_topk **lists[] = {
+    report_topk **all[] = {
         &a->senders, &a->sender_domains, &a->recipients, &a->recipient_domains,
         &a->sending_hosts, &a->relays, &a->defer_domains, &a->defer_reasons, &a->bounce_reasons,
         &a->reject_reasons, &a->held_reasons, &a->discard_reasons, &a->warn_reasons,
@@ -40,7 +40,21 @@ report_agg *report_agg_new(long utcoff)
         &a->lost_stages, &a->sasl_hosts, &a->login_users, &a->login_fail_users,
         &a->login_fail_hosts,
     };
-    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+    _Static_assert(sizeof(all) / sizeof(all[0]) == REPORT_AGG_NLISTS,
+                   "REPORT_AGG_NLISTS counts the lists");
+    memcpy(lists, all, sizeof(all));
+    return REPORT_AGG_NLISTS;
+}
+
+report_agg *report_agg_new(long utcoff)
+{
+    report_agg *a = mem_zalloc(sizeof(*a));
+    a->utcoff = utcoff;
+    a->first_time = a->last_time = -1;
+    a->cache_hkey = -1;
+    report_topk **lists[REPORT_AGG_NLISTS];
+    size_t nlists = report_agg_lists(a, lists);
+    for (size_t i = 0; i < nlists; i++)
         *lists[i] = report_topk_new(REPORT_AGG_TOPK, REPORT_AGG_KEYMAX);
     a->msgs_slots = REPORT_AGG_MSGS_MIN;
     a->msgs = mem_zalloc(a->msgs_slots * sizeof(*a->msgs));
@@ -54,15 +68,9 @@ void report_agg_free(report_agg **ap)
     report_agg *a = *ap;
     if (a == NULL)
         return;
-    report_topk **lists[] = {
-        &a->senders, &a->sender_domains, &a->recipients, &a->recipient_domains,
-        &a->sending_hosts, &a->relays, &a->defer_domains, &a->defer_reasons, &a->bounce_reasons,
-        &a->reject_reasons, &a->held_reasons, &a->discard_reasons, &a->warn_reasons,
-        &a->warnings, &a->errors, &a->fatals, &a->panics, &a->connect_hosts,
-        &a->lost_stages, &a->sasl_hosts, &a->login_users, &a->login_fail_users,
-        &a->login_fail_hosts,
-    };
-    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+    report_topk **lists[REPORT_AGG_NLISTS];
+    size_t nlists = report_agg_lists(a, lists);
+    for (size_t i = 0; i < nlists; i++)
         report_topk_free(lists[i]);
     mem_free(&a->days);
     mem_free(&a->msgs);
