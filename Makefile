@@ -7,6 +7,9 @@
 #   make fuzz       build the libFuzzer targets in fuzz/ (clang)
 #   make SAN=1      build into build-san/ with -fsanitize=address,undefined
 #   make valgrind   the unit tests under valgrind (memory errors and leaks)
+#   make install    binary, links, man pages, systemd unit (PREFIX, DESTDIR;
+#                   docs/install.md); make uninstall removes them
+#   make deb        the Debian package (dpkg-buildpackage), in ..
 #
 # Layers: src/util (generic) <- src/global (mail) <- one directory per
 # component.  The lower never includes the higher.
@@ -36,7 +39,7 @@ LIB_C    := $(filter-out $(TEST_C) $(MAIN_C),$(ALL_C))
 LIB_O    := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_C))
 TEST_BIN := $(patsubst src/%.c,$(BUILD)/test/%,$(TEST_C))
 
-.PHONY: all unit e2e test san fuzz clean format valgrind
+.PHONY: all unit e2e test san fuzz clean format valgrind install uninstall deb
 all: $(BUILD)/postie
 
 $(BUILD)/obj/%.o: src/%.c
@@ -91,5 +94,49 @@ fuzz:
 
 clean:
 	rm -rf build build-san fuzz/build
+
+# ---- system install (docs/install.md) ----
+# As Postfix: the binary and sendmail in sbin, mailq and newaliases in bin;
+# with PREFIX=/usr (a package) that is /usr/sbin/sendmail, /usr/bin/mailq
+# and /usr/bin/newaliases, the names programs look for.  postdrop is a copy
+# of the binary that must be group setgid_group (postdrop), mode 2755: a
+# package sets that in its postinst (dpkg-statoverride); make install sets
+# it only when run by root without DESTDIR and the group exists.
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+DATADIR    ?= $(PREFIX)/share
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+MAN1       := $(sort $(wildcard man/*.1))
+MAN5       := $(sort $(wildcard man/*.5))
+INSTALL    ?= install
+
+install: $(BUILD)/postie
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DATADIR)/postie
+	$(INSTALL) -m 0755 $(BUILD)/postie $(DESTDIR)$(SBINDIR)/postie
+	$(INSTALL) -m 0755 $(BUILD)/postie $(DESTDIR)$(SBINDIR)/postdrop
+	ln -sf postie $(DESTDIR)$(SBINDIR)/sendmail
+	ln -sf $(if $(filter $(SBINDIR),$(PREFIX)/sbin),../sbin/postie,$(SBINDIR)/postie) $(DESTDIR)$(BINDIR)/mailq
+	ln -sf $(if $(filter $(SBINDIR),$(PREFIX)/sbin),../sbin/postie,$(SBINDIR)/postie) $(DESTDIR)$(BINDIR)/newaliases
+	$(INSTALL) -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 0644 contrib/systemd/postie.service $(DESTDIR)$(UNITDIR)/postie.service
+	$(INSTALL) -m 0644 contrib/system/postie.conf $(DESTDIR)$(DATADIR)/postie/postie.conf.system
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && getent group postdrop >/dev/null; then \
+	    chgrp postdrop $(SBINDIR)/postdrop && chmod 2755 $(SBINDIR)/postdrop; \
+	else echo "note: $(SBINDIR)/postdrop must be group postdrop, mode 2755 (docs/install.md)"; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/postie $(DESTDIR)$(SBINDIR)/postdrop $(DESTDIR)$(SBINDIR)/sendmail \
+	    $(DESTDIR)$(BINDIR)/mailq $(DESTDIR)$(BINDIR)/newaliases \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5))) \
+	    $(DESTDIR)$(UNITDIR)/postie.service $(DESTDIR)$(DATADIR)/postie/postie.conf.system
+	-rmdir $(DESTDIR)$(DATADIR)/postie 2>/dev/null
+
+deb:
+	dpkg-buildpackage -us -uc -b
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
