@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,6 +285,24 @@ static void master_instance_mailbox(const char *name, uid_t uid, gid_t gid)
     mail_user_free(&u);
 }
 
+/* maildrop/ and public/ are group setgid_group on a system install, so
+ * that the setgid postdrop helper can enter them (docs/architecture.md,
+ * "Local submission"); the walk above gave them mail_owner's group, which
+ * would lock out every normal user's sendmail after each start.  Where the
+ * group does not exist (postie serve, a bare make install) nothing is done. */
+static void master_instance_setgid_dirs(const char *queue, uid_t uid)
+{
+    struct group *g = getgrnam(var_str("setgid_group"));
+    if (g == NULL)
+        return;
+    static const char *const dirs[] = {QUEUE_MAILDROP, QUEUE_PUBLIC};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        char *p = fs_join(queue, dirs[i]);
+        master_instance_chown(p, uid, g->gr_gid);
+        mem_free(&p);
+    }
+}
+
 int master_instance_dirs(uid_t uid, gid_t gid, master_instance_report *r,
                          char **err_r)
 {
@@ -329,6 +348,7 @@ int master_instance_dirs(uid_t uid, gid_t gid, master_instance_report *r,
         goto out;
     if (uid != (uid_t)-1) {
         master_instance_chown_tree(queue, uid, gid);
+        master_instance_setgid_dirs(queue, uid);
         master_instance_chown(base, uid, gid);
         /* The users file holds password hashes: root's, readable by the
          * services' group (smtpd checks recipients, local delivers). */
