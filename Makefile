@@ -111,6 +111,9 @@ UNITDIR    ?= $(PREFIX)/lib/systemd/system
 MAN1       := $(sort $(wildcard man/*.1))
 MAN5       := $(sort $(wildcard man/*.5))
 INSTALL    ?= install
+# mailq and newaliases: relative links when bin and sbin are siblings, so
+# that they hold inside DESTDIR and in a package.
+BIN_TO_POSTIE = $(if $(and $(filter $(SBINDIR),$(PREFIX)/sbin),$(filter $(BINDIR),$(PREFIX)/bin)),../sbin/postie,$(SBINDIR)/postie)
 
 install: $(BUILD)/postie
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
@@ -118,8 +121,8 @@ install: $(BUILD)/postie
 	$(INSTALL) -m 0755 $(BUILD)/postie $(DESTDIR)$(SBINDIR)/postie
 	$(INSTALL) -m 0755 $(BUILD)/postie $(DESTDIR)$(SBINDIR)/postdrop
 	ln -sf postie $(DESTDIR)$(SBINDIR)/sendmail
-	ln -sf $(if $(filter $(SBINDIR),$(PREFIX)/sbin),../sbin/postie,$(SBINDIR)/postie) $(DESTDIR)$(BINDIR)/mailq
-	ln -sf $(if $(filter $(SBINDIR),$(PREFIX)/sbin),../sbin/postie,$(SBINDIR)/postie) $(DESTDIR)$(BINDIR)/newaliases
+	ln -sf $(BIN_TO_POSTIE) $(DESTDIR)$(BINDIR)/mailq
+	ln -sf $(BIN_TO_POSTIE) $(DESTDIR)$(BINDIR)/newaliases
 	$(INSTALL) -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	$(INSTALL) -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
 	$(INSTALL) -m 0644 contrib/systemd/postie.service $(DESTDIR)$(UNITDIR)/postie.service

@@ -136,3 +136,53 @@ def test_root_master_keeps_maildrop_group_for_postdrop_across_restart(postie):
     for d in ("maildrop", "public"):
         st = os.stat(postie.path("queue", d))
         assert (st.st_uid, st.st_gid) == (owner, gid), d
+
+
+def test_make_uninstall_removes_everything_install_put(tmp_path):
+    d = tmp_path / "stage"
+    for target in ("install", "uninstall"):
+        r = subprocess.run(["make", "-C", REPO, target, f"DESTDIR={d}", "PREFIX=/usr"],
+                           capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stdout + r.stderr
+    left = [os.path.join(p, f) for p, _, fs in os.walk(d) for f in fs]
+    assert left == []
+
+
+def test_package_installs_fail2ban_and_logwatch_files_of_contrib(tmp_path):
+    """debian/install-contrib.sh takes whatever contrib/fail2ban and
+    contrib/logwatch hold at build time, in either layout."""
+    script = os.path.join(REPO, "debian/install-contrib.sh")
+    empty = tmp_path / "none"
+    empty.mkdir()
+    r = subprocess.run(["sh", script, str(empty), str(tmp_path / "d0")],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    # Laid out as /etc.
+    c = tmp_path / "c1"
+    for rel in ("fail2ban/filter.d/postie.conf", "fail2ban/jail.d/postie.conf",
+                "logwatch/conf/services/postie.conf", "logwatch/conf/logfiles/postie.conf",
+                "logwatch/scripts/services/postie", "fail2ban/README.md"):
+        (c / rel).parent.mkdir(parents=True, exist_ok=True)
+        (c / rel).write_text("x\n")
+    d = tmp_path / "d1"
+    r = subprocess.run(["sh", script, str(c), str(d)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    for rel in ("etc/fail2ban/filter.d/postie.conf", "etc/fail2ban/jail.d/postie.conf",
+                "etc/logwatch/conf/services/postie.conf", "etc/logwatch/conf/logfiles/postie.conf"):
+        assert (d / rel).is_file(), rel
+    assert os.access(d / "etc/logwatch/scripts/services/postie", os.X_OK)
+    assert not (d / "etc/fail2ban/filter.d/README.md").exists()
+    # Flat.
+    c = tmp_path / "c2"
+    (c / "fail2ban").mkdir(parents=True)
+    (c / "logwatch").mkdir()
+    (c / "fail2ban/postie.conf").write_text("x\n")
+    (c / "fail2ban/postie-jail.conf").write_text("x\n")
+    (c / "logwatch/postie.conf").write_text("x\n")
+    (c / "logwatch/postie").write_text("x\n")
+    d = tmp_path / "d2"
+    r = subprocess.run(["sh", script, str(c), str(d)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    for rel in ("etc/fail2ban/filter.d/postie.conf", "etc/fail2ban/jail.d/postie-jail.conf",
+                "etc/logwatch/conf/services/postie.conf", "etc/logwatch/scripts/services/postie"):
+        assert (d / rel).is_file(), rel

@@ -143,5 +143,12 @@ step "ok: apt-get purge removed /etc/postie, kept the non-empty queue"
 inroot apt-get install -y -q --no-install-recommends "/tmp/$(basename "$deb")" >"$work/reinstall.log" 2>&1 ||
     { tail -30 "$work/reinstall.log"; fail "reinstall"; }
 wait_mail "^Subject: queued while stopped" "reinstall delivered the message queued before remove"
+# An upgrade (here: the same version again) while running: prerm stops,
+# postinst starts again.
+inroot apt-get install -y -q --reinstall "/tmp/$(basename "$deb")" >>"$work/reinstall.log" 2>&1 ||
+    { tail -30 "$work/reinstall.log"; fail "apt-get install --reinstall"; }
+inroot postie status >/dev/null || fail "not running after apt-get install --reinstall"
+[ -f "$root/etc/logrotate.d/postie" ] || fail "no /etc/logrotate.d/postie"
+step "ok: reinstall while running: running again"
 inroot postie stop >/dev/null || fail "postie stop (end)"
 step "PASS (total $(( $(date +%s) - t0 ))s)"
