@@ -186,3 +186,16 @@ def test_package_installs_fail2ban_and_logwatch_files_of_contrib(tmp_path):
     for rel in ("etc/fail2ban/filter.d/postie.conf", "etc/fail2ban/jail.d/postie-jail.conf",
                 "etc/logwatch/conf/services/postie.conf", "etc/logwatch/scripts/services/postie"):
         assert (d / rel).is_file(), rel
+
+
+def test_systemd_unit_passes_systemd_analyze_verify(tmp_path, destdir):
+    import shutil
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("no systemd-analyze")
+    # The unit names /usr/sbin/postie; point it at the staged binary.
+    text = open(os.path.join(destdir, "usr/lib/systemd/system/postie.service")).read()
+    unit = tmp_path / "postie.service"
+    unit.write_text(text.replace("/usr/sbin/postie", os.path.join(destdir, "usr/sbin/postie")))
+    r = subprocess.run(["systemd-analyze", "verify", "--man=no", str(unit)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "postie.service" not in r.stderr, r.stderr
