@@ -21,7 +21,7 @@ from postie_env import REPO, wait_until
 
 MAN_PAGES = ["postie.1", "postie-queue.1", "postie-log.1", "postie-config.1",
              "postie-user.1", "postie-doctor.1", "postie.conf.5"]
-SO_PAGES = ["sendmail.1", "mailq.1", "newaliases.1"]
+SO_PAGES = ["sendmail.1", "mailq.1", "newaliases.1", "postdrop.1"]
 
 
 @pytest.fixture(scope="module")
