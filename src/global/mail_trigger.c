@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "util/msg.h"
+#include "util/unix_bind.h"
 
 static int mail_trigger_addr(struct sockaddr_un *sun, const char *queue_dir,
                              const char *service)
@@ -49,15 +50,13 @@ int mail_trigger_listen(const char *queue_dir, const char *service)
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
-    unlink(sun.sun_path);
-    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+    /* Writers may run as other users of the mail system's group. */
+    if (unix_bind(fd, &sun, 0660) < 0) {
         int saved = errno;
         close(fd);
         errno = saved;
         return -1;
     }
-    /* Writers may run as other users of the mail system's group. */
-    chmod(sun.sun_path, 0660);
     return fd;
 }
 

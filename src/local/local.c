@@ -29,6 +29,7 @@
 #include "util/events.h"
 #include "util/mem.h"
 #include "util/msg.h"
+#include "util/unix_bind.h"
 
 char *local_queue_dir;
 static int local_listen_fd = -1;
@@ -44,12 +45,10 @@ static int local_bind(const char *queue_dir)
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         msg_fatal("socket: %m");
-    unlink(sun.sun_path);
-    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
-        msg_fatal("bind %s: %m", sun.sun_path);
     /* private/ itself admits only the queue owner; the socket may be
      * open to all behind it (qmgr runs as mail_owner, we may be root). */
-    chmod(sun.sun_path, 0666);
+    if (unix_bind(fd, &sun, 0666) < 0)
+        msg_fatal("bind %s: %m", sun.sun_path);
     if (listen(fd, 128) < 0)
         msg_fatal("listen %s: %m", sun.sun_path);
     return fd;

@@ -38,6 +38,7 @@
 #include "util/fsutil.h"
 #include "util/mem.h"
 #include "util/msg.h"
+#include "util/unix_bind.h"
 
 /* A file that never got its read bits was abandoned by a crashed writer. */
 #define PICKUP_STALE_SECONDS 3600
@@ -338,13 +339,11 @@ static int pickup_showq_listen(const char *queue_dir)
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
-    unlink(sun.sun_path);
-    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 16) < 0) {
+    /* Who reaches public/ may ask (docs/architecture.md). */
+    if (unix_bind(fd, &sun, 0666) < 0 || listen(fd, 16) < 0) {
         close(fd);
         return -1;
     }
-    /* Who reaches public/ may ask (docs/architecture.md). */
-    chmod(sun.sun_path, 0666);
     return fd;
 }
 
