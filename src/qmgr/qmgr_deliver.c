@@ -17,10 +17,19 @@
  * that time or the next run over deferred/ (periodic, a back-off that ran
  * out, postie queue flush) revives it.
  *
- * Cost: scheduling walks the active messages' recipients, O(recipients in
- * active/) per completed delivery; destination counts are a short list of
- * at most default_process_limit entries.
+ * Cost: work in proportion to what changed, as Postfix's in-core queue.
+ * A message's recipients are routed once, when it becomes active, and each
+ * waiting one is put on its destination's list (FIFO, so a message's
+ * recipients sit side by side and batch together).  A destination is
+ * "ready" while it has waiting recipients and a free slot under its
+ * limit; ready destinations hang on their transport's list.  A schedule
+ * pass walks, per transport that has room, only its ready destinations,
+ * and stops a transport at default_process_limit; a destination that
+ * starts a delivery goes to the back of the list (round robin, so one
+ * busy destination cannot starve the others).  Destinations are found by
+ * a hash of their key.  Nothing rescans active/.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -41,10 +50,47 @@
 #include "util/mem.h"
 #include "util/msg.h"
 
+/* An agent that is not there yet (starting, or being restarted by master
+ * after a crash) is waited for quietly for a few seconds before its
+ * recipients are deferred: otherwise every message found at start would
+ * wait a whole minimal_backoff_time for an agent that was up 50 ms later. */
+#define QMGR_AGENT_GRACE 10.0
+#define QMGR_AGENT_RETRY 0.25
+
+struct qmgr_dest;
+
+typedef struct qmgr_agent {
+    char name[32];
+    double down_since;   /* 0: reachable */
+    double retry_at;
+    int inflight;        /* connections open to it */
+    struct qmgr_dest *ready_head, *ready_tail; /* its ready destinations */
+    size_t nready;
+} qmgr_agent;
+
+/* One waiting recipient on its destination's list; qm->wait[ri] points
+ * back, so that it leaves the list in O(1) when it stops waiting.  The
+ * invariant: on the list exactly while qm->rstate[ri] == QMGR_R_WAIT. */
+typedef struct qmgr_wait {
+    qmgr_msg *qm;
+    size_t ri;
+    struct qmgr_dest *dest;
+    struct qmgr_wait *prev, *next;
+} qmgr_wait;
+
+/* A destination (a concurrency key, "transport:destination"): alive while
+ * it has deliveries in flight or recipients waiting. */
 typedef struct qmgr_dest {
     char *key;
-    int count;
-    struct qmgr_dest *next;
+    unsigned hash;
+    int count;                 /* deliveries in flight (until "release") */
+    long long limit;           /* <= 0: none */
+    qmgr_agent *agent;
+    qmgr_wait *wait_head, *wait_tail;
+    size_t nwait;
+    bool ready;                /* on agent's ready list */
+    struct qmgr_dest *rprev, *rnext;
+    struct qmgr_dest *hnext;   /* hash chain */
 } qmgr_dest;
 
 /* One connection to an agent: one recipient for local, up to
@@ -67,7 +113,8 @@ typedef struct qmgr_job {
     buf *in;
 } qmgr_job;
 
-static qmgr_dest *qmgr_dests;
+#define QMGR_DEST_BUCKETS 4096 /* a power of two */
+static qmgr_dest *qmgr_dest_table[QMGR_DEST_BUCKETS];
 static int qmgr_inflight;
 
 /* A suspended destination: a short list (one entry per unreachable next
@@ -148,20 +195,6 @@ void qmgr_deliver_revive_all(void)
         qmgr_deliver_dead_free(&qmgr_deads);
 }
 
-/* An agent that is not there yet (starting, or being restarted by master
- * after a crash) is waited for quietly for a few seconds before its
- * recipients are deferred: otherwise every message found at start would
- * wait a whole minimal_backoff_time for an agent that was up 50 ms later. */
-#define QMGR_AGENT_GRACE 10.0
-#define QMGR_AGENT_RETRY 0.25
-
-typedef struct qmgr_agent {
-    char name[32];
-    double down_since;   /* 0: reachable */
-    double retry_at;
-    int inflight;        /* connections open to it */
-} qmgr_agent;
-
 static qmgr_agent qmgr_agents[8];
 static long long qmgr_process_limit = 100; /* read once per schedule pass */
 static uint64_t qmgr_agent_timer;
@@ -190,30 +223,134 @@ int qmgr_deliver_inflight(void)
     return qmgr_inflight;
 }
 
-static qmgr_dest *qmgr_deliver_dest(const char *key)
+/* Keys compare without regard to case (domains, RFC 5321 section 2.4). */
+static unsigned qmgr_deliver_hash(const char *key)
 {
-    for (qmgr_dest *d = qmgr_dests; d; d = d->next)
-        if (strcasecmp(d->key, key) == 0)
+    unsigned h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ (unsigned)tolower(*p)) * 16777619u;
+    return h;
+}
+
+static qmgr_dest *qmgr_deliver_dest(const char *key, const char *transport,
+                                    long long limit)
+{
+    unsigned h = qmgr_deliver_hash(key);
+    qmgr_dest **bucket = &qmgr_dest_table[h & (QMGR_DEST_BUCKETS - 1)];
+    for (qmgr_dest *d = *bucket; d; d = d->hnext)
+        if (d->hash == h && strcasecmp(d->key, key) == 0)
             return d;
     qmgr_dest *d = mem_zalloc(sizeof(*d));
     d->key = mem_strdup(key);
-    d->next = qmgr_dests;
-    qmgr_dests = d;
+    d->hash = h;
+    d->limit = limit;
+    d->agent = qmgr_deliver_agent(transport);
+    d->hnext = *bucket;
+    *bucket = d;
     return d;
+}
+
+/* Put d on or take it off its agent's ready list, as its state says; free
+ * it when nothing refers to it any more. */
+static void qmgr_deliver_dest_update(qmgr_dest *d)
+{
+    qmgr_agent *ag = d->agent;
+    bool ready = d->nwait > 0 && (d->limit <= 0 || d->count < d->limit);
+    if (ready && !d->ready) {
+        d->rprev = ag->ready_tail;
+        d->rnext = NULL;
+        if (ag->ready_tail)
+            ag->ready_tail->rnext = d;
+        else
+            ag->ready_head = d;
+        ag->ready_tail = d;
+        ag->nready++;
+        d->ready = true;
+    } else if (!ready && d->ready) {
+        if (d->rprev)
+            d->rprev->rnext = d->rnext;
+        else
+            ag->ready_head = d->rnext;
+        if (d->rnext)
+            d->rnext->rprev = d->rprev;
+        else
+            ag->ready_tail = d->rprev;
+        ag->nready--;
+        d->ready = false;
+    }
+    if (d->count == 0 && d->nwait == 0) {
+        qmgr_dest **pp = &qmgr_dest_table[d->hash & (QMGR_DEST_BUCKETS - 1)];
+        while (*pp != d)
+            pp = &(*pp)->hnext;
+        *pp = d->hnext;
+        mem_free(&d->key);
+        mem_free(&d);
+    }
+}
+
+/* Round robin: the destination that just started a delivery waits behind
+ * the others of its transport. */
+static void qmgr_deliver_dest_to_back(qmgr_dest *d)
+{
+    qmgr_agent *ag = d->agent;
+    if (!d->ready || ag->ready_tail == d)
+        return;
+    if (d->rprev)
+        d->rprev->rnext = d->rnext;
+    else
+        ag->ready_head = d->rnext;
+    d->rnext->rprev = d->rprev; /* not the tail: checked above */
+    d->rprev = ag->ready_tail;
+    d->rnext = NULL;
+    ag->ready_tail->rnext = d;
+    ag->ready_tail = d;
 }
 
 static void qmgr_deliver_dest_release(qmgr_dest *d)
 {
-    if (--d->count > 0)
+    d->count--;
+    qmgr_deliver_dest_update(d);
+}
+
+/* Recipient ri of qm waits for a delivery: onto its destination's list. */
+static void qmgr_deliver_wait(qmgr_msg *qm, size_t ri)
+{
+    const qmgr_route *rt = &qm->routes[ri];
+    qmgr_dest *d = qmgr_deliver_dest(rt->key, rt->transport, rt->limit);
+    qmgr_wait *w = mem_zalloc(sizeof(*w));
+    w->qm = qm;
+    w->ri = ri;
+    w->dest = d;
+    w->prev = d->wait_tail;
+    if (d->wait_tail)
+        d->wait_tail->next = w;
+    else
+        d->wait_head = w;
+    d->wait_tail = w;
+    d->nwait++;
+    qm->wait[ri] = w;
+    qmgr_deliver_dest_update(d);
+}
+
+/* Recipient ri of qm stops waiting (started, or deferred by qmgr). */
+static void qmgr_deliver_unwait(qmgr_msg *qm, size_t ri)
+{
+    qmgr_wait *w = qm->wait[ri];
+    if (w == NULL)
         return;
-    for (qmgr_dest **pp = &qmgr_dests; *pp; pp = &(*pp)->next) {
-        if (*pp == d) {
-            *pp = d->next;
-            mem_free(&d->key);
-            mem_free(&d);
-            return;
-        }
-    }
+    qmgr_dest *d = w->dest;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        d->wait_head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        d->wait_tail = w->prev;
+    d->nwait--;
+    qm->wait[ri] = NULL;
+    mem_free(&w);
+    qmgr_deliver_dest_update(d);
 }
 
 /* Which agent, which next hop, which concurrency key and limit.  Domains
@@ -262,15 +399,26 @@ void qmgr_deliver_routes(qmgr_msg *qm)
 {
     if (qm->routes != NULL)
         return;
-    qm->routes = mem_zalloc((qm->m->nrcpt ? qm->m->nrcpt : 1) *
-                            sizeof(*qm->routes));
+    size_t n = qm->m->nrcpt ? qm->m->nrcpt : 1;
+    qm->routes = mem_zalloc(n * sizeof(*qm->routes));
+    qm->wait = mem_zalloc(n * sizeof(*qm->wait));
     for (size_t i = 0; i < qm->m->nrcpt; i++) {
         if (qm->rstate[i] != QMGR_R_WAIT)
             continue;
         qmgr_route *r = &qm->routes[i];
         r->transport = qmgr_deliver_route(qm->m->rcpts[i].addr, &r->nexthop,
                                           &r->key, &r->limit);
+        qmgr_deliver_wait(qm, i);
     }
+}
+
+void qmgr_deliver_forget(qmgr_msg *qm)
+{
+    if (qm->wait == NULL)
+        return;
+    for (size_t i = 0; i < qm->m->nrcpt; i++)
+        qmgr_deliver_unwait(qm, i);
+    mem_free(&qm->wait);
 }
 
 static void qmgr_deliver_end(qmgr_job *job)
@@ -473,6 +621,7 @@ static bool qmgr_deliver_start(qmgr_msg *qm, const size_t *ri, size_t n,
     for (size_t k = 0; k < n; k++) {
         qm->rstate[ri[k]] = QMGR_R_BUSY;
         qm->waiting--;
+        qmgr_deliver_unwait(qm, ri[k]);
     }
     if (fd >= 0) {
         char *hop = mem_strdup(nexthop);
@@ -558,6 +707,71 @@ static bool qmgr_deliver_start(qmgr_msg *qm, const size_t *ri, size_t n,
     return true;
 }
 
+/* Defer every waiting recipient of a suspended destination (Postfix's
+ * throttling: the agent is not asked). */
+static void qmgr_deliver_suspend(qmgr_dest *d, const qmgr_dead *dd)
+{
+    char why[DELIVER_REPLY_MAX];
+    snprintf(why, sizeof(why), "delivery temporarily suspended: %s", dd->text);
+    char dsn[sizeof(dd->dsn)];
+    snprintf(dsn, sizeof(dsn), "%s", dd->dsn);
+    d->count++; /* keeps d alive while its list empties */
+    while (d->wait_head) {
+        qmgr_msg *qm = d->wait_head->qm;
+        size_t ri = d->wait_head->ri;
+        qmgr_deliver_unwait(qm, ri);
+        qm->waiting--;
+        qmgr_message_log_self(qm, ri, dsn, why, 0);
+        qmgr_message_result(qm, ri, dsn, why, false);
+        if (qm->waiting == 0 && qm->inflight == 0)
+            qmgr_message_finish(qm);
+    }
+    qmgr_deliver_dest_release(d);
+}
+
+/* Start what d's limit and its agent allow.  False when the agent can take
+ * no more now (its other destinations need not be tried). */
+static bool qmgr_deliver_dest_run(qmgr_dest *d)
+{
+    const qmgr_dead *dd = qmgr_deliver_dead_find(d->key);
+    if (dd != NULL) {
+        qmgr_deliver_suspend(d, dd);
+        return true;
+    }
+    qmgr_agent *ag = d->agent;
+    d->count++; /* keeps d alive across the starts and finishes below */
+    bool more = true;
+    while (d->nwait > 0 && (d->limit <= 0 || d->count - 1 < d->limit)) {
+        if (ag->inflight >= qmgr_process_limit ||
+            (ag->down_since > 0 && event_now() < ag->retry_at)) {
+            more = false;
+            break;
+        }
+        qmgr_msg *qm = d->wait_head->qm;
+        const qmgr_route *rt = &qm->routes[d->wait_head->ri];
+        size_t batch[QMGR_BATCH];
+        size_t n = 0;
+        /* Others of this message to the same destination ride along
+         * (local takes one recipient per request): they are next on the
+         * list, put there together when the message became active. */
+        for (qmgr_wait *w = d->wait_head;
+             w && w->qm == qm && n < QMGR_BATCH; w = w->next) {
+            batch[n++] = w->ri;
+            if (strcmp(rt->transport, "local") == 0)
+                break;
+        }
+        if (!qmgr_deliver_start(qm, batch, n, rt->transport, rt->nexthop, d)) {
+            more = false; /* the agent is not there yet */
+            break;
+        }
+        qmgr_deliver_dest_to_back(d);
+        if (qm->waiting == 0 && qm->inflight == 0)
+            qmgr_message_finish(qm); /* every one deferred at once */
+    }
+    qmgr_deliver_dest_release(d);
+    return more;
+}
+
 void qmgr_deliver_schedule(void)
 {
     static bool busy;
@@ -565,47 +779,18 @@ void qmgr_deliver_schedule(void)
         return;
     busy = true; /* finish() below may come back here */
     qmgr_process_limit = var_int("default_process_limit");
-    qmgr_msg *next;
-    for (qmgr_msg *qm = qmgr_active_head; qm; qm = next) {
-        next = qm->next;
-        if (qm->waiting > 0)
-            qmgr_deliver_routes(qm);
-        for (size_t i = 0; i < qm->m->nrcpt && qm->waiting > 0; i++) {
-            if (qm->rstate[i] != QMGR_R_WAIT)
-                continue;
-            const qmgr_route *rt = &qm->routes[i];
-            const qmgr_dead *dd = qmgr_deliver_dead_find(rt->key);
-            if (dd != NULL) {
-                /* Suspended: deferred here, the agent is not asked. */
-                char why[DELIVER_REPLY_MAX];
-                snprintf(why, sizeof(why),
-                         "delivery temporarily suspended: %s", dd->text);
-                qm->waiting--;
-                qmgr_message_log_self(qm, i, dd->dsn, why, 0);
-                qmgr_message_result(qm, i, dd->dsn, why, false);
-                continue;
-            }
-            qmgr_dest *d = qmgr_deliver_dest(rt->key);
-            if (rt->limit <= 0 || d->count < rt->limit) {
-                size_t batch[QMGR_BATCH];
-                size_t n = 0;
-                batch[n++] = i;
-                /* Others of this message to the same destination ride
-                 * along (local takes one recipient per request). */
-                if (strcmp(rt->transport, "local") != 0)
-                    for (size_t j = i + 1; j < qm->m->nrcpt && n < QMGR_BATCH; j++)
-                        if (qm->rstate[j] == QMGR_R_WAIT &&
-                            strcasecmp(qm->routes[j].key, rt->key) == 0)
-                            batch[n++] = j;
-                qmgr_deliver_start(qm, batch, n, rt->transport, rt->nexthop, d);
-            }
-            if (d->count == 0) { /* not started: drop the unused entry */
-                d->count = 1;
-                qmgr_deliver_dest_release(d);
-            }
+    for (size_t a = 0; a < sizeof(qmgr_agents) / sizeof(qmgr_agents[0]); a++) {
+        qmgr_agent *ag = &qmgr_agents[a];
+        /* Each ready destination once per pass; those that start go to
+         * the back, so the pass visits as many as were ready at its start. */
+        size_t visits = ag->nready;
+        qmgr_dest *d = ag->ready_head;
+        while (d != NULL && visits-- > 0) {
+            qmgr_dest *next = d->rnext;
+            if (!qmgr_deliver_dest_run(d))
+                break;
+            d = next != NULL && next->ready ? next : ag->ready_head;
         }
-        if (qm->waiting == 0 && qm->inflight == 0)
-            qmgr_message_finish(qm);
     }
     busy = false;
 }

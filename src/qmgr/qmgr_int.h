@@ -33,6 +33,8 @@ typedef struct qmgr_msg {
     queue_msg *m;
     unsigned char *rstate;     /* enum qmgr_rstate per m->rcpts[i] */
     qmgr_route *routes;        /* per m->rcpts[i]; NULL until scheduled */
+    struct qmgr_wait **wait;   /* per m->rcpts[i]: its entry on the
+                                * destination's list while it waits */
     long long active_usec;     /* when it entered active/ */
     int inflight;
     size_t waiting;            /* recipients in QMGR_R_WAIT */
@@ -67,8 +69,11 @@ void qmgr_message_log_self(qmgr_msg *qm, size_t ri, const char *dsn,
                            const char *text, long long handoff);
 
 /* qmgr_deliver.c */
-/* Fill qm->routes (once). */
+/* Fill qm->routes (once) and put the waiting recipients on their
+ * destinations' lists. */
 void qmgr_deliver_routes(qmgr_msg *qm);
+/* Take qm's recipients off those lists (before it is freed). */
+void qmgr_deliver_forget(qmgr_msg *qm);
 /* Start as many deliveries as the limits allow. */
 void qmgr_deliver_schedule(void);
 int qmgr_deliver_inflight(void);

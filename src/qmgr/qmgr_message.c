@@ -70,6 +70,7 @@ static void qmgr_message_unlink_list(qmgr_msg *qm)
 static void qmgr_message_free(qmgr_msg **qmp)
 {
     qmgr_msg *qm = *qmp;
+    qmgr_deliver_forget(qm);
     if (qm->routes) {
         for (size_t i = 0; i < qm->m->nrcpt; i++) {
             mem_free(&qm->routes[i].nexthop);
@@ -163,6 +164,7 @@ int qmgr_message_activate(const char *from, const char *id)
      * recipients this pass will deliver. */
     msg_info("%s: from=<%s>, size=%zu, nrcpt=%zu (queue active)", id,
              m->sender, m->content_len, qm->waiting);
+    qmgr_deliver_routes(qm);
     return 0;
 }
 
