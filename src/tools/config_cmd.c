@@ -23,6 +23,7 @@
 #include "global/mail_aliases.h"
 #include "global/mail_conf.h"
 #include "global/mail_users.h"
+#include "master/master.h"
 #include "smtpd/smtpd_check.h"
 #include "tools/tools.h"
 #include "util/conf.h"
@@ -45,21 +46,35 @@ typedef struct config_cmd_problem {
     int line;
     int seq;
     char *text;
+    bool warning;       /* said, but not a problem (exit 0) */
 } config_cmd_problem;
 
 typedef struct config_cmd_problems {
     config_cmd_problem *v;
     size_t n;
+    int warnings;
 } config_cmd_problems;
+
+static void config_cmd_add(config_cmd_problems *ps, const char *path, int line,
+                           const char *text, bool warning)
+{
+    ps->v = mem_realloc(ps->v, (ps->n + 1) * sizeof(*ps->v));
+    ps->v[ps->n] = (config_cmd_problem){mem_strdup(path), line, (int)ps->n,
+                                        mem_strdup(text), warning};
+    ps->n++;
+    ps->warnings += warning;
+}
 
 static void config_cmd_collect(const char *path, int line, const char *text,
                                void *ctx)
 {
-    config_cmd_problems *ps = ctx;
-    ps->v = mem_realloc(ps->v, (ps->n + 1) * sizeof(*ps->v));
-    ps->v[ps->n] = (config_cmd_problem){mem_strdup(path), line, (int)ps->n,
-                                        mem_strdup(text)};
-    ps->n++;
+    config_cmd_add(ctx, path, line, text, false);
+}
+
+static void config_cmd_collect_warning(const char *path, int line,
+                                       const char *text, void *ctx)
+{
+    config_cmd_add(ctx, path, line, text, true);
 }
 
 static int config_cmd_order(const void *a, const void *b)
@@ -78,12 +93,19 @@ static void config_cmd_flush(config_cmd_problems *ps)
     if (ps->n > 1) /* qsort wants a real array, even of none */
         qsort(ps->v, ps->n, sizeof(*ps->v), config_cmd_order);
     for (size_t i = 0; i < ps->n; i++) {
-        config_cmd_report(ps->v[i].path, ps->v[i].line, ps->v[i].text, NULL);
+        if (ps->v[i].warning) {
+            char text[1200];
+            snprintf(text, sizeof(text), "warning: %s", ps->v[i].text);
+            config_cmd_report(ps->v[i].path, ps->v[i].line, text, NULL);
+        } else {
+            config_cmd_report(ps->v[i].path, ps->v[i].line, ps->v[i].text, NULL);
+        }
         mem_free(&ps->v[i].path);
         mem_free(&ps->v[i].text);
     }
     mem_free(&ps->v);
     ps->n = 0;
+    ps->warnings = 0;
 }
 
 static const mail_conf_param *config_cmd_param(const char *name)
@@ -96,7 +118,7 @@ static const mail_conf_param *config_cmd_param(const char *name)
 
 /* Checks of the environment, past the file's own syntax: what a start as
  * root would trip over. */
-static int config_cmd_environment(void)
+static int config_cmd_environment(config_cmd_problems *ps)
 {
     int problems = 0;
     char *path = NULL;
@@ -116,7 +138,7 @@ static int config_cmd_environment(void)
             sprintf(path, "%s/%s", mail_conf_dir(), MAIL_CONF_FILE);
             conf *c = conf_load(path, NULL, NULL);
             const conf_entry *e = c ? conf_find(c, "mail_owner") : NULL;
-            config_cmd_report(path, e ? e->line : 0, text, NULL);
+            config_cmd_collect(path, e ? e->line : 0, text, ps);
             conf_free(&c);
             problems++;
         }
@@ -200,22 +222,25 @@ static void config_cmd_users(config_cmd_problems *ps)
 int config_main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "check") == 0) {
-        config_cmd_problems ps = {NULL, 0};
-        int n = mail_conf_check(config_cmd_collect, &ps);
+        /* Every problem at once, as postfix check does: one run shows the
+         * whole list.  Bad values (not a number, not a time) do not stop
+         * the checks below: those read values as text only (var_str,
+         * var_list, var_path), never through var_int or var_time, which
+         * would be fatal on them. */
+        config_cmd_problems ps = {NULL, 0, 0};
+        mail_conf_check(config_cmd_collect, &ps);
+        mail_conf_read_quietly(); /* unknown names: reported just above */
+        config_cmd_environment(&ps);
+        /* The other files of the instance, as postfix check does. */
+        size_t entries = 0;
+        mail_aliases_check(config_cmd_alias_report, &ps, &entries);
+        config_cmd_users(&ps);
+        /* The smtpd restriction lists and their access tables. */
+        smtpd_check_config(config_cmd_collect, &ps);
+        /* Set for a service this build lacks: said, not counted. */
+        master_check_unbuilt(config_cmd_collect_warning, &ps);
+        int n = (int)ps.n - ps.warnings;
         config_cmd_flush(&ps);
-        /* Bad values would make the reader fatal; report them alone. */
-        if (n == 0) {
-            mail_conf_read();
-            n += config_cmd_environment();
-            /* The other files of the instance, as postfix check does. */
-            size_t entries = 0;
-            mail_aliases_check(config_cmd_alias_report, &ps, &entries);
-            config_cmd_users(&ps);
-            /* The smtpd restriction lists and their access tables. */
-            smtpd_check_config(config_cmd_collect, &ps);
-            n += (int)ps.n;
-            config_cmd_flush(&ps);
-        }
         if (n > 0) {
             fprintf(stderr, "postie config check: %d problem%s\n", n, n == 1 ? "" : "s");
             return 1;
