@@ -1,17 +1,20 @@
 /*
  * config_cmd - "postie config", Postfix's postconf and "postfix check":
  *
- *   postie config              the values set in postie.conf (postconf -n)
+ *   postie config [-n]         the values set in postie.conf (postconf -n)
  *   postie config all          every parameter's value (postconf)
  *   postie config -d [NAME..]  the embedded defaults (postconf -d)
  *   postie config [-x] NAME..  named values, raw or -x expanded
+ *   postie config -e 'NAME = VALUE'...   set, in place (postconf -e)
+ *   postie config -X NAME...   remove, in place (postconf -X)
  *   postie config check        each problem as "file:line: text" on stderr,
  *                              exit 1 when there is any (postfix check):
  *                              postie.conf, then the alias files, the
  *                              users file, the smtpd restriction lists
  *                              and their access tables
  *
- * Does not: change the file (an editor does that, and comments survive).
+ * Lists are sorted by name, as postconf prints them.  -e and -X are in
+ * config_cmd_edit.c.
  */
 #include <errno.h>
 #include <pwd.h>
@@ -25,6 +28,7 @@
 #include "global/mail_users.h"
 #include "master/master.h"
 #include "smtpd/smtpd_check.h"
+#include "tools/config_cmd.h"
 #include "tools/tools.h"
 #include "util/conf.h"
 #include "util/fsutil.h"
@@ -114,6 +118,36 @@ static const mail_conf_param *config_cmd_param(const char *name)
         if (strcmp(p->name, name) == 0)
             return p;
     return NULL;
+}
+
+enum config_cmd_what { CONFIG_CMD_SET, CONFIG_CMD_ALL, CONFIG_CMD_DEFAULTS };
+
+static int config_cmd_by_name(const void *a, const void *b)
+{
+    const mail_conf_param *x = *(const mail_conf_param *const *)a;
+    const mail_conf_param *y = *(const mail_conf_param *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+/* "name = value" lines sorted by name, as postconf prints them: the
+ * values set in the file (raw, as postconf -n), all of them, or the
+ * defaults. */
+static void config_cmd_print(enum config_cmd_what what)
+{
+    size_t n = 0;
+    while (mail_conf_params[n].name)
+        n++;
+    const mail_conf_param **v = mem_alloc((n + 1) * sizeof(*v));
+    for (size_t i = 0; i < n; i++)
+        v[i] = &mail_conf_params[i];
+    qsort(v, n, sizeof(*v), config_cmd_by_name);
+    for (size_t i = 0; i < n; i++) {
+        if (what == CONFIG_CMD_DEFAULTS)
+            printf("%s = %s\n", v[i]->name, v[i]->def);
+        else if (what == CONFIG_CMD_ALL || var_is_set(v[i]->name))
+            printf("%s = %s\n", v[i]->name, mail_conf_raw(v[i]->name));
+    }
+    mem_free(&v);
 }
 
 /* Checks of the environment, past the file's own syntax: what a start as
@@ -250,27 +284,34 @@ int config_main(int argc, char **argv)
     bool expand = false, defaults = false;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "-x") == 0)
+        if (strcmp(argv[i], "-x") == 0) {
             expand = true;
-        else if (strcmp(argv[i], "-d") == 0)
+        } else if (strcmp(argv[i], "-d") == 0) {
             defaults = true;
-        else {
-            fprintf(stderr, "usage: postie config [check | all | -d [NAME...] | [-x] NAME...]\n");
+        } else if (strcmp(argv[i], "-n") == 0) {
+            ; /* what "postie config" shows anyway: postconf -n */
+        } else if (strcmp(argv[i], "-e") == 0 || strcmp(argv[i], "-X") == 0) {
+            return config_cmd_edit_main(argv[i][1] == 'X', argc - i - 1, argv + i + 1);
+        } else {
+            fprintf(stderr, "usage: postie config [check | all | -n | -d [NAME...] | "
+                            "[-x] NAME... | -e 'NAME = VALUE'... | -X NAME...]\n");
             return 64;
         }
     }
     mail_conf_read();
     if (i < argc && strcmp(argv[i], "all") == 0) {
-        mail_conf_print(true, false);
+        config_cmd_print(CONFIG_CMD_ALL);
         return 0;
     }
     if (i == argc && !defaults) {
-        mail_conf_print(false, false);
+        config_cmd_print(CONFIG_CMD_SET);
+        return 0;
+    }
+    if (i == argc) {
+        config_cmd_print(CONFIG_CMD_DEFAULTS);
         return 0;
     }
     int bad = 0;
-    for (const mail_conf_param *p = mail_conf_params; defaults && i == argc && p->name; p++)
-        printf("%s = %s\n", p->name, p->def);
     for (; i < argc; i++) {
         const mail_conf_param *p = config_cmd_param(argv[i]);
         if (p == NULL) {
