@@ -118,18 +118,21 @@ void bounce_dsn_diag(const char *text, char *remote, size_t remotelen,
     snprintf(diag, diaglen, "%s", text);
 }
 
+/* Postfix's subjects, word for word (its bounce templates): mail filters,
+ * helpdesk rules and people's own eyes look for them. */
 static const char *bounce_dsn_subject(const bounce_dsn *d)
 {
     switch (d->kind) {
     case BOUNCE_KIND_DELAY:
-        return "Delivery delayed: message still being retried";
+        return d->to_postmaster ? "Postmaster Warning: Delayed Mail"
+                                : "Delayed Mail (still being retried)";
     case BOUNCE_KIND_SUCCESS:
-        return "Delivery report: message delivered";
+        return "Successful Mail Delivery Report";
     case BOUNCE_KIND_FAILURE:
         break;
     }
-    return d->to_postmaster ? "Postmaster notice: undeliverable mail"
-                            : "Delivery failure: message returned to sender";
+    return d->to_postmaster ? "Postmaster Copy: Undelivered Mail"
+                            : "Undelivered Mail Returned to Sender";
 }
 
 static bool bounce_dsn_8bit(const char *p, size_t n)

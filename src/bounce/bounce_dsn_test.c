@@ -74,6 +74,7 @@ static void test_failure_notice(void)
     buf *b = test_compose(BOUNCE_KIND_FAILURE, false, rs, 2);
     static const char *const want[] = {
         "From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\n",
+        "Subject: Undelivered Mail Returned to Sender\n",
         "To: <alice@example.org>\n",
         "Auto-Submitted: auto-replied\n",
         "Content-Type: multipart/report; report-type=delivery-status;\n"
@@ -140,7 +141,7 @@ static void test_full_return_and_kinds(void)
     r.status = "4.4.1";
     b = test_compose(BOUNCE_KIND_DELAY, true, &r, 1);
     static const char *const delay[] = {
-        "Subject: Delivery delayed", "Action: delayed\n", "Status: 4.4.1\n",
+        "Subject: Delayed Mail (still being retried)\n", "Action: delayed\n", "Status: 4.4.1\n",
         "Will-Retry-Until: ", "Content-Type: text/rfc822-headers\n", NULL};
     TEST_TRUE(test_in_order(b, delay));
     TEST_TRUE(strstr(b->data, "body line") == NULL);
@@ -151,7 +152,7 @@ static void test_full_return_and_kinds(void)
     r.text = "delivered to maildir";
     b = test_compose(BOUNCE_KIND_SUCCESS, false, &r, 1);
     static const char *const ok[] = {
-        "Subject: Delivery report", "Action: delivered\n", "Status: 2.0.0\n", NULL};
+        "Subject: Successful Mail Delivery Report\n", "Action: delivered\n", "Status: 2.0.0\n", NULL};
     TEST_TRUE(test_in_order(b, ok));
     TEST_TRUE(strstr(b->data, "Last-Attempt-Date") == NULL);
     buf_free(&b);
@@ -163,7 +164,7 @@ static void test_full_return_and_kinds(void)
                     .content = original, .content_len = sizeof(original) - 1};
     b = buf_new(1 << 20);
     bounce_dsn_compose(&d, test_collect, b);
-    static const char *const pm[] = {"Subject: Postmaster notice",
+    static const char *const pm[] = {"Subject: Postmaster Copy: Undelivered Mail\n",
                                      "To: <postmaster@mx.example.org>\n",
                                      "X-Postie-Sender: rfc822; \n", NULL};
     TEST_TRUE(test_in_order(b, pm));

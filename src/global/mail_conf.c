@@ -188,12 +188,21 @@ static void mail_conf_identity(void)
     snprintf(mc_domain, sizeof(mc_domain), "%s", dot ? dot + 1 : "localdomain");
 }
 
+static bool mc_quiet;
+
+void mail_conf_read_quietly(void)
+{
+    mc_quiet = true;
+    mail_conf_read();
+    mc_quiet = false;
+}
+
 void mail_conf_read(void)
 {
     char *path = mem_alloc(strlen(mail_conf_dir()) + sizeof(MAIL_CONF_FILE) + 2);
     sprintf(path, "%s/%s", mail_conf_dir(), MAIL_CONF_FILE);
     conf_free(&mc_file);
-    mc_file = conf_load(path, mail_conf_warn, NULL);
+    mc_file = conf_load(path, mc_quiet ? NULL : mail_conf_warn, NULL);
     if (mc_file == NULL) {
         if (errno != ENOENT)
             msg_fatal("open %s: %m", path);
@@ -202,7 +211,7 @@ void mail_conf_read(void)
     }
     mem_free(&path);
     mail_conf_identity();
-    for (size_t i = 0; i < mc_file->n; i++)
+    for (size_t i = 0; i < mc_file->n && !mc_quiet; i++)
         if (mail_conf_lookup(mc_file->v[i].name) == NULL)
             msg_warn("%s, line %d: unknown parameter: %s", mc_file->path,
                      mc_file->v[i].line, mc_file->v[i].name);

@@ -50,6 +50,9 @@ void mail_conf_set_dir(const char *dir);
  * (the embedded defaults apply); a file that cannot be read is fatal.
  * Unknown names and bad values are warnings here and errors in check. */
 void mail_conf_read(void);
+/* The same without the warnings about unknown names (postie config check
+ * reports them itself, once). */
+void mail_conf_read_quietly(void);
 /* Re-read after SIGHUP. */
 void mail_conf_reload(void);
 

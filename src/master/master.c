@@ -34,6 +34,7 @@
 #include "master/master_listen.h"
 #include "master/master_pid.h"
 #include "master/master_spawn.h"
+#include "util/conf.h"
 #include "util/events.h"
 #include "util/fsutil.h"
 #include "util/mem.h"
@@ -90,6 +91,60 @@ static master_service_fn master_service_fn_of(const char *name)
         if (strcmp(e->name, name) == 0)
             return e->fn;
     return NULL;
+}
+
+/* The service a parameter belongs to, when this build lacks it: a
+ * listening service is named by its NAME_listen parameter (submission,
+ * imapd), the others by master's table; their parameters share the
+ * "NAME_" prefix.  NULL when the service is built or the name is no
+ * service's. */
+static const char *master_unbuilt_service(const char *param, char *svc, size_t len)
+{
+    if (master_services == NULL)
+        return NULL; /* no table: nothing is known to be missing */
+    for (const mail_conf_param *p = mail_conf_params; p->name; p++) {
+        size_t nl = strlen(p->name);
+        if (nl <= 7 || strcmp(p->name + nl - 7, "_listen") != 0)
+            continue;
+        size_t sl = nl - 7;
+        if (sl >= len || strncmp(param, p->name, sl) != 0 || param[sl] != '_')
+            continue;
+        memcpy(svc, p->name, sl);
+        svc[sl] = '\0';
+        if (master_service_fn_of(svc) == NULL)
+            return svc;
+    }
+    for (const master_known *k = master_known_services; k->name; k++) {
+        size_t sl = strlen(k->name);
+        if (sl < len && strncmp(param, k->name, sl) == 0 && param[sl] == '_' &&
+            master_service_fn_of(k->name) == NULL) {
+            memcpy(svc, k->name, sl + 1);
+            return svc;
+        }
+    }
+    return NULL;
+}
+
+int master_check_unbuilt(mail_conf_report_fn report, void *ctx)
+{
+    char *path = fs_join(mail_conf_dir(), MAIL_CONF_FILE);
+    conf *c = conf_load(path, NULL, NULL);
+    int n = 0;
+    for (size_t i = 0; c != NULL && i < c->n; i++) {
+        char svc[64], text[300];
+        /* Empty is "off": what the missing service is anyway. */
+        const char *v = c->v[i].value;
+        if (v[strspn(v, " \t,")] == '\0' ||
+            master_unbuilt_service(c->v[i].name, svc, sizeof(svc)) == NULL)
+            continue;
+        snprintf(text, sizeof(text), "parameter %s: service %s is not built into "
+                 "this postie", c->v[i].name, svc);
+        report(path, c->v[i].line, text, ctx);
+        n++;
+    }
+    conf_free(&c);
+    mem_free(&path);
+    return n;
 }
 
 int master_service_main(int argc, char **argv)
@@ -239,6 +294,13 @@ static void master_reload_report(const char *path, int line, const char *text,
     msg_warn("%s, line %d: %s", path, line, text);
 }
 
+/* A parameter for a service this build lacks: said at reload, kept. */
+static void master_unbuilt_log(const char *path, int line, const char *text,
+                               void *ctx)
+{
+    msg_warn("%s, line %d: %s", path, line, text);
+}
+
 static void master_reload(void)
 {
     int bad = 0;
@@ -253,6 +315,7 @@ static void master_reload(void)
     /* maillog_file, syslog_name or the time format may have changed: the
      * reload line already goes where the services will write. */
     master_logging(master_uid, master_gid, geteuid() == 0);
+    master_check_unbuilt(master_unbuilt_log, NULL);
     msg_info("reload -- version %s, configuration %s", POSTIE_VERSION,
              mail_conf_dir());
     char *err = NULL;
@@ -655,6 +718,12 @@ int master_stop_main(int argc, char **argv)
     return rc;
 }
 
+static void master_unbuilt_stderr(const char *path, int line, const char *text,
+                                  void *ctx)
+{
+    fprintf(stderr, "postie: warning: %s:%d: %s\n", path, line, text);
+}
+
 int master_reload_main(int argc, char **argv)
 {
     pid_t pid = master_find_running("reload");
@@ -668,6 +737,7 @@ int master_reload_main(int argc, char **argv)
                 mail_conf_dir(), MAIL_CONF_FILE);
         return 1;
     }
+    master_check_unbuilt(master_unbuilt_stderr, NULL);
     if (kill(pid, SIGHUP) < 0) {
         fprintf(stderr, "postie: kill %d: %s\n", (int)pid, strerror(errno));
         return 1;

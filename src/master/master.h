@@ -17,6 +17,8 @@
 
 #include <stdbool.h>
 
+#include "global/mail_conf.h"
+
 /* A service entry as src/postie/main.c knows it; fn is NULL when the
  * component is not part of this build (master then does not start it). */
 typedef int (*master_service_fn)(int argc, char **argv);
@@ -27,6 +29,13 @@ typedef struct master_service_entry {
 
 /* The services of this build (a table ending with a NULL name). */
 void master_set_services(const master_service_entry *table);
+
+/* Parameters set in postie.conf for a service this build does not have
+ * (imapd_listen, submission_listen, ...): report(path, line, "parameter
+ * NAME: service SVC is not built into this postie") for each, and return
+ * how many.  Warnings, not errors: the value is kept and unused, as
+ * Postfix keeps an unused parameter. */
+int master_check_unbuilt(mail_conf_report_fn report, void *ctx);
 
 int master_serve_main(int argc, char **argv);
 int master_start_main(int argc, char **argv);

@@ -34,6 +34,7 @@
 #include "global/mail_service.h"
 #include "global/mail_trigger.h"
 #include "global/queue_file.h"
+#include "tools/queue_cmd.h"
 #include "util/events.h"
 #include "util/fsutil.h"
 #include "util/mem.h"
@@ -370,16 +371,29 @@ static void pickup_showq_child(int conn)
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
     if (n <= 0)
-        _exit(1);
+        n = snprintf(self, sizeof(self), "/proc/self/exe");
     self[n] = '\0';
     /* A rebuild replaced the binary: the path names the new one. */
     char *del = strstr(self, " (deleted)");
     if (del != NULL && del[10] == '\0')
         *del = '\0';
-    if (json)
-        execl(self, "postie", "-c", mail_conf_dir(), "queue", "list", "--json", (char *)NULL);
-    else
-        execl(self, "postie", "-c", mail_conf_dir(), "queue", "list", (char *)NULL);
+    char *dir = mem_strdup(mail_conf_dir());
+    char *args[] = {(char *)"postie", (char *)"-c", dir,
+                    (char *)"queue", (char *)"list", (char *)"--showq-server",
+                    json ? (char *)"--json" : NULL, NULL};
+    execv(self, args);
+    /* The path may be closed to mail_owner (a build under a mode-700
+     * home): the running binary itself is still there for us to run. */
+    int path_errno = errno;
+    execv("/proc/self/exe", args);
+    /* Say so, in the protocol's frame: silence would read as an empty
+     * queue to the user (tools/queue_cmd.h). */
+    errno = path_errno;
+    msg_warn("showq: cannot run %s: %m", self);
+    char why[sizeof(self) + 200];
+    snprintf(why, sizeof(why), "cannot run %s: %s", self, strerror(path_errno));
+    (void)fs_write_all(1, QUEUE_SHOWQ_HELLO, strlen(QUEUE_SHOWQ_HELLO));
+    queue_cmd_showq_end(1, why);
     _exit(1);
 }
 

@@ -94,7 +94,7 @@ static const postie_cmd postie_cmds[] = {
     {"status",     master_status_main, "status: is it running, and which services"},
     {"reload",     master_reload_main, "reload: re-read postie.conf"},
     {"service",    master_service_main, NULL},  /* internal: one service */
-    {"config",     config_main,        "config [check|all|NAME...]: show or check postie.conf"},
+    {"config",     config_main,        "config [check|all|-n|-d|NAME...|-e 'NAME = VALUE'|-X NAME]: show, check or edit postie.conf"},
     {"user",       user_main,          "user add|del|list|passwd: virtual mail users"},
     {"newaliases", newaliases_main,    "newaliases: check and rebuild the alias files"},
     {"queue",      queue_main,         "queue [list|show|flush|deliver|delete|hold|release|requeue|shape]: the mail queue"},

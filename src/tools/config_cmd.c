@@ -1,17 +1,20 @@
 /*
  * config_cmd - "postie config", Postfix's postconf and "postfix check":
  *
- *   postie config              the values set in postie.conf (postconf -n)
+ *   postie config [-n]         the values set in postie.conf (postconf -n)
  *   postie config all          every parameter's value (postconf)
  *   postie config -d [NAME..]  the embedded defaults (postconf -d)
  *   postie config [-x] NAME..  named values, raw or -x expanded
+ *   postie config -e 'NAME = VALUE'...   set, in place (postconf -e)
+ *   postie config -X NAME...   remove, in place (postconf -X)
  *   postie config check        each problem as "file:line: text" on stderr,
  *                              exit 1 when there is any (postfix check):
  *                              postie.conf, then the alias files, the
  *                              users file, the smtpd restriction lists
  *                              and their access tables
  *
- * Does not: change the file (an editor does that, and comments survive).
+ * Lists are sorted by name, as postconf prints them.  -e and -X are in
+ * config_cmd_edit.c.
  */
 #include <errno.h>
 #include <pwd.h>
@@ -23,7 +26,9 @@
 #include "global/mail_aliases.h"
 #include "global/mail_conf.h"
 #include "global/mail_users.h"
+#include "master/master.h"
 #include "smtpd/smtpd_check.h"
+#include "tools/config_cmd.h"
 #include "tools/tools.h"
 #include "util/conf.h"
 #include "util/fsutil.h"
@@ -45,21 +50,35 @@ typedef struct config_cmd_problem {
     int line;
     int seq;
     char *text;
+    bool warning;       /* said, but not a problem (exit 0) */
 } config_cmd_problem;
 
 typedef struct config_cmd_problems {
     config_cmd_problem *v;
     size_t n;
+    int warnings;
 } config_cmd_problems;
+
+static void config_cmd_add(config_cmd_problems *ps, const char *path, int line,
+                           const char *text, bool warning)
+{
+    ps->v = mem_realloc(ps->v, (ps->n + 1) * sizeof(*ps->v));
+    ps->v[ps->n] = (config_cmd_problem){mem_strdup(path), line, (int)ps->n,
+                                        mem_strdup(text), warning};
+    ps->n++;
+    ps->warnings += warning;
+}
 
 static void config_cmd_collect(const char *path, int line, const char *text,
                                void *ctx)
 {
-    config_cmd_problems *ps = ctx;
-    ps->v = mem_realloc(ps->v, (ps->n + 1) * sizeof(*ps->v));
-    ps->v[ps->n] = (config_cmd_problem){mem_strdup(path), line, (int)ps->n,
-                                        mem_strdup(text)};
-    ps->n++;
+    config_cmd_add(ctx, path, line, text, false);
+}
+
+static void config_cmd_collect_warning(const char *path, int line,
+                                       const char *text, void *ctx)
+{
+    config_cmd_add(ctx, path, line, text, true);
 }
 
 static int config_cmd_order(const void *a, const void *b)
@@ -78,12 +97,19 @@ static void config_cmd_flush(config_cmd_problems *ps)
     if (ps->n > 1) /* qsort wants a real array, even of none */
         qsort(ps->v, ps->n, sizeof(*ps->v), config_cmd_order);
     for (size_t i = 0; i < ps->n; i++) {
-        config_cmd_report(ps->v[i].path, ps->v[i].line, ps->v[i].text, NULL);
+        if (ps->v[i].warning) {
+            char text[1200];
+            snprintf(text, sizeof(text), "warning: %s", ps->v[i].text);
+            config_cmd_report(ps->v[i].path, ps->v[i].line, text, NULL);
+        } else {
+            config_cmd_report(ps->v[i].path, ps->v[i].line, ps->v[i].text, NULL);
+        }
         mem_free(&ps->v[i].path);
         mem_free(&ps->v[i].text);
     }
     mem_free(&ps->v);
     ps->n = 0;
+    ps->warnings = 0;
 }
 
 static const mail_conf_param *config_cmd_param(const char *name)
@@ -94,9 +120,39 @@ static const mail_conf_param *config_cmd_param(const char *name)
     return NULL;
 }
 
+enum config_cmd_what { CONFIG_CMD_SET, CONFIG_CMD_ALL, CONFIG_CMD_DEFAULTS };
+
+static int config_cmd_by_name(const void *a, const void *b)
+{
+    const mail_conf_param *x = *(const mail_conf_param *const *)a;
+    const mail_conf_param *y = *(const mail_conf_param *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+/* "name = value" lines sorted by name, as postconf prints them: the
+ * values set in the file (raw, as postconf -n), all of them, or the
+ * defaults. */
+static void config_cmd_print(enum config_cmd_what what)
+{
+    size_t n = 0;
+    while (mail_conf_params[n].name)
+        n++;
+    const mail_conf_param **v = mem_alloc((n + 1) * sizeof(*v));
+    for (size_t i = 0; i < n; i++)
+        v[i] = &mail_conf_params[i];
+    qsort(v, n, sizeof(*v), config_cmd_by_name);
+    for (size_t i = 0; i < n; i++) {
+        if (what == CONFIG_CMD_DEFAULTS)
+            printf("%s = %s\n", v[i]->name, v[i]->def);
+        else if (what == CONFIG_CMD_ALL || var_is_set(v[i]->name))
+            printf("%s = %s\n", v[i]->name, mail_conf_raw(v[i]->name));
+    }
+    mem_free(&v);
+}
+
 /* Checks of the environment, past the file's own syntax: what a start as
  * root would trip over. */
-static int config_cmd_environment(void)
+static int config_cmd_environment(config_cmd_problems *ps)
 {
     int problems = 0;
     char *path = NULL;
@@ -116,7 +172,7 @@ static int config_cmd_environment(void)
             sprintf(path, "%s/%s", mail_conf_dir(), MAIL_CONF_FILE);
             conf *c = conf_load(path, NULL, NULL);
             const conf_entry *e = c ? conf_find(c, "mail_owner") : NULL;
-            config_cmd_report(path, e ? e->line : 0, text, NULL);
+            config_cmd_collect(path, e ? e->line : 0, text, ps);
             conf_free(&c);
             problems++;
         }
@@ -200,22 +256,25 @@ static void config_cmd_users(config_cmd_problems *ps)
 int config_main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "check") == 0) {
-        config_cmd_problems ps = {NULL, 0};
-        int n = mail_conf_check(config_cmd_collect, &ps);
+        /* Every problem at once, as postfix check does: one run shows the
+         * whole list.  Bad values (not a number, not a time) do not stop
+         * the checks below: those read values as text only (var_str,
+         * var_list, var_path), never through var_int or var_time, which
+         * would be fatal on them. */
+        config_cmd_problems ps = {NULL, 0, 0};
+        mail_conf_check(config_cmd_collect, &ps);
+        mail_conf_read_quietly(); /* unknown names: reported just above */
+        config_cmd_environment(&ps);
+        /* The other files of the instance, as postfix check does. */
+        size_t entries = 0;
+        mail_aliases_check(config_cmd_alias_report, &ps, &entries);
+        config_cmd_users(&ps);
+        /* The smtpd restriction lists and their access tables. */
+        smtpd_check_config(config_cmd_collect, &ps);
+        /* Set for a service this build lacks: said, not counted. */
+        master_check_unbuilt(config_cmd_collect_warning, &ps);
+        int n = (int)ps.n - ps.warnings;
         config_cmd_flush(&ps);
-        /* Bad values would make the reader fatal; report them alone. */
-        if (n == 0) {
-            mail_conf_read();
-            n += config_cmd_environment();
-            /* The other files of the instance, as postfix check does. */
-            size_t entries = 0;
-            mail_aliases_check(config_cmd_alias_report, &ps, &entries);
-            config_cmd_users(&ps);
-            /* The smtpd restriction lists and their access tables. */
-            smtpd_check_config(config_cmd_collect, &ps);
-            n += (int)ps.n;
-            config_cmd_flush(&ps);
-        }
         if (n > 0) {
             fprintf(stderr, "postie config check: %d problem%s\n", n, n == 1 ? "" : "s");
             return 1;
@@ -225,27 +284,34 @@ int config_main(int argc, char **argv)
     bool expand = false, defaults = false;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "-x") == 0)
+        if (strcmp(argv[i], "-x") == 0) {
             expand = true;
-        else if (strcmp(argv[i], "-d") == 0)
+        } else if (strcmp(argv[i], "-d") == 0) {
             defaults = true;
-        else {
-            fprintf(stderr, "usage: postie config [check | all | -d [NAME...] | [-x] NAME...]\n");
+        } else if (strcmp(argv[i], "-n") == 0) {
+            ; /* what "postie config" shows anyway: postconf -n */
+        } else if (strcmp(argv[i], "-e") == 0 || strcmp(argv[i], "-X") == 0) {
+            return config_cmd_edit_main(argv[i][1] == 'X', argc - i - 1, argv + i + 1);
+        } else {
+            fprintf(stderr, "usage: postie config [check | all | -n | -d [NAME...] | "
+                            "[-x] NAME... | -e 'NAME = VALUE'... | -X NAME...]\n");
             return 64;
         }
     }
     mail_conf_read();
     if (i < argc && strcmp(argv[i], "all") == 0) {
-        mail_conf_print(true, false);
+        config_cmd_print(CONFIG_CMD_ALL);
         return 0;
     }
     if (i == argc && !defaults) {
-        mail_conf_print(false, false);
+        config_cmd_print(CONFIG_CMD_SET);
+        return 0;
+    }
+    if (i == argc) {
+        config_cmd_print(CONFIG_CMD_DEFAULTS);
         return 0;
     }
     int bad = 0;
-    for (const mail_conf_param *p = mail_conf_params; defaults && i == argc && p->name; p++)
-        printf("%s = %s\n", p->name, p->def);
     for (; i < argc; i++) {
         const mail_conf_param *p = config_cmd_param(argv[i]);
         if (p == NULL) {

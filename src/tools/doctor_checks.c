@@ -27,6 +27,7 @@
 #include "global/mail_users.h"
 #include "global/mynetworks.h"
 #include "global/queue_file.h"
+#include "master/master.h"
 #include "master/master_pid.h"
 #include "smtpd/smtpd_check.h"
 #include "tools/doctor.h"
@@ -611,6 +612,14 @@ static void doctor_checks_problem(const char *path, int line, const char *text, 
         doctor_detail(p->c, "%s", where);
 }
 
+/* A parameter of a service this build lacks: listed as a warning. */
+static void doctor_checks_unbuilt(const char *path, int line, const char *text, void *ctx)
+{
+    char warn[600];
+    snprintf(warn, sizeof(warn), "warning: %s", text);
+    doctor_checks_problem(path, line, warn, ctx);
+}
+
 static void doctor_checks_alias_problem(const char *path, int line, const char *text, void *ctx)
 {
     /* A missing alias file is an empty map, as config check says. */
@@ -785,13 +794,22 @@ void doctor_checks_config(doctor_report *r, doctor_facts *f)
     doctor_checks_problems p = {c, 0, NULL};
     mail_conf_check(doctor_checks_problem, &p);
     const char *next;
-    if (p.n == 0) {
-        /* The other files config check reads; bad values above would make
-         * these readers fatal, so only on a clean file. */
-        size_t entries = 0;
-        mail_aliases_check(doctor_checks_alias_problem, &p, &entries);
-        smtpd_check_config(doctor_checks_problem, &p);
-    }
+    /* The other files config check reads, whatever the values above: these
+     * readers take values as text, so a bad number is not fatal to them
+     * (config_cmd.c), and every problem shows in one run. */
+    size_t entries = 0;
+    mail_aliases_check(doctor_checks_alias_problem, &p, &entries);
+    smtpd_check_config(doctor_checks_problem, &p);
+    /* Parameters of services this build lacks: a warning, with the rest. */
+    doctor_checks_problems u = {c, 0, NULL};
+    master_check_unbuilt(doctor_checks_unbuilt, &u);
+    if (u.n > 0)
+        doctor_set(c, DOCTOR_WARN, doctor_tmp("remove the parameter%s from %s/%s (or leave "
+                   "%s unused), then %s reload", u.n == 1 ? "" : "s", mail_conf_dir(),
+                   MAIL_CONF_FILE, u.n == 1 ? "it" : "them", doctor_postie()),
+                   "%d parameter%s for a service this postie does not have, first: %s", u.n,
+                   u.n == 1 ? "" : "s", u.first);
+    mem_free(&u.first);
     if (p.n > 0) {
         next = doctor_tmp("fix %s, then %s config check and %s reload",
                  p.first, doctor_postie(), doctor_postie());
@@ -800,7 +818,7 @@ void doctor_checks_config(doctor_report *r, doctor_facts *f)
                  p.n == 1 ? "" : "s", doctor_postie(), doctor_postie());
         doctor_set(c, DOCTOR_FAIL, next, "%d problem%s, first: %s", p.n, p.n == 1 ? "" : "s",
                    p.first);
-    } else {
+    } else if (u.n == 0) {
         doctor_set(c, DOCTOR_OK, NULL, "%s config check finds nothing wrong", doctor_postie());
     }
     mem_free(&p.first);

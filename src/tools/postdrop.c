@@ -253,11 +253,13 @@ int postdrop_main(int argc, char **argv)
      * pickup's showq service (Postfix's postqueue is setgid for this). */
     if (argc == 3 && strcmp(argv[1], "--showq") == 0) {
         char *qdir = var_path("queue_directory");
-        int r = queue_cmd_showq(qdir, strcmp(argv[2], "json") == 0);
-        if (r < 0)
-            fprintf(stderr, "postdrop: showq service: %s\n", strerror(errno));
+        char why[600];
+        int r = queue_cmd_showq(qdir, strcmp(argv[2], "json") == 0, why, sizeof(why));
+        /* The caller (queue_cmd.c) leaves the words to us. */
+        if (r != 0)
+            r = queue_cmd_showq_fail(r, qdir, why);
         mem_free(&qdir);
-        return r < 0 ? EX_UNAVAILABLE : 0;
+        return r;
     }
     long long limit = var_int("message_size_limit");
     /* Envelope records on top of the content: recipients are bounded by

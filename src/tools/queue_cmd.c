@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,7 +100,41 @@ void queue_cmd_wake_qmgr(const char *queue_dir, const char *what)
 
 /* ---- list ---- */
 
-int queue_cmd_showq(const char *queue_dir, bool json)
+void queue_cmd_showq_end(int fd, const char *error)
+{
+    char mark[600];
+    int n = error ? snprintf(mark, sizeof(mark), "%cerror %s\n", '\0', error)
+                  : snprintf(mark, sizeof(mark), "%cok\n", '\0');
+    if (n >= (int)sizeof(mark)) {
+        n = (int)sizeof(mark) - 1;
+        mark[n - 1] = '\n';
+    }
+    (void)fs_write_all(fd, mark, (size_t)n);
+}
+
+/* The end mark after the NUL: "ok" or "error TEXT" (control characters
+ * of TEXT become '?': it goes to a terminal). */
+static int queue_cmd_showq_mark(char *mark, size_t len, char *why, size_t whylen)
+{
+    if (len == 0 || mark[len - 1] != '\n') {
+        snprintf(why, whylen, "malformed showq server response (end mark cut short)");
+        return QUEUE_SHOWQ_BROKEN;
+    }
+    mark[len - 1] = '\0';
+    if (strcmp(mark, "ok") == 0)
+        return 0;
+    if (strncmp(mark, "error ", 6) == 0) {
+        for (char *p = mark; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = '?';
+        snprintf(why, whylen, "%s", mark + 6);
+        return QUEUE_SHOWQ_FAILED;
+    }
+    snprintf(why, whylen, "malformed showq server response (unknown end mark)");
+    return QUEUE_SHOWQ_BROKEN;
+}
+
+int queue_cmd_showq(const char *queue_dir, bool json, char *why, size_t whylen)
 {
     struct sockaddr_un sun;
     memset(&sun, 0, sizeof(sun));
@@ -108,36 +143,141 @@ int queue_cmd_showq(const char *queue_dir, bool json)
                      QUEUE_PUBLIC);
     if (n < 0 || (size_t)n >= sizeof(sun.sun_path)) {
         errno = ENAMETOOLONG;
-        return -1;
+        return QUEUE_SHOWQ_DOWN;
     }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return -1;
+        return QUEUE_SHOWQ_DOWN;
     if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
         int saved = errno;
         close(fd);
         errno = saved;
-        return -1;
+        return QUEUE_SHOWQ_DOWN;
     }
     const char *req = json ? "json\n" : "text\n";
-    int r = fs_write_all(fd, req, strlen(req));
+    if (fs_write_all(fd, req, strlen(req)) < 0) {
+        snprintf(why, whylen, "write to the showq service: %s", strerror(errno));
+        close(fd);
+        return QUEUE_SHOWQ_BROKEN;
+    }
+    /* The hello line first: without it the service never ran the lister
+     * (an old pickup, or one that failed before it could say so). */
+    char hello[sizeof(QUEUE_SHOWQ_HELLO)];
+    size_t got = 0;
+    while (got < sizeof(hello) - 1) {
+        ssize_t r = read(fd, hello + got, 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        if (hello[got++] == '\n')
+            break;
+    }
+    hello[got] = '\0';
+    if (strcmp(hello, QUEUE_SHOWQ_HELLO) != 0) {
+        snprintf(why, whylen, "malformed showq server response (%s)",
+                 got == 0 ? "no answer" : "no protocol greeting");
+        close(fd);
+        return QUEUE_SHOWQ_BROKEN;
+    }
+    /* The listing up to the NUL goes out as it comes (a big queue is not
+     * held in memory); what follows the NUL is the end mark. */
     char chunk[8192];
-    ssize_t got;
-    while (r == 0 && (got = read(fd, chunk, sizeof(chunk))) > 0)
-        if (fs_write_all(1, chunk, (size_t)got) < 0)
-            r = -1;
+    char mark[600];
+    size_t marklen = 0;
+    bool in_mark = false;
+    int r = 0;
+    for (;;) {
+        ssize_t m = read(fd, chunk, sizeof(chunk));
+        if (m < 0 && errno == EINTR)
+            continue;
+        if (m < 0) {
+            snprintf(why, whylen, "read from the showq service: %s", strerror(errno));
+            r = QUEUE_SHOWQ_BROKEN;
+            break;
+        }
+        if (m == 0)
+            break;
+        const char *data = chunk;
+        size_t len = (size_t)m;
+        if (!in_mark) {
+            const char *nul = memchr(chunk, '\0', len);
+            size_t body = nul ? (size_t)(nul - chunk) : len;
+            if (body > 0 && fs_write_all(1, chunk, body) < 0) {
+                snprintf(why, whylen, "write the listing: %s", strerror(errno));
+                r = QUEUE_SHOWQ_BROKEN;
+                break;
+            }
+            if (nul == NULL)
+                continue;
+            in_mark = true;
+            data = nul + 1;
+            len -= body + 1;
+        }
+        /* A mark longer than the buffer is no mark of this protocol. */
+        if (len > sizeof(mark) - 1 - marklen)
+            len = sizeof(mark) - 1 - marklen;
+        memcpy(mark + marklen, data, len);
+        marklen += len;
+    }
     close(fd);
-    return r;
+    if (r != 0)
+        return r;
+    if (!in_mark) {
+        snprintf(why, whylen, "malformed showq server response (the listing "
+                 "ended before its end mark: the lister died)");
+        return QUEUE_SHOWQ_BROKEN;
+    }
+    return queue_cmd_showq_mark(mark, marklen, why, whylen);
+}
+
+/* A fatal diagnostic that returns the exit status instead of exiting:
+ * postqueue's statuses (sysexits) tell scripts what went wrong. */
+static int queue_cmd_fatal_status(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int queue_cmd_fatal_status(int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    msg_vlog(msg_program(), "fatal: ", fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+int queue_cmd_showq_fail(int r, const char *queue_dir, const char *why)
+{
+    const char *name = var_str("mail_name");
+    if (r == QUEUE_SHOWQ_FAILED)
+        return queue_cmd_fatal_status(EX_UNAVAILABLE, "Queue report unavailable - "
+                                      "%s showq service: %s", name, why);
+    if (r == QUEUE_SHOWQ_BROKEN)
+        return queue_cmd_fatal_status(EX_SOFTWARE, "Queue report unavailable - %s",
+                                      why);
+    /* Not reached.  Postfix: do not call the system down when the user
+     * only lacks the permission to reach the socket. */
+    if (errno == EACCES || errno == EPERM)
+        return queue_cmd_fatal_status(EX_NOPERM, "Queue report unavailable - "
+                                      "this user may neither read the queue %s nor "
+                                      "connect to the %s showq service (%s/%s/showq: %m)",
+                                      queue_dir, name, queue_dir, QUEUE_PUBLIC);
+    return queue_cmd_fatal_status(EX_UNAVAILABLE, "Queue report unavailable - mail "
+                                  "system is down (Connect to the %s showq service: %m)",
+                                  name);
 }
 
 /* The queue is not ours to read (a system install, a user): ask pickup's
  * showq through public/, directly or through the setgid helper that may
- * enter public/ (docs/architecture.md, "Local submission"). */
+ * enter public/ (docs/architecture.md, "Local submission").  Whatever
+ * fails is said and gives a non-zero status: an empty stdout with status
+ * 0 would read as an empty queue. */
 static int queue_cmd_list_remote(const char *qdir, bool json)
 {
     fflush(stdout);
-    if (queue_cmd_showq(qdir, json) == 0)
-        return 0;
+    char why[600];
+    int r = queue_cmd_showq(qdir, json, why, sizeof(why));
+    if (r != QUEUE_SHOWQ_DOWN)
+        return r == 0 ? 0 : queue_cmd_showq_fail(r, qdir, why);
+    int connect_errno = errno;
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
     if (n > 0) {
@@ -147,24 +287,26 @@ static int queue_cmd_list_remote(const char *qdir, bool json)
             slash[1] = '\0';
         char *helper = fs_join(self, "postdrop");
         if (access(helper, X_OK) == 0) {
+            fflush(stderr);
             pid_t pid = fork();
             if (pid == 0) {
                 execl(helper, "postdrop", "--showq", json ? "json" : "text", (char *)NULL);
-                _exit(EX_UNAVAILABLE);
+                _exit(127);
             }
-            int st;
+            int st = 0;
             while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
                 ;
             mem_free(&helper);
-            if (pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
-                return 0;
+            /* The helper says itself what went wrong; only a helper that
+             * did not run leaves it to us. */
+            if (pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) != 127)
+                return WEXITSTATUS(st);
         } else {
             mem_free(&helper);
         }
     }
-    fprintf(stderr, "%s: cannot read the queue %s, and the showq service is not "
-                    "reachable (is postie running?)\n", msg_program(), qdir);
-    return EX_UNAVAILABLE;
+    errno = connect_errno;
+    return queue_cmd_showq_fail(QUEUE_SHOWQ_DOWN, qdir, NULL);
 }
 
 typedef struct queue_cmd_list_ctx {
@@ -182,32 +324,49 @@ static int queue_cmd_list_visit(const queue_cmd_entry *e, void *ctx)
     return 0;
 }
 
-static int queue_cmd_list(bool json)
+/* server: run by pickup's showq child for a user who cannot read the
+ * queue; the answer is framed (queue_cmd.h) and never asks showq again
+ * (that would be pickup asking itself). */
+static int queue_cmd_list(bool json, bool server)
 {
     char *qdir = var_path("queue_directory");
+    if (server)
+        fputs(QUEUE_SHOWQ_HELLO, stdout);
     char *probe = fs_join(qdir, QUEUE_DEFERRED);
     int readable = access(probe, R_OK | X_OK);
     int probe_errno = errno;
     mem_free(&probe);
-    if (readable < 0 && probe_errno == EACCES) {
+    if (readable < 0 && probe_errno == EACCES && !server) {
         int r = queue_cmd_list_remote(qdir, json);
         mem_free(&qdir);
         return r;
     }
     queue_cmd_list_ctx c = {.fmt = {.out = stdout}, .json = json};
-    int r = queue_cmd_list_walk(qdir, NULL, queue_cmd_list_visit, &c);
+    int r = readable < 0 && probe_errno == EACCES
+                ? (errno = EACCES, -1)
+                : queue_cmd_list_walk(qdir, NULL, queue_cmd_list_visit, &c);
     if (r < 0) {
         /* Postfix's postqueue says the same when the system was never set
          * up: a clear message, EX_UNAVAILABLE. */
-        fprintf(stderr, "%s: cannot read the queue %s: %s\n", msg_program(),
-                qdir, strerror(errno));
+        char text[600];
+        snprintf(text, sizeof(text), "cannot read the queue %s: %s", qdir,
+                 strerror(errno));
+        if (server) {
+            fflush(stdout);
+            queue_cmd_showq_end(1, text);
+        }
+        fprintf(stderr, "%s: %s\n", msg_program(), text);
         mem_free(&qdir);
         return EX_UNAVAILABLE;
     }
     if (!json)
         queue_cmd_list_text_end(&c.fmt);
     mem_free(&qdir);
-    return fflush(stdout) == 0 ? 0 : EX_IOERR;
+    if (fflush(stdout) != 0)
+        return EX_IOERR;
+    if (server)
+        queue_cmd_showq_end(1, NULL);
+    return 0;
 }
 
 int mailq_main(int argc, char **argv)
@@ -222,7 +381,7 @@ int mailq_main(int argc, char **argv)
             return EX_USAGE;
         }
     }
-    return queue_cmd_list(json);
+    return queue_cmd_list(json, false);
 }
 
 /* ---- show (postcat -q) ---- */
@@ -496,16 +655,18 @@ int queue_main(int argc, char **argv)
     const char *sub = argc >= 2 ? argv[1] : "list";
     if (strcmp(sub, "list") == 0 || strcmp(sub, "--json") == 0 || strcmp(sub, "-j") == 0) {
         mail_command_init("postqueue");
-        bool json = strcmp(sub, "list") != 0;
+        bool json = strcmp(sub, "list") != 0, server = false;
         for (int i = 2; i < argc; i++) {
             if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0) {
                 json = true;
+            } else if (strcmp(argv[i], "--showq-server") == 0) {
+                server = true; /* pickup's showq child (pickup.c) */
             } else {
                 queue_cmd_usage();
                 return EX_USAGE;
             }
         }
-        return queue_cmd_list(json);
+        return queue_cmd_list(json, server);
     }
     if (strcmp(sub, "show") == 0 || strcmp(sub, "cat") == 0) {
         mail_command_init("postcat");

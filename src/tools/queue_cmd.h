@@ -79,9 +79,26 @@ bool queue_cmd_authorized(const char *queue_dir);
  * flush: every deferred message is due now (postqueue -f). */
 void queue_cmd_wake_qmgr(const char *queue_dir, const char *what);
 
+/* The showq protocol (docs/queue-commands.md, "showq"): the client writes
+ * "text\n" or "json\n"; the answer is the line "showq 1", the listing,
+ * then a NUL and "ok\n" or "error TEXT\n".  The listing is made of C
+ * strings, so it holds no NUL; an answer without the end mark was cut
+ * short, and is never taken for a complete (or empty) queue. */
+#define QUEUE_SHOWQ_HELLO "showq 1\n"
+#define QUEUE_SHOWQ_DOWN (-1)     /* not reached: errno from connect */
+#define QUEUE_SHOWQ_BROKEN (-2)   /* an answer without the protocol's frame */
+#define QUEUE_SHOWQ_FAILED (-3)   /* the service said why it failed */
+
 /* Ask pickup's showq service (public/showq) for the listing and copy it to
- * standard output.  0, or -1 with errno when it cannot be reached. */
-int queue_cmd_showq(const char *queue_dir, bool json);
+ * standard output.  0, or one of QUEUE_SHOWQ_* with the reason in why
+ * (BROKEN, FAILED) or errno (DOWN). */
+int queue_cmd_showq(const char *queue_dir, bool json, char *why, size_t whylen);
+/* Say why the listing failed, as postqueue does ("fatal: Queue report
+ * unavailable - ..."), and return the exit status. */
+int queue_cmd_showq_fail(int r, const char *queue_dir, const char *why);
+/* The server's end mark on fd: "ok" when error is NULL, else the error
+ * (hello and listing written before, output flushed). */
+void queue_cmd_showq_end(int fd, const char *error);
 
 int queue_cmd_super_main(const char *op, int argc, char **argv);
 int queue_cmd_shape_main(int argc, char **argv);

@@ -280,10 +280,13 @@ void queue_cmd_list_text(queue_cmd_fmt *f, const queue_cmd_entry *e)
     else
         fputc('\n', f->out);
     char idst[QUEUE_ID_SIZE + 1];
-    char mark = strcmp(e->queue, QUEUE_ACTIVE) == 0 ? '*'
-              : strcmp(e->queue, QUEUE_HOLD) == 0   ? '!'
-                                                    : ' ';
-    snprintf(idst, sizeof(idst), "%s%c", e->id, mark);
+    /* The mark only when there is one: Postfix's showq_compat appends
+     * nothing for other queues, so a 12-character ID is followed by one
+     * blank, not by a blank mark and a blank. */
+    const char *mark = strcmp(e->queue, QUEUE_ACTIVE) == 0 ? "*"
+                     : strcmp(e->queue, QUEUE_HOLD) == 0   ? "!"
+                                                           : "";
+    snprintf(idst, sizeof(idst), "%s%s", e->id, mark);
     time_t t = (time_t)(m->arrival_usec / 1000000);
     struct tm tm;
     char when[64];

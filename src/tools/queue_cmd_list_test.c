@@ -82,7 +82,7 @@ static void test_text_format(void)
     char *t = render(false, es, 3);
     TEST_EQ_STR(t,
                 "-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------\n"
-                "3F2A91C07B12     1234 Sun Nov 23 16:35:08  alice@example.org\n"
+                "3F2A91C07B12    1234 Sun Nov 23 16:35:08  alice@example.org\n"
                 "                    (connect to example.org[192.0.2.1]:25: Connection refused)\n"
                 "                                         bob@example.org\n"
                 "                                                          (reason unavailable)\n"

@@ -96,7 +96,13 @@ static char *user_get_password(bool from_stdin)
             b = user_read_line(stdin); /* optional confirmation */
     }
     if (a == NULL || *a == '\0') {
-        fprintf(stderr, "postie user: empty password refused\n");
+        /* Without a terminal there is no prompt: say how to give one. */
+        if (!from_stdin && !isatty(STDIN_FILENO))
+            fprintf(stderr, "postie user: empty password refused (no terminal to ask "
+                            "on: use --password-stdin, e.g. printf '%%s\\n' \"$PASS\" | "
+                            "postie user add NAME --password-stdin)\n");
+        else
+            fprintf(stderr, "postie user: empty password refused\n");
         goto fail;
     }
     if (b != NULL && strcmp(a, b) != 0) {
@@ -271,15 +277,32 @@ int user_main(int argc, char **argv)
     return r;
 }
 
+typedef struct newaliases_ctx {
+    int problems;
+    char **bad;          /* the files with a problem */
+    size_t nbad;
+} newaliases_ctx;
+
 static void newaliases_report(const char *path, int line, const char *text,
                               void *ctx)
 {
-    int *n = ctx;
-    (*n)++;
+    newaliases_ctx *c = ctx;
+    c->problems++;
     if (line > 0)
         fprintf(stderr, "newaliases: %s:%d: %s\n", path, line, text);
     else
         fprintf(stderr, "newaliases: %s: %s\n", path, text);
+    /* The log gets them too, as postalias logs its warnings: a file with
+     * a problem is not "checked". */
+    if (line > 0)
+        msg_warn("%s, line %d: %s", path, line, text);
+    else
+        msg_warn("%s: %s", path, text);
+    for (size_t i = 0; i < c->nbad; i++)
+        if (strcmp(c->bad[i], path) == 0)
+            return;
+    c->bad = mem_realloc(c->bad, (c->nbad + 1) * sizeof(*c->bad));
+    c->bad[c->nbad++] = mem_strdup(path);
 }
 
 int newaliases_main(int argc, char **argv)
@@ -294,19 +317,26 @@ int newaliases_main(int argc, char **argv)
     }
     mail_command_init("newaliases");
     msg_set_stderr(false);
-    int problems = 0;
+    newaliases_ctx c = {0, NULL, 0};
     size_t entries = 0;
-    mail_aliases_check(newaliases_report, &problems, &entries);
+    mail_aliases_check(newaliases_report, &c, &entries);
     char **maps = var_list("alias_database");
     for (char **m = maps; *m; m++) {
         char *p = mail_aliases_path(*m);
-        msg_info("%s: checked", p);
+        bool bad = false;
+        for (size_t i = 0; i < c.nbad; i++)
+            bad = bad || strcmp(c.bad[i], p) == 0;
+        if (!bad)
+            msg_info("%s: checked", p);
         mem_free(&p);
     }
     conf_free_list(&maps);
-    if (problems > 0) {
+    for (size_t i = 0; i < c.nbad; i++)
+        mem_free(&c.bad[i]);
+    mem_free(&c.bad);
+    if (c.problems > 0) {
         fprintf(stderr, "newaliases: %d problem(s) found; %zu aliases\n",
-                problems, entries);
+                c.problems, entries);
         return 1;
     }
     return 0;

@@ -123,11 +123,17 @@ def listen_params():
     return _LISTEN_PARAMS
 
 
+_SERVICES = None
+
+
 def has_service(name):
     """Is the service part of this build?  (`postie service --list`.)"""
-    r = subprocess.run([POSTIE_BIN, "service", "--list"], capture_output=True,
-                       text=True, timeout=10)
-    return name in r.stdout.split()
+    global _SERVICES
+    if _SERVICES is None:
+        r = subprocess.run([POSTIE_BIN, "service", "--list"], capture_output=True,
+                           text=True, timeout=10)
+        _SERVICES = r.stdout.split()
+    return name in _SERVICES
 
 
 class PostieEnv:
@@ -185,7 +191,10 @@ class PostieEnv:
         for name in listen_params():
             if name not in self.ports:
                 self.ports[name] = free_port()
-        return {k: f"127.0.0.1:{v}" for k, v in self.ports.items()}
+        # Only for the services of this build: postie warns about a
+        # parameter of a service it does not have (imapd_listen today).
+        return {k: f"127.0.0.1:{v}" for k, v in self.ports.items()
+                if has_service(k[:-len("_listen")])}
 
     def _new_ports(self):
         """Another process took a port between free_port() and the bind

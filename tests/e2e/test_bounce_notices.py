@@ -146,7 +146,7 @@ def test_bounce_to_missing_sender_goes_to_postmaster_once(postie):
     assert per_msg["X-Postie-Sender"] == "rfc822; "
     assert per_rcpt[0]["Final-Recipient"] == "rfc822; nobody-here@localhost"
     assert per_rcpt[0]["Status"] == "5.1.1"
-    assert "Subject: Delivery failure" in returned.get_payload()
+    assert "Subject: Undelivered Mail Returned to Sender" in returned.get_payload()
 
 
 def test_failed_postmaster_notice_is_dropped_without_a_loop(postie):

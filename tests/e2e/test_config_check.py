@@ -94,10 +94,11 @@ def test_config_prints_only_changed_values_like_postconf_n(confdir):
                     "message_size_limit = 5000\n")
     r = _postie(confdir, "config")
     assert r.returncode == 0
+    # Sorted by name, as postconf -n sorts.
     assert r.stdout.splitlines() == [
-        "myhostname = mx.example.org",
-        "mydestination = $myhostname, localhost",
         "message_size_limit = 5000",
+        "mydestination = $myhostname, localhost",
+        "myhostname = mx.example.org",
     ]
     # Named values: raw, -x expanded, -d the default.
     assert _postie(confdir, "config", "mydestination").stdout == "mydestination = $myhostname, localhost\n"

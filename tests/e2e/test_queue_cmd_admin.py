@@ -124,7 +124,7 @@ def test_mailq_shows_active_deferred_held_in_postfix_format(queue):
     ]
     got = r.stdout.split("\n\n")
     assert got[0].split("\n") == want[:3]
-    assert f"{d}     1000 Sun Nov 23 16:35:10  alice@example.org" in r.stdout
+    assert f"{d}    1000 Sun Nov 23 16:35:10  alice@example.org" in r.stdout
     assert " " * (76 - len(reason)) + f"({reason})\n{pad}oncall@example.net\n" in r.stdout
     # The second recipient has no reason of its own.
     assert " " * 58 + f"(reason unavailable)\n{pad}ops@example.net\n" in r.stdout
