@@ -56,7 +56,6 @@ const mail_conf_param mail_conf_params[] = {
     {"maillog_file", "maillog", MCT_PATH, "log file; empty: syslog"},
     {"maillog_file_rfc3339", "no", MCT_BOOL, "RFC 3339 time stamps with microseconds in the log"},
     {"mail_owner", "postie", MCT_STR, "unprivileged user the services run as when started by root"},
-    {"default_privs", "nobody", MCT_STR, "rights for delivery to files and commands of aliases"},
     {"mail_users_file", "users", MCT_PATH, "virtual users, Dovecot passwd-file syntax (user:{SCHEME}hash:uid:gid::home)"},
     {"mail_user_source", "file", MCT_LIST, "where users come from: file, system, or both"},
     {"virtual_mailbox_base", "mail", MCT_PATH, "homes of virtual users without one in the users file"},

@@ -94,9 +94,9 @@ typedef struct qmgr_dest {
 } qmgr_dest;
 
 /* One connection to an agent: one recipient for local, up to
- * QMGR_BATCH recipients of one message and one destination for the others
- * (one SMTP transaction for them, as Postfix's
- * default_destination_recipient_limit). */
+ * default_destination_recipient_limit (Postfix's; at most QMGR_BATCH, what
+ * a request of the largest addresses holds) recipients of one message and
+ * one destination for the others (one SMTP transaction for them). */
 #define QMGR_BATCH 50
 
 typedef struct qmgr_job {
@@ -197,6 +197,7 @@ void qmgr_deliver_revive_all(void)
 
 static qmgr_agent qmgr_agents[8];
 static long long qmgr_process_limit = 100; /* read once per schedule pass */
+static size_t qmgr_rcpt_limit = QMGR_BATCH;  /* the same */
 static uint64_t qmgr_agent_timer;
 
 static qmgr_agent *qmgr_deliver_agent(const char *name)
@@ -755,7 +756,7 @@ static bool qmgr_deliver_dest_run(qmgr_dest *d)
          * (local takes one recipient per request): they are next on the
          * list, put there together when the message became active. */
         for (qmgr_wait *w = d->wait_head;
-             w && w->qm == qm && n < QMGR_BATCH; w = w->next) {
+             w && w->qm == qm && n < qmgr_rcpt_limit; w = w->next) {
             batch[n++] = w->ri;
             if (strcmp(rt->transport, "local") == 0)
                 break;
@@ -779,6 +780,10 @@ void qmgr_deliver_schedule(void)
         return;
     busy = true; /* finish() below may come back here */
     qmgr_process_limit = var_int("default_process_limit");
+    /* Postfix's default_destination_recipient_limit, within the request
+     * size the agents accept (QMGR_BATCH; config check says so). */
+    long long rl = var_int("default_destination_recipient_limit");
+    qmgr_rcpt_limit = rl < 1 ? 1 : rl > QMGR_BATCH ? QMGR_BATCH : (size_t)rl;
     for (size_t a = 0; a < sizeof(qmgr_agents) / sizeof(qmgr_agents[0]); a++) {
         qmgr_agent *ag = &qmgr_agents[a];
         /* Each ready destination once per pass; those that start go to

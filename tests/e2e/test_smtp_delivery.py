@@ -114,6 +114,23 @@ def test_several_recipients_one_transaction(postie_factory, dns):
         peer.stop()
 
 
+def test_recipient_limit_splits_a_destination_into_several_transactions(postie_factory, dns):
+    """default_destination_recipient_limit (Postfix's) bounds the recipients
+    of one delivery request: 5 recipients with a limit of 2 arrive in
+    three transactions of 2, 2 and 1, every one delivered once."""
+    peer = Peer().start()
+    try:
+        one = postie_factory(conf=sender_conf(
+            dns, peer.port, default_destination_recipient_limit="2"))
+        rcpts = [f"r{i}@peer.test" for i in range(5)]
+        send(one, rcpts)
+        one.wait_for_log(r"status=sent", count=5, timeout=30)
+        assert sorted(len(m[1]) for m in peer.messages) == [1, 2, 2]
+        assert sorted(r for m in peer.messages for r in m[1]) == rcpts
+    finally:
+        peer.stop()
+
+
 def test_dot_stuffing_and_crlf(postie_factory, dns):
     """Lines starting with a dot arrive intact (RFC 5321 4.5.2)."""
     peer = Peer().start()
