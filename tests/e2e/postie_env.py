@@ -366,6 +366,29 @@ class PostieEnv:
                 if "AddressSanitizer" in l or "runtime error:" in l
                 or "LeakSanitizer" in l]
 
+    def wait_services_configured(self, timeout=20):
+        """Wait until every service has read its configuration: each opens
+        the maillog only after reading postie.conf (mail_service_init), so
+        a descriptor on it in /proc says the read is over.  A test that
+        then changes the file knows no service is still reading it."""
+        log = os.path.realpath(self.path("maillog"))
+
+        def has_log(pid):
+            try:
+                fds = os.listdir(f"/proc/{pid}/fd")
+            except OSError:
+                return True  # gone, or not ours to look at: nothing to wait for
+            for fd in fds:
+                try:
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") == log:
+                        return True
+                except OSError:
+                    pass
+            return False
+
+        wait_until(lambda: all(has_log(p) for p in self.service_pids()), timeout,
+                   "every service to have read its configuration")
+
     def log_lines(self):
         """The maillog as a list of lines (empty before the first start)."""
         try:
