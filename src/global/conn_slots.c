@@ -37,7 +37,10 @@ struct conn_slots {
 
 conn_slots *conn_slots_open(const char *path)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    /* No path: the table is shared with the children forked later only
+     * (pop3d), and needs no file in the queue. */
+    int fd = path ? open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)
+                  : memfd_create("conn_slots", MFD_CLOEXEC);
     if (fd < 0)
         return NULL;
     size_t size = CONN_SLOTS_MAX * sizeof(conn_slots_slot);

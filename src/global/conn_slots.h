@@ -42,7 +42,9 @@
 
 typedef struct conn_slots conn_slots;
 
-/* Map the table at path (created when missing); NULL with errno. */
+/* Map the table at path (created when missing), or with path NULL an
+ * anonymous one shared with the processes forked afterwards; NULL with
+ * errno. */
 conn_slots *conn_slots_open(const char *path);
 void conn_slots_close(conn_slots **tp);
 /* Count connections in all processes: all of them, and those from addr. */
