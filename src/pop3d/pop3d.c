@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -203,6 +204,11 @@ static void pop3d_accept(int lfd, int events, void *ctx)
     int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0)
         return; /* another process took it, or a transient error */
+    /* Replies are written whole (pop3d_session.c): nothing is gained by
+     * Nagle's algorithm, and with the client's delayed ACK it cost about
+     * 40 ms per reply that followed another (issue #15). */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     char addr[INET6_ADDRSTRLEN], lip[INET6_ADDRSTRLEN];
     pop3d_addr(fd, addr, lip, sizeof(addr));
     int total = pop3d_nconn, same = 0;
