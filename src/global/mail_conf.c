@@ -72,6 +72,8 @@ const mail_conf_param mail_conf_params[] = {
     {"smtpd_recipient_limit", "1000", MCT_INT, "recipients per message"},
     {"smtpd_timeout", "300s", MCT_TIME, "idle time before 421 4.4.2"},
     {"smtpd_total_timeout", "3600s", MCT_TIME, "longest SMTP session before 421 4.4.2"},
+    {"smtpd_per_request_deadline", "yes", MCT_BOOL, "smtpd_timeout limits a whole command line (and DATA/BDAT by smtpd_min_data_rate), not each read (Postfix 3.7; its default is no unless overloaded)"},
+    {"smtpd_min_data_rate", "500", MCT_INT, "with smtpd_per_request_deadline: bytes/s of DATA/BDAT content that each move the deadline on by 1 s, up to smtpd_timeout"},
     {"smtpd_client_connection_count_limit", "50", MCT_INT, "simultaneous connections from one client (mynetworks exempt)"},
     {"smtpd_connection_limit", "500", MCT_INT, "simultaneous SMTP connections in all"},
     {"smtpd_processes", "2", MCT_INT, "smtpd processes sharing the listening sockets"},

@@ -14,17 +14,20 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "global/conn_slots.h"
 #include "global/mail_conf.h"
 #include "global/mail_service.h"
 #include "pop3d/pop3d_auth.h"
@@ -41,7 +44,10 @@ static int pop3d_conn_limit;
 static pop3d_conf pop3d_cf;
 typedef struct pop3d_kid {
     pid_t pid;
+    int slot;                     /* in pop3d_cf.slots, or -1 */
+    time_t start;
     char addr[INET6_ADDRSTRLEN];  /* the client, for the per-address limit */
+    char lip[INET6_ADDRSTRLEN];   /* the local address, for log lines */
 } pop3d_kid;
 static pop3d_kid *pop3d_kids;  /* connection processes */
 static int pop3d_kids_cap;
@@ -126,6 +132,8 @@ static void pop3d_reap(void)
     while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
         for (int i = 0; i < pop3d_nconn; i++)
             if (pop3d_kids[i].pid == pid) {
+                if (pop3d_cf.slots != NULL)
+                    conn_slots_del(pop3d_cf.slots, pop3d_kids[i].slot);
                 pop3d_kids[i] = pop3d_kids[--pop3d_nconn];
                 break;
             }
@@ -135,18 +143,51 @@ static void pop3d_reap(void)
     }
 }
 
-/* The client's address as text ("" when unknown). */
-static void pop3d_addr(int fd, char *out, size_t len)
+static void pop3d_sockaddr(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+    if (ss->ss_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, out, (socklen_t)len);
+    else if (ss->ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, out, (socklen_t)len);
+}
+
+/* The client's and the local address as text ("" when unknown). */
+static void pop3d_addr(int fd, char *out, char *lip, size_t len)
 {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
-    out[0] = '\0';
-    if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
-        return;
-    if (ss.ss_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)len);
-    else if (ss.ss_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, (socklen_t)len);
+    out[0] = lip[0] = '\0';
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+        pop3d_sockaddr(&ss, out, len);
+    sl = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        pop3d_sockaddr(&ss, lip, len);
+}
+
+/* All slots are taken: end the quietest login of the busiest address
+ * (global/conn_slots.h), as Dovecot's login processes drop their oldest
+ * unauthenticated client at client_limit, so that this client is served.
+ * Sessions that logged in are never chosen.  True when one was ended. */
+static bool pop3d_evict(const char *addr)
+{
+    pid_t owner;
+    int victim_same;
+    int slot = pop3d_cf.slots == NULL ? -1
+               : conn_slots_evict(pop3d_cf.slots, addr, &owner, &victim_same);
+    if (slot < 0)
+        return false;
+    for (int i = 0; i < pop3d_nconn; i++) {
+        pop3d_kid *k = &pop3d_kids[i];
+        if (k->slot != slot)
+            continue;
+        /* The supervisor and its login process are one process group. */
+        kill(-k->pid, SIGTERM);
+        msg_info("pop3-login: Disconnected: Connection queue full (no auth attempts "
+                 "in %ld secs): user=<>, rip=%s, lip=%s", (long)(time(NULL) - k->start),
+                 k->addr, k->lip);
+        return true;
+    }
+    return true; /* gone meanwhile: its slot is free at the next reap */
 }
 
 static void pop3d_refuse(int fd, const char *reply, const char *why, int limit,
@@ -163,32 +204,48 @@ static void pop3d_accept(int lfd, int events, void *ctx)
     int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0)
         return; /* another process took it, or a transient error */
-    char addr[INET6_ADDRSTRLEN];
-    pop3d_addr(fd, addr, sizeof(addr));
-    /* RFC 2449 section 8.1.2's [SYS/TEMP]: try again later. */
-    if (pop3d_nconn >= pop3d_conn_limit) {
-        pop3d_refuse(fd, "-ERR [SYS/TEMP] Too many connections, try again later.\r\n",
-                     "pop3d_connection_limit", pop3d_conn_limit, "");
-        return;
-    }
+    /* Replies are written whole (pop3d_session.c): nothing is gained by
+     * Nagle's algorithm, and with the client's delayed ACK it cost about
+     * 40 ms per reply that followed another (issue #15). */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    char addr[INET6_ADDRSTRLEN], lip[INET6_ADDRSTRLEN];
+    pop3d_addr(fd, addr, lip, sizeof(addr));
+    int total = pop3d_nconn, same = 0;
+    if (pop3d_cf.slots != NULL)
+        conn_slots_count(pop3d_cf.slots, addr, &total, &same);
+    else
+        for (int i = 0; i < pop3d_nconn && *addr; i++)
+            same += strcmp(pop3d_kids[i].addr, addr) == 0;
     /* One address may not take every slot: idle logins are cheap to open
      * and last pop3d_timeout. */
-    int same = 0;
-    for (int i = 0; i < pop3d_nconn && *addr; i++)
-        same += strcmp(pop3d_kids[i].addr, addr) == 0;
     if (pop3d_client_limit > 0 && same >= pop3d_client_limit) {
         pop3d_refuse(fd, "-ERR [SYS/TEMP] Too many connections from your address, "
                          "try again later.\r\n",
                      "pop3d_client_connection_limit", pop3d_client_limit, addr);
         return;
     }
+    /* RFC 2449 section 8.1.2's [SYS/TEMP]: try again later. */
+    if (total >= pop3d_conn_limit && !pop3d_evict(addr)) {
+        pop3d_refuse(fd, "-ERR [SYS/TEMP] Too many connections, try again later.\r\n",
+                     "pop3d_connection_limit", pop3d_conn_limit, "");
+        return;
+    }
+    int slot = pop3d_cf.slots == NULL ? -1
+               : conn_slots_add(pop3d_cf.slots, addr, getpid(), event_now());
     pid_t pid = fork();
     if (pid < 0) {
         msg_error("fork: %m");
+        if (pop3d_cf.slots != NULL)
+            conn_slots_del(pop3d_cf.slots, slot);
         close(fd);
         return;
     }
     if (pid == 0) {
+        /* Its own process group, with the login process it forks: an
+         * eviction ends both (pop3d_evict). */
+        setpgid(0, 0);
+        pop3d_cf.slot = slot;
         for (int i = 0; i < pop3d_nlisten; i++)
             close(pop3d_listen_fd[i]);
         /* A session killed by SIGTERM ends without UPDATE (RFC 1939
@@ -200,14 +257,18 @@ static void pop3d_accept(int lfd, int events, void *ctx)
         msg_refresh_pid();
         pop3d_auth_conn(fd, &pop3d_cf);
     }
+    setpgid(pid, pid); /* (both sides: no window before the child's) */
     close(fd);
     if (pop3d_nconn == pop3d_kids_cap) {
         pop3d_kids_cap = pop3d_kids_cap ? 2 * pop3d_kids_cap : 64;
         pop3d_kids = mem_realloc(pop3d_kids, (size_t)pop3d_kids_cap * sizeof(*pop3d_kids));
     }
-    pop3d_kids[pop3d_nconn].pid = pid;
-    snprintf(pop3d_kids[pop3d_nconn].addr, sizeof(pop3d_kids[pop3d_nconn].addr), "%s", addr);
-    pop3d_nconn++;
+    pop3d_kid *k = &pop3d_kids[pop3d_nconn++];
+    k->pid = pid;
+    k->slot = slot;
+    k->start = time(NULL);
+    snprintf(k->addr, sizeof(k->addr), "%s", addr);
+    snprintf(k->lip, sizeof(k->lip), "%s", lip);
 }
 
 int pop3d_service_main(int argc, char **argv)
@@ -218,6 +279,11 @@ int pop3d_service_main(int argc, char **argv)
     pop3d_cf.implicit_tls = argc > 0 && strcmp(argv[0], "pop3s") == 0;
     mail_service_init("pop3d");
     pop3d_conf_load();
+    /* The connection table is shared with the connection processes only
+     * (they mark a login), so it needs no file. */
+    pop3d_cf.slot = -1;
+    if ((pop3d_cf.slots = conn_slots_open(NULL)) == NULL)
+        msg_warn("connection table: %m: no eviction when the slots are full");
     event_init();
     int first, n = mail_service_listen_fds(&first);
     if (n == 0)
@@ -244,7 +310,8 @@ int pop3d_service_main(int argc, char **argv)
     for (int i = 0; i < pop3d_nlisten; i++)
         close(pop3d_listen_fd[i]);
     for (int i = 0; i < pop3d_nconn; i++)
-        kill(pop3d_kids[i].pid, SIGTERM);
+        kill(-pop3d_kids[i].pid, SIGTERM); /* with its login process */
     mem_free(&pop3d_kids);
+    conn_slots_close(&pop3d_cf.slots);
     return 0;
 }

@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "global/conn_slots.h"
 #include "global/mail_conf.h"
 #include "global/mail_users.h"
 #include "pop3d/pop3d_login.h"
@@ -487,6 +488,10 @@ void pop3d_auth_conn(int fd, const pop3d_conf *cf)
             break; /* the login process ended without a login */
         pkt[n] = '\0';
         if (u != NULL && (pkt[0] == 'R' || pkt[0] == 'T')) {
+            /* Logged in: no longer a candidate for eviction when the
+             * slots run out (Dovecot drops only unauthenticated clients). */
+            if (cf->slots != NULL)
+                conn_slots_mark(cf->slots, cf->slot, CONN_SLOTS_BUSY, 0);
             close(sp[0]);
             sp[0] = -1;
             int sfd = fd;

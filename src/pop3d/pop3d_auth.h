@@ -29,6 +29,8 @@ typedef struct pop3d_conf {
     double timeout;           /* pop3d_timeout */
     int attempt_limit;        /* pop3d_auth_attempt_limit */
     long login_uid, login_gid;/* pop3d_login_user, -1 when not root */
+    struct conn_slots *slots; /* the service's connection table, or NULL */
+    int slot;                 /* this connection's slot there, or -1 */
 } pop3d_conf;
 
 /* Serve the client on fd; never returns (exits the process). */

@@ -126,12 +126,46 @@ static void test_pop3d_session_quit_updates(void)
     mem_free(&f);
 }
 
+/* RETR answers in one write (issue #15): the reply line, the content and
+ * the end together.  A SOCK_SEQPACKET pair keeps each write a record of
+ * its own, so the records counted are the writes made. */
+static void test_pop3d_session_retr_is_one_write(void)
+{
+    int sv[2];
+    TEST_EQ_INT(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+    pop3d_maildir *md = NULL;
+    char *err = NULL;
+    TEST_EQ_INT(pop3d_maildir_open(test_dir, &md, &err), 0);
+    pop3d_io io = {.fd = sv[0], .in = buf_new(4096), .timeout = 5};
+    pop3d_session s = {.io = &io, .md = md, .user = "u", .sid = "x"};
+    buf *out = buf_new(1 << 16);
+    TEST_EQ_INT(pop3d_session_line(&s, "RETR 2", false, out), 0);
+    if (out->len > 0)
+        pop3d_io_write(&io, out->data, out->len);
+    close(sv[0]);
+    int records = 0;
+    char tmp[4096], got[4096] = "";
+    ssize_t n;
+    while ((n = recv(sv[1], tmp, sizeof(tmp) - 1, 0)) > 0) {
+        tmp[n] = '\0';
+        if (records++ == 0)
+            snprintf(got, sizeof(got), "%s", tmp);
+    }
+    close(sv[1]);
+    TEST_EQ_INT(records, 1);
+    TEST_EQ_STR(got, "+OK 11 octets\r\nS: x\r\n\r\n..\r\n.\r\n");
+    buf_free(&out);
+    buf_free(&io.in);
+    pop3d_maildir_free(&md);
+}
+
 int main(void)
 {
     TEST_TRUE(mkdtemp(test_dir) != NULL);
     test_pop3d_session_put("cur", "100.A:2,", "a\nb\n");
     test_pop3d_session_put("new", "200.B", "S: x\n\n.\n");
     TEST_RUN(test_pop3d_session_dialogues);
+    TEST_RUN(test_pop3d_session_retr_is_one_write);
     TEST_RUN(test_pop3d_session_quit_updates);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_dir);

@@ -18,7 +18,14 @@ static void test_body_cases(void)
         {".\n", "..\r\n.\r\n"},
         {"x\n.y\n..\n", "x\r\n..y\r\n...\r\n.\r\n"},
         {"a.b\n", "a.b\r\n.\r\n"},
-        {"a\r\nb\n", "a\r\r\nb\r\n.\r\n"},
+        /* Bare CR (RFC 5321 section 2.3.8): a line end, merged with an
+         * LF after it; the dot after it is stuffed. */
+        {"a\r\nb\n", "a\r\nb\r\n.\r\n"},
+        {"x\r.\ry\n", "x\r\n..\r\ny\r\n.\r\n"},
+        {"x\r.\r\n", "x\r\n..\r\n.\r\n"},
+        {"a\r", "a\r\n.\r\n"},
+        {"\r\r.", "\r\n\r\n..\r\n.\r\n"},
+        {"a\rb", "a\r\nb\r\n.\r\n"},
         {"\n\n", "\r\n\r\n.\r\n"},
         {".", "..\r\n.\r\n"},
     };

@@ -8,9 +8,18 @@
  * sockets; each accepts non-blocking, so a process that is busy with an
  * fsync leaves new clients to the others.
  *
- * Timeouts: one sweep per second checks every session against
- * smtpd_timeout (idle) and smtpd_total_timeout (whole session): O(sessions)
- * per second instead of a timer re-armed on every read.
+ * Timeouts: one sweep per second checks every session against its
+ * request deadline (smtpd_deadline.c) and smtpd_total_timeout (whole
+ * session): O(sessions) per second instead of a timer re-armed on every
+ * read.  The same sweep publishes each session's state to the shared
+ * connection table and closes the sessions that another process evicted.
+ *
+ * Connection slots (global/conn_slots.c): smtpd_connection_limit in all,
+ * smtpd_client_connection_count_limit per client address (Postfix's
+ * anvil limit).  When all slots are taken, a client from an address with
+ * fewer connections than the busiest one takes the slot of the quietest
+ * connection of that address that is not in DATA/BDAT: a flood of slow
+ * connections from a few addresses cannot lock everybody else out.
  *
  * Stop (SIGTERM): listening sockets close at once; sessions in DATA or
  * BDAT get SMTPD_STOP_GRACE seconds to finish their message; every other
@@ -30,11 +39,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "global/conn_slots.h"
 #include "global/mail_conf.h"
 #include "global/mail_service.h"
 #include "global/mynetworks.h"
 #include "smtpd/smtpd_check.h"
-#include "smtpd/smtpd_conn.h"
 #include "util/conf.h"
 #include "util/events.h"
 #include "util/fsutil.h"
@@ -48,6 +57,7 @@ static int smtpd_nsessions;
 static int smtpd_listen_fd[16];
 static int smtpd_nlisten;
 static int smtpd_client_limit, smtpd_conn_limit;
+static conn_slots *smtpd_slots; /* NULL: counted in this process only */
 
 /* "host", "host:port", "[v6]:port" or a bare IPv6 address into a socket
  * address; 0 or -1. */
@@ -117,6 +127,8 @@ void smtpd_conf_load(void)
     smtpd_cf.recipient_limit = (int)var_int("smtpd_recipient_limit");
     smtpd_cf.timeout = (double)var_time("smtpd_timeout");
     smtpd_cf.total_timeout = (double)var_time("smtpd_total_timeout");
+    smtpd_cf.per_request_deadline = var_bool("smtpd_per_request_deadline");
+    smtpd_cf.min_data_rate = (double)var_int("smtpd_min_data_rate");
     smtpd_cf.hard_error_limit = (int)var_int("smtpd_hard_error_limit");
     smtpd_cf.soft_error_limit = (int)var_int("smtpd_soft_error_limit");
     smtpd_cf.error_sleep = (double)var_time("smtpd_error_sleep_time");
@@ -161,7 +173,8 @@ static void smtpd_unlink_free(smtpd_session *s)
     if (s->next)
         s->next->prev = s->prev;
     smtpd_nsessions--;
-    smtpd_conn_del(s->conn_slot);
+    if (smtpd_slots != NULL)
+        conn_slots_del(smtpd_slots, s->conn_slot);
     smtpd_session_free(&s);
 }
 
@@ -186,29 +199,49 @@ static int smtpd_count_local(const char *addr)
     return n;
 }
 
+/* All slots are taken: evict the quietest connection of the busiest
+ * address (conn_slots.h) so that this client is served.  True when one
+ * was flagged (its process closes it at its next sweep). */
+static bool smtpd_evict_for(smtpd_session *s)
+{
+    pid_t owner;
+    int victim_same;
+    if (smtpd_slots == NULL ||
+        conn_slots_evict(smtpd_slots, s->addr, &owner, &victim_same) < 0)
+        return false;
+    msg_info("connection slots full (smtpd_connection_limit %d): evicting an idle "
+             "connection of an address with %d connections (smtpd pid %d) for %s",
+             smtpd_conn_limit, victim_same, (int)owner, s->namaddr);
+    return true;
+}
+
 /* The client is named: log it, apply the connection limits, greet. */
 static void smtpd_accept_ready(smtpd_session *s)
 {
     smtpd_session_log_connect(s);
-    int total, same;
-    smtpd_conn_count(s->addr, &total, &same);
-    if (total == 0 && same == 0) {
+    int total = 0, same = 0;
+    if (smtpd_slots != NULL)
+        conn_slots_count(smtpd_slots, s->addr, &total, &same);
+    else {
         total = smtpd_nsessions - 1;
         same = smtpd_count_local(s->addr) - 1;
     }
-    if (total >= smtpd_conn_limit) {
+    if (!s->mynetworks && same >= smtpd_client_limit) {
+        /* Postfix's anvil wording (service name as in master.cf), so that
+         * log tools and fail2ban rules match. */
+        msg_warn("Connection concurrency limit exceeded: %d from %s for "
+                 "service smtp", same + 1, s->namaddr);
+        smtpd_session_end(s, "421 4.7.0 %s Error: too many connections from %s",
+                          smtpd_cf.myhostname, s->addr);
+    } else if (total >= smtpd_conn_limit && !smtpd_evict_for(s)) {
         msg_warn("Connection limit exceeded: %d connections for service smtpd, "
                  "refusing %s", total + 1, s->namaddr);
         smtpd_session_end(s, "421 4.7.0 %s Error: too many connections",
                           smtpd_cf.myhostname);
-    } else if (!s->mynetworks && same >= smtpd_client_limit) {
-        /* Postfix's anvil wording, so fail2ban rules match. */
-        msg_warn("Connection concurrency limit exceeded: %d from %s for "
-                 "service smtpd", same + 1, s->namaddr);
-        smtpd_session_end(s, "421 4.7.0 %s Error: too many connections from %s",
-                          smtpd_cf.myhostname, s->addr);
     } else {
-        s->conn_slot = smtpd_conn_add(s->addr);
+        if (smtpd_slots != NULL)
+            s->conn_slot = conn_slots_add(smtpd_slots, s->addr, getpid(), event_now());
+        smtpd_deadline_start(s, event_now());
         smtpd_session_pregreet(s);
         smtpd_session_greet(s);
     }
@@ -246,6 +279,17 @@ static void smtpd_accept(int lfd, int events, void *ctx)
     }
 }
 
+/* Tell the other processes what the session is doing: a trusted client
+ * or one in DATA/BDAT is never evicted. */
+static void smtpd_sweep_mark(smtpd_session *s)
+{
+    int state = s->cmd_time > 0 ? CONN_SLOTS_IDLE : CONN_SLOTS_NEW;
+    if (s->mynetworks || s->mode == SMTPD_MODE_DATA || s->mode == SMTPD_MODE_BDAT ||
+        s->state == SMTPD_ST_BDAT)
+        state = CONN_SLOTS_BUSY;
+    conn_slots_mark(smtpd_slots, s->conn_slot, state, s->cmd_time);
+}
+
 static void smtpd_sweep(void)
 {
     double now = event_now();
@@ -259,9 +303,23 @@ static void smtpd_sweep(void)
                 s->closed = true;
             continue;
         }
-        if (now - s->last_io >= smtpd_cf.timeout ||
-            now - s->start >= smtpd_cf.total_timeout)
+        if (smtpd_deadline_expired(s, now) || now - s->start >= smtpd_cf.total_timeout) {
             smtpd_session_timeout(s);
+            continue;
+        }
+        if (smtpd_slots == NULL || s->conn_slot < 0)
+            continue;
+        if (conn_slots_evicted(smtpd_slots, s->conn_slot)) {
+            char where[64];
+            smtpd_session_where(s, where, sizeof(where));
+            msg_info("evicted idle connection after %s from %s: connection slots "
+                     "needed for new clients", where, s->namaddr);
+            smtpd_session_end(s, "421 4.7.0 %s Error: too many connections",
+                              smtpd_cf.myhostname);
+            smtpd_session_flush(s);
+            continue;
+        }
+        smtpd_sweep_mark(s);
     }
 }
 
@@ -364,7 +422,7 @@ int smtpd_service_main(int argc, char **argv)
     char *pid_dir = fs_join(smtpd_cf.queue_dir, "pid");
     fs_mkdirs(pid_dir, 0700);
     char *tab = fs_join(pid_dir, "smtpd.conn");
-    if (smtpd_conn_open(tab) < 0)
+    if ((smtpd_slots = conn_slots_open(tab)) == NULL)
         msg_warn("open %s: %m: connection limits are counted per process", tab);
     mem_free(&tab);
     mem_free(&pid_dir);

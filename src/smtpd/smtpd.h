@@ -12,7 +12,8 @@
  *                    recipient) at RCPT time; see smtpd_check.h
  *   smtpd_peer.c     the client's name and printable address
  *   smtpd_data.c     content lines, dot-unstuffing, end of data
- *   smtpd_conn.c     connection counts shared by the smtpd processes
+ *   smtpd_deadline.c per-request deadlines, minimum data rate
+ * (connection counts shared by the smtpd processes: global/conn_slots.c)
  *
  * The session (connection, HELO, counters, errors) is a struct apart from
  * the transaction (MAIL, RCPT, content), which is created at MAIL and
@@ -115,6 +116,9 @@ typedef struct smtpd_session {
     bool stopping;          /* graceful stop requested */
     bool closed;            /* done: smtpd.c frees it after the event */
     int conn_slot;          /* in the shared connection table, or -1 */
+    double deadline;        /* of the request under way (smtpd_deadline.c) */
+    int deadline_cmds;      /* commands counted when it was set */
+    double cmd_time;        /* when the last command completed, 0: none */
     uint64_t pause_timer;   /* error sleep under way: replies wait */
     /* A RCPT line waits for DNS answers of its restrictions: the input
      * from it on waits, and the line runs when they are in (smtpd_check.c). */
@@ -214,6 +218,16 @@ bool smtpd_peer_valid_hostname(const char *name);
 int smtpd_peer_hosts_lookup(const char *hosts_path, const char *addr,
                             char *name, size_t namelen);
 
+/* ---- smtpd_deadline.c ---- */
+/* A new request deadline from now (greeting, command completed). */
+void smtpd_deadline_start(smtpd_session *s, double now);
+/* n octets were read; content: they were DATA/BDAT content. */
+void smtpd_deadline_read(smtpd_session *s, size_t n, bool content, double now);
+/* Has the session passed its deadline (or, without per-request
+ * deadlines, been idle for smtpd_timeout)?  Also starts a new deadline
+ * when a command completed without a read (after a DNS wait). */
+bool smtpd_deadline_expired(smtpd_session *s, double now);
+
 /* ---- smtpd.c ---- */
 /* Per-process settings read once at start. */
 typedef struct smtpd_conf {
@@ -222,6 +236,8 @@ typedef struct smtpd_conf {
     unsigned long long message_size_limit;
     int recipient_limit;
     double timeout, total_timeout;
+    bool per_request_deadline;   /* smtpd_per_request_deadline */
+    double min_data_rate;        /* smtpd_min_data_rate, bytes/s */
     int hard_error_limit, soft_error_limit, junk_limit;
     double error_sleep;          /* smtpd_error_sleep_time */
     bool forbid_bare_lf_reject;  /* smtpd_forbid_bare_newline = reject */

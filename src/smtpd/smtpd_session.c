@@ -493,5 +493,7 @@ void smtpd_session_event(int fd, int events, void *ctx)
         return;
     }
     s->last_io = event_now();
+    bool content = s->mode == SMTPD_MODE_DATA || s->mode == SMTPD_MODE_BDAT;
     smtpd_session_input(s, tmp, (size_t)n);
+    smtpd_deadline_read(s, (size_t)n, content, s->last_io); /* smtpd_deadline.c */
 }

@@ -363,3 +363,76 @@ class SmtpSink:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         shutil.rmtree(self.dump, ignore_errors=True)
+
+
+class RawPeer:
+    """A minimal SMTP server on host:port that keeps the exact octets of
+    every DATA it receives (aiosmtpd parses lines first; this one does not),
+    and every command line, for tests of what goes on the wire."""
+
+    def __init__(self, host="127.0.0.1", port=None):
+        self.host = host
+        self.port = port or free_port_on(host)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, self.port))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.data = []       # raw DATA content of each message, up to CRLF.CRLF
+        self.commands = []   # every command line, without CRLF
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _serve(self, c):
+        c.settimeout(10)
+        buf = b""
+        c.sendall(b"220 raw.peer.test ESMTP\r\n")
+        while True:
+            while b"\r\n" not in buf:
+                got = c.recv(65536)
+                if not got:
+                    return
+                buf += got
+            line, buf = buf.split(b"\r\n", 1)
+            self.commands.append(line.decode("latin-1"))
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                c.sendall(b"250-raw.peer.test\r\n250 8BITMIME\r\n")
+            elif verb == b"DATA":
+                c.sendall(b"354 go ahead\r\n")
+                while b"\r\n.\r\n" not in b"\r\n" + buf:
+                    got = c.recv(65536)
+                    if not got:
+                        return
+                    buf += got
+                if buf.startswith(b".\r\n"):
+                    content, buf = b"", buf[3:]
+                else:
+                    content, buf = buf.split(b"\r\n.\r\n", 1)
+                    content += b"\r\n"
+                self.data.append(content)
+                c.sendall(b"250 2.0.0 Ok: kept\r\n")
+            elif verb == b"QUIT":
+                c.sendall(b"221 2.0.0 Bye\r\n")
+                return
+            else:
+                c.sendall(b"250 2.0.0 Ok\r\n")
+
+    def _run(self):
+        while not self.stopping:
+            try:
+                c, _ = self.sock.accept()
+            except (socket.timeout, OSError):
+                continue
+            try:
+                self._serve(c)
+            except OSError:
+                pass
+            finally:
+                c.close()
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join(timeout=2)
+        self.sock.close()

@@ -178,7 +178,7 @@ def test_client_connection_count_limit_counts_across_processes(postie):
                             r.reply())
             assert r.closed()
         postie.wait_for_log(r"warning: Connection concurrency limit exceeded: 3 from "
-                            r"localhost\[127\.0\.0\.1\] for service smtpd$")
+                            r"localhost\[127\.0\.0\.1\] for service smtp$")
     finally:
         for h in held:
             h.close()
