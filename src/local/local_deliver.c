@@ -130,6 +130,7 @@ void local_deliver_init(void)
     tzset();
     local_deliver_owner_lookup(&local_deliver_owner_uid, &local_deliver_owner_gid);
     local_deliver_owner_known = true;
+    (void)queue_file_owner(); /* found once here, for every child */
 }
 
 typedef void (*local_deliver_fn)(void *ctx, local_deliver_result *res);
@@ -533,10 +534,15 @@ static void local_deliver_rcpt(const deliver_request *req,
     char *path = mem_alloc(strlen(local_queue_dir) + 64);
     sprintf(path, "%s/%s/%s", local_queue_dir, QUEUE_ACTIVE, req->id);
     char *err = NULL;
-    if (queue_msg_read(path, &c.m, &err) < 0) {
+    /* Opened once, checked on the descriptor, read from it: the same file
+     * for the envelope and the content (queue_file_open says why). */
+    c.qfd = queue_file_open(path, O_RDONLY, queue_file_owner(), NULL, &err);
+    if (c.qfd < 0 || queue_file_read(c.qfd, path, &c.m, &err) < 0) {
         local_deliver_set(agg, "4.3.0", "cannot read queue file: %s", err);
         mem_free(&err);
         local_deliver_log(&c, rcpt->addr, agg);
+        if (c.qfd >= 0)
+            close(c.qfd);
         mem_free(&path);
         return;
     }
@@ -546,12 +552,6 @@ static void local_deliver_rcpt(const deliver_request *req,
             qr = &c.m->rcpts[i];
     if (qr == NULL || strcmp(qr->addr, rcpt->addr) != 0) {
         local_deliver_set(agg, "4.3.0", "recipient not in queue file");
-        local_deliver_log(&c, rcpt->addr, agg);
-        goto out;
-    }
-    c.qfd = open(path, O_RDONLY | O_CLOEXEC);
-    if (c.qfd < 0) {
-        local_deliver_set(agg, "4.3.0", "cannot open queue file: %s", strerror(errno));
         local_deliver_log(&c, rcpt->addr, agg);
         goto out;
     }
