@@ -39,6 +39,7 @@
 #include "global/dsn_param.h"
 #include "global/mail_conf.h"
 #include "global/mail_trigger.h"
+#include "global/mail_spool.h"
 #include "global/mail_users.h"
 #include "global/queue_file.h"
 #include "local/local_int.h"
@@ -388,8 +389,7 @@ static void local_deliver_mailbox(const local_deliver_ctx *c, const local_target
         local_deliver_as(uid, gid, local_deliver_box_run, &j, res);
     } else if (hl == 0) {
         char *spool = var_path("mail_spool_directory");
-        struct stat st;
-        if (stat(spool, &st) < 0 && fs_mkdirs(spool, local_deliver_root() ? 0755 : 0700) < 0) {
+        if (mail_spool_make(spool) < 0) {
             local_deliver_set(res, "4.3.0", "create mail spool directory %s: %s", spool,
                       strerror(errno));
             mem_free(&spool);
