@@ -8,9 +8,10 @@
  * then each Maildir delivery runs in a grandchild that has become the
  * mailbox owner: a system user's uid/gid, a virtual user's uid/gid from
  * the users file, or mail_owner.  mbox files in mail_spool_directory are
- * written as root (the spool directory belongs to root, like /var/mail),
- * opened with O_NOFOLLOW and checked for owner and link count; a new one
- * is given to its user.  Forwarding writes a new queue file as the owner
+ * written as root (the spool directory is 2775 root:mail, like /var/mail:
+ * global/mail_spool.h), opened with O_NOFOLLOW and checked for owner and
+ * link count; a new one is made with O_EXCL and given to its user.  The
+ * queue file is opened once with queue_file_open's checks.  Forwarding writes a new queue file as the owner
  * of the queue.  Without root everything runs as the invoking user.
  *
  * Reply: any target deferred -> the recipient is deferred (4.x; Maildir
