@@ -28,7 +28,8 @@ def _queue_file(qid, rcpt, content):
 
 def _plant(postie, kind, tmp_path):
     """A secret file outside the queue, and deferred/ID made a symlink or a
-    hard link to it; returns (qid, secret path, marker)."""
+    hard link to it (or, as root, a copy that belongs to root); returns (qid,
+    secret path, marker)."""
     marker = "TOP-SECRET-" + uuid.uuid4().hex
     qid = uuid.uuid4().hex[:12].upper()
     # Beside the instance (the same file system, for the hard link); the
@@ -44,8 +45,14 @@ def _plant(postie, kind, tmp_path):
     planted = postie.path("queue", "deferred", qid)
     if kind == "symlink":
         os.symlink(secret, planted)
-    else:
+    elif kind == "hardlink":
         os.link(secret, planted)
+    else:
+        # A plain file of another user (root's, in mail_owner's queue).
+        with open(planted, "wb") as f:
+            f.write(open(secret, "rb").read())
+        os.chmod(planted, 0o644)
+        os.utime(planted, (time.time() - 60, time.time() - 60))
     return qid, secret, marker
 
 
@@ -53,9 +60,14 @@ def _delivered(postie):
     return b"".join(postie.maildir_messages())
 
 
-@pytest.mark.parametrize("kind,why", [("symlink", "is a symbolic link"),
-                                      ("hardlink", "file has 2 links")])
-def test_linked_queue_file_is_never_delivered(postie, tmp_path, kind, why):
+@pytest.mark.parametrize("kind,why", [
+    ("symlink", "is a symbolic link"),
+    ("hardlink", "file has 2 links"),
+    pytest.param("foreign", r"not owned by the queue owner \(uid \d+\)",
+                 marks=pytest.mark.skipif(os.geteuid() != 0,
+                                          reason="needs root (another owner)")),
+])
+def test_unsafe_queue_file_is_never_delivered(postie, tmp_path, kind, why):
     at = len(postie.log_lines())
     qid, secret, marker = _plant(postie, kind, tmp_path)
     before = open(secret, "rb").read()
