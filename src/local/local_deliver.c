@@ -11,8 +11,9 @@
  * written as root (the spool directory is 2775 root:mail, like /var/mail:
  * global/mail_spool.h), opened with O_NOFOLLOW and checked for owner and
  * link count; a new one is made with O_EXCL and given to its user.  The
- * queue file is opened once with queue_file_open's checks.  Forwarding writes a new queue file as the owner
- * of the queue.  Without root everything runs as the invoking user.
+ * queue file is opened once with queue_file_open's checks.  Forwarding
+ * writes a new queue file as the owner of the queue.  Without root
+ * everything runs as the invoking user.
  *
  * Reply: any target deferred -> the recipient is deferred (4.x; Maildir
  * names make the repeat harmless for the targets already delivered);
