@@ -13,6 +13,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -24,7 +25,6 @@
 
 #include "global/mail_aliases.h"
 #include "global/mail_conf.h"
-#include "global/mail_spool.h"
 #include "global/mail_users.h"
 #include "global/mynetworks.h"
 #include "global/queue_file.h"
@@ -827,7 +827,7 @@ static bool doctor_checks_local_root(const doctor_facts *f)
 /* mbox delivery (home_mailbox empty): the spool must not be
  * world-writable, or any user can make another's mailbox before its first
  * mail or hold its lock (mail_spool.h, docs/local.md "The spool"). */
-static void doctor_checks_spool(doctor_check *c, int *bad)
+static void doctor_checks_spool(doctor_check *c, const doctor_facts *f, int *bad)
 {
     if (*var_str("home_mailbox") != '\0')
         return;
@@ -835,11 +835,13 @@ static void doctor_checks_spool(doctor_check *c, int *bad)
     struct stat st;
     if (stat(spool, &st) == 0 && (st.st_mode & S_IWOTH)) {
         (*bad)++;
-        mail_spool_rule w;
-        mail_spool_want(&w);
-        const char *next = w.mail_group
-                               ? doctor_tmp("chgrp mail %s && chmod 2775 %s", spool, spool)
-                               : doctor_tmp("chmod %o %s", (unsigned)w.mode, spool);
+        /* The rule of mail_spool.h for the instance (not for whoever
+         * runs the doctor). */
+        const char *next = !doctor_checks_local_root(f)
+                               ? doctor_tmp("chmod 700 %s", spool)
+                           : getgrnam("mail") != NULL
+                               ? doctor_tmp("chown root:mail %s && chmod 2775 %s", spool, spool)
+                               : doctor_tmp("chown root:root %s && chmod 755 %s", spool, spool);
         doctor_set(c, DOCTOR_FAIL, next, "mail_spool_directory %s is writable by every user "
                    "(mode %04o): anyone can make another user's mailbox before its first mail, "
                    "or hold its lock", spool, (unsigned)(st.st_mode & 07777));
@@ -1050,7 +1052,7 @@ void doctor_checks_auth(doctor_report *r, doctor_facts *f)
 
     doctor_check *m = doctor_add(r, 7, "mailboxes");
     int mbad = 0, fresh = 0;
-    doctor_checks_spool(m, &mbad);
+    doctor_checks_spool(m, f, &mbad);
     for (size_t i = 0; i < nusers; i++)
         doctor_checks_mailbox(m, f, users[i], &mbad, &fresh);
     if (mbad == 0)
