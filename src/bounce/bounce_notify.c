@@ -61,7 +61,8 @@ static char *bounce_notify_content(const char *path, const queue_msg *m,
                                    size_t limit, size_t *len_r)
 {
     size_t n = m->content_len < limit ? m->content_len : limit;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* The same checks as every queue file open (queue_file_open). */
+    int fd = queue_file_open(path, O_RDONLY, queue_file_owner(), NULL, NULL);
     if (fd < 0)
         return NULL;
     char *p = mem_alloc(n + 1);

@@ -16,6 +16,7 @@
 #include "global/queue_file.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "global/mail_conf.h"
 #include "util/buf.h"
 #include "util/fsutil.h"
 #include "util/mem.h"
@@ -339,12 +341,142 @@ static bool queue_msg_add_rcpt(queue_msg *m, char *rec, off_t line_off)
     return true;
 }
 
+/* ---- safe open ---- */
+
+static bool queue_file_owner_known;
+static uid_t queue_file_owner_uid;
+
+void queue_file_owner_set(uid_t uid)
+{
+    queue_file_owner_uid = uid;
+    queue_file_owner_known = true;
+}
+
+uid_t queue_file_owner(void)
+{
+    if (queue_file_owner_known)
+        return queue_file_owner_uid;
+    uid_t uid = geteuid();
+    if (uid == 0) {
+        /* root (local, the tools): the queue is mail_owner's, and the
+         * owner of queue_directory says who that is without NSS.  When it
+         * cannot be stat'ed, nothing can be read anyway. */
+        char *q = var_path("queue_directory");
+        struct stat st;
+        if (stat(q, &st) == 0)
+            uid = st.st_uid;
+        mem_free(&q);
+    }
+    queue_file_owner_set(uid);
+    return uid;
+}
+
+/* Refuse an unsafe file: the warning is Postfix's mail_open_ok wording
+ * ("PATH: uid N: file has N links"); the caller only sees EPERM. */
+static int queue_file_unsafe(int fd, const char *path, long uid,
+                             const char *why, char **err_r)
+{
+    char text[1200];
+    snprintf(text, sizeof(text), "%s: uid %ld: %s", path, uid, why);
+    msg_warn("%s", text);
+    if (err_r != NULL)
+        *err_r = mem_strdup(text);
+    if (fd >= 0)
+        close(fd);
+    errno = EPERM;
+    return -1;
+}
+
+int queue_file_open(const char *path, int flags, uid_t owner,
+                    struct stat *st_r, char **err_r)
+{
+    /* O_NOFOLLOW: a symlink fails with ELOOP instead of being followed;
+     * O_NONBLOCK: a FIFO or device opens at once and fails the check. */
+    int fd = open(path, (flags & O_ACCMODE) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        struct stat ls;
+        if (e == ELOOP && lstat(path, &ls) == 0 && S_ISLNK(ls.st_mode))
+            return queue_file_unsafe(-1, path, (long)ls.st_uid,
+                                     "is a symbolic link", err_r);
+        if (err_r != NULL)
+            *err_r = queue_strerr("open", path, e);
+        errno = e;
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        if (err_r != NULL)
+            *err_r = queue_strerr("fstat", path, e);
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    char why[128];
+    if (!S_ISREG(st.st_mode))
+        return queue_file_unsafe(fd, path, (long)st.st_uid,
+                                 "not a regular file", err_r);
+    if (st.st_nlink != 1) {
+        snprintf(why, sizeof(why), "file has %ld links", (long)st.st_nlink);
+        return queue_file_unsafe(fd, path, (long)st.st_uid, why, err_r);
+    }
+    if (owner != QUEUE_FILE_ANY_OWNER && st.st_uid != owner) {
+        snprintf(why, sizeof(why), "not owned by the queue owner (uid %ld)",
+                 (long)owner);
+        return queue_file_unsafe(fd, path, (long)st.st_uid, why, err_r);
+    }
+    if (st_r != NULL)
+        *st_r = st;
+    return fd;
+}
+
+/* Is path a file of maildrop/ (QUEUE_FILE_ANY_OWNER)? */
+static bool queue_file_in_maildrop(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    if (base == NULL)
+        return false;
+    size_t n = strlen(QUEUE_MAILDROP);
+    return (size_t)(base - path) >= n && memcmp(base - n, QUEUE_MAILDROP, n) == 0 &&
+           (base - path == (ptrdiff_t)n || base[-(ptrdiff_t)n - 1] == '/');
+}
+
 int queue_msg_read(const char *path, queue_msg **m_r, char **err_r)
 {
     *m_r = NULL;
-    FILE *fp = fopen(path, "re");
+    uid_t owner = queue_file_in_maildrop(path) ? QUEUE_FILE_ANY_OWNER
+                                               : queue_file_owner();
+    int fd = queue_file_open(path, O_RDONLY, owner, NULL, err_r);
+    if (fd < 0)
+        return -1;
+    int r = queue_file_read(fd, path, m_r, err_r);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return r;
+}
+
+int queue_file_read(int fd, const char *path, queue_msg **m_r, char **err_r)
+{
+    *m_r = NULL;
+    /* A stream of its own on a duplicate: the caller keeps fd, and reads
+     * with pread, so the shared offset does not matter. */
+    int dfd = dup(fd);
+    FILE *fp = dfd >= 0 ? fdopen(dfd, "r") : NULL;
     if (fp == NULL) {
-        *err_r = queue_strerr("open", path, errno);
+        int e = errno;
+        if (dfd >= 0)
+            close(dfd);
+        *err_r = queue_strerr("read", path, e);
+        errno = e;
+        return -1;
+    }
+    if (fseeko(fp, 0, SEEK_SET) != 0) {
+        int e = errno;
+        fclose(fp);
+        *err_r = queue_strerr("read", path, e);
+        errno = e;
         return -1;
     }
     queue_msg *m = mem_zalloc(sizeof(*m));
@@ -440,14 +572,19 @@ const char *queue_msg_attr(const queue_msg *m, const char *name)
     return NULL;
 }
 
+int queue_file_mark(int fd, const queue_rcpt *r, char status)
+{
+    if (pwrite(fd, &status, 1, r->status_off) != 1 || fsync(fd) < 0)
+        return -1;
+    return 0;
+}
+
 int queue_msg_mark(const char *path, const queue_rcpt *r, char status)
 {
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    int fd = queue_file_open(path, O_WRONLY, queue_file_owner(), NULL, NULL);
     if (fd < 0)
         return -1;
-    int ret = 0;
-    if (pwrite(fd, &status, 1, r->status_off) != 1 || fsync(fd) < 0)
-        ret = -1;
+    int ret = queue_file_mark(fd, r, status);
     int saved = errno;
     close(fd);
     errno = saved;

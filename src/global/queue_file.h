@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #define QUEUE_ID_LEN 12
@@ -84,11 +85,44 @@ typedef struct queue_msg {
     size_t content_len;
 } queue_msg;
 
-/* Read and validate a queue file.  Returns 0, or -1 with *err_r (a new
- * string) when it cannot be read (errno kept) or is corrupt (errno EINVAL). */
+/* The one way to open an existing queue file (docs/queue.md, "Opening a
+ * queue file"): the queue directories belong to mail_owner, the user the
+ * network-facing services run as, so a compromised smtpd could plant
+ * active/ID -> /root/secret or a hard link to another user's file for
+ * root's local to read.  flags is O_RDONLY, O_WRONLY or O_RDWR; the file
+ * is opened with O_NOFOLLOW | O_NONBLOCK (a FIFO does not block the open)
+ * | O_CLOEXEC, and fstat on that descriptor must show a regular file with
+ * one link, owned by owner (QUEUE_FILE_ANY_OWNER: maildrop/, whose files
+ * belong to their submitters).  Returns the descriptor (with *st_r filled
+ * when st_r is not NULL), or -1 with *err_r: errno EPERM when the check
+ * failed -- then "warning: PATH: uid N: REASON" is logged here, and the
+ * caller must leave the file alone (no delivery, no removal) -- else the
+ * errno of open or fstat. */
+#define QUEUE_FILE_ANY_OWNER ((uid_t)-1)
+int queue_file_open(const char *path, int flags, uid_t owner,
+                    struct stat *st_r, char **err_r);
+/* Who queue files must belong to: when root, the owner of
+ * queue_directory (master gives the tree to mail_owner), else ourselves.
+ * Found once per process (the first call); queue_file_owner_set
+ * overrides it (tests). */
+uid_t queue_file_owner(void);
+void queue_file_owner_set(uid_t uid);
+/* Read and validate the queue file open on fd (queue_file_open); path
+ * names it in messages and gives the ID to check.  The descriptor's
+ * offset is not used (pread): the caller may read the content from it. */
+int queue_file_read(int fd, const char *path, queue_msg **m_r, char **err_r);
+/* Set a recipient's status byte in place through fd (opened O_WRONLY or
+ * O_RDWR by queue_file_open) and fsync.  0 or -1 (errno). */
+int queue_file_mark(int fd, const queue_rcpt *r, char status);
+
+/* Open (queue_file_open: owner queue_file_owner(), any owner in
+ * maildrop/), read and validate a queue file.  Returns 0, or -1 with
+ * *err_r (a new string) when it cannot be read (errno kept; EPERM: an
+ * unsafe file, left alone) or is corrupt (errno EINVAL). */
 int queue_msg_read(const char *path, queue_msg **m_r, char **err_r);
 const char *queue_msg_attr(const queue_msg *m, const char *name);
-/* Set a recipient's status byte in place and fsync.  0 or -1 (errno). */
+/* queue_file_open (O_WRONLY, queue_file_owner()), then queue_file_mark.
+ * 0 or -1 (errno; EPERM: an unsafe file, warned). */
 int queue_msg_mark(const char *path, const queue_rcpt *r, char status);
 /* Recipients not done or failed. */
 size_t queue_msg_pending(const queue_msg *m);

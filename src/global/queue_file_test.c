@@ -1,8 +1,10 @@
 /*
- * queue_file_test - round trip, marks, and corruption detection.
+ * queue_file_test - round trip, marks, corruption detection, and the
+ * refusal of unsafe files (links, FIFOs, other owners).
  */
 #include "global/queue_file.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +121,81 @@ static void test_record_injection_refused(void)
     TEST_TRUE(qf == NULL);
 }
 
+/* Unsafe files (issue 14): a symlink, a hard link, a FIFO, a directory,
+ * a file of another owner are refused with EPERM, without blocking, and
+ * neither read nor marked; a good file is read through its descriptor. */
+static void test_unsafe_files_refused(void)
+{
+    char id[QUEUE_ID_SIZE];
+    char *good = queue_test_write("Subject: secret\n\nsecret\n", id);
+    char *dir = fs_join(qdir, QUEUE_ACTIVE);
+    static const struct {
+        const char *kind;
+        const char *why; /* in the error text */
+    } cases[] = {
+        {"symlink", "uid "}, {"hardlink", "file has 2 links"},
+        {"fifo", "not a regular file"}, {"dir", "not a regular file"},
+        {"owner", "not owned by the queue owner"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        /* The planted name is the ID, so that only the check can refuse. */
+        char *path = fs_join(dir, id);
+        const char *k = cases[i].kind;
+        if (strcmp(k, "symlink") == 0)
+            TEST_EQ_INT(symlink(good, path), 0);
+        else if (strcmp(k, "hardlink") == 0)
+            TEST_EQ_INT(link(good, path), 0);
+        else if (strcmp(k, "fifo") == 0)
+            TEST_EQ_INT(mkfifo(path, 0700), 0);
+        else if (strcmp(k, "dir") == 0)
+            TEST_EQ_INT(mkdir(path, 0700), 0);
+        else {
+            TEST_EQ_INT(rename(good, path), 0);
+            queue_file_owner_set(geteuid() + 1);
+        }
+        queue_msg *m = NULL;
+        char *err = NULL;
+        errno = 0;
+        TEST_EQ_INT(queue_msg_read(path, &m, &err), -1);
+        TEST_EQ_INT(errno, EPERM);
+        TEST_TRUE(m == NULL);
+        TEST_TRUE(err != NULL && strstr(err, cases[i].why) != NULL);
+        if (err && !strstr(err, cases[i].why))
+            fprintf(stderr, "  %s: %s\n", k, err);
+        mem_free(&err);
+        queue_rcpt r = {.status_off = 0};
+        TEST_EQ_INT(queue_msg_mark(path, &r, 'X'), -1);
+        TEST_EQ_INT(queue_file_open(path, O_RDWR, queue_file_owner(), NULL, &err), -1);
+        mem_free(&err);
+        if (strcmp(k, "owner") == 0) {
+            queue_file_owner_set(geteuid());
+            TEST_EQ_INT(rename(path, good), 0);
+        } else if (strcmp(k, "dir") == 0) {
+            rmdir(path);
+        } else {
+            unlink(path);
+        }
+        mem_free(&path);
+    }
+    /* Nothing wrote through a refused open: the first byte is intact. */
+    char first = 0;
+    int fd = queue_file_open(good, O_RDONLY, queue_file_owner(), NULL, NULL);
+    TEST_TRUE(fd >= 0);
+    TEST_EQ_INT(pread(fd, &first, 1, 0), 1);
+    TEST_EQ_INT(first, 'V');
+    queue_msg *m = NULL;
+    char *err = NULL;
+    TEST_EQ_INT(queue_file_read(fd, good, &m, &err), 0);
+    char body[64] = {0};
+    TEST_EQ_INT(pread(fd, body, m->content_len, m->content_off), (long long)m->content_len);
+    TEST_EQ_STR(body, "Subject: secret\n\nsecret\n");
+    close(fd);
+    queue_msg_free(&m);
+    unlink(good);
+    mem_free(&good);
+    mem_free(&dir);
+}
+
 /* Files created in the same microsecond still get distinct names. */
 static void test_ids_unique(void)
 {
@@ -139,9 +216,11 @@ int main(void)
     if (mkdtemp(qdir) == NULL)
         return 1;
     TEST_EQ_INT(queue_dirs_create(qdir), 0);
+    queue_file_owner_set(geteuid());
     TEST_RUN(test_round_trip);
     TEST_RUN(test_corruption_detected);
     TEST_RUN(test_record_injection_refused);
+    TEST_RUN(test_unsafe_files_refused);
     TEST_RUN(test_ids_unique);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", qdir);

@@ -8,10 +8,12 @@
  * then each Maildir delivery runs in a grandchild that has become the
  * mailbox owner: a system user's uid/gid, a virtual user's uid/gid from
  * the users file, or mail_owner.  mbox files in mail_spool_directory are
- * written as root (the spool directory belongs to root, like /var/mail),
- * opened with O_NOFOLLOW and checked for owner and link count; a new one
- * is given to its user.  Forwarding writes a new queue file as the owner
- * of the queue.  Without root everything runs as the invoking user.
+ * written as root (the spool directory is 2775 root:mail, like /var/mail:
+ * global/mail_spool.h), opened with O_NOFOLLOW and checked for owner and
+ * link count; a new one is made with O_EXCL and given to its user.  The
+ * queue file is opened once with queue_file_open's checks.  Forwarding
+ * writes a new queue file as the owner of the queue.  Without root
+ * everything runs as the invoking user.
  *
  * Reply: any target deferred -> the recipient is deferred (4.x; Maildir
  * names make the repeat harmless for the targets already delivered);
@@ -39,6 +41,7 @@
 #include "global/dsn_param.h"
 #include "global/mail_conf.h"
 #include "global/mail_trigger.h"
+#include "global/mail_spool.h"
 #include "global/mail_users.h"
 #include "global/queue_file.h"
 #include "local/local_int.h"
@@ -130,6 +133,7 @@ void local_deliver_init(void)
     tzset();
     local_deliver_owner_lookup(&local_deliver_owner_uid, &local_deliver_owner_gid);
     local_deliver_owner_known = true;
+    (void)queue_file_owner(); /* found once here, for every child */
 }
 
 typedef void (*local_deliver_fn)(void *ctx, local_deliver_result *res);
@@ -387,8 +391,7 @@ static void local_deliver_mailbox(const local_deliver_ctx *c, const local_target
         local_deliver_as(uid, gid, local_deliver_box_run, &j, res);
     } else if (hl == 0) {
         char *spool = var_path("mail_spool_directory");
-        struct stat st;
-        if (stat(spool, &st) < 0 && fs_mkdirs(spool, local_deliver_root() ? 0755 : 0700) < 0) {
+        if (mail_spool_make(spool) < 0) {
             local_deliver_set(res, "4.3.0", "create mail spool directory %s: %s", spool,
                       strerror(errno));
             mem_free(&spool);
@@ -533,10 +536,15 @@ static void local_deliver_rcpt(const deliver_request *req,
     char *path = mem_alloc(strlen(local_queue_dir) + 64);
     sprintf(path, "%s/%s/%s", local_queue_dir, QUEUE_ACTIVE, req->id);
     char *err = NULL;
-    if (queue_msg_read(path, &c.m, &err) < 0) {
+    /* Opened once, checked on the descriptor, read from it: the same file
+     * for the envelope and the content (queue_file_open says why). */
+    c.qfd = queue_file_open(path, O_RDONLY, queue_file_owner(), NULL, &err);
+    if (c.qfd < 0 || queue_file_read(c.qfd, path, &c.m, &err) < 0) {
         local_deliver_set(agg, "4.3.0", "cannot read queue file: %s", err);
         mem_free(&err);
         local_deliver_log(&c, rcpt->addr, agg);
+        if (c.qfd >= 0)
+            close(c.qfd);
         mem_free(&path);
         return;
     }
@@ -546,12 +554,6 @@ static void local_deliver_rcpt(const deliver_request *req,
             qr = &c.m->rcpts[i];
     if (qr == NULL || strcmp(qr->addr, rcpt->addr) != 0) {
         local_deliver_set(agg, "4.3.0", "recipient not in queue file");
-        local_deliver_log(&c, rcpt->addr, agg);
-        goto out;
-    }
-    c.qfd = open(path, O_RDONLY | O_CLOEXEC);
-    if (c.qfd < 0) {
-        local_deliver_set(agg, "4.3.0", "cannot open queue file: %s", strerror(errno));
         local_deliver_log(&c, rcpt->addr, agg);
         goto out;
     }

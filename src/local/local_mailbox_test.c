@@ -1,12 +1,14 @@
 /*
  * local_mailbox_test - mboxrd quoting, the mbox entry layout, Maildir names,
- * the repeated Maildir delivery that must count as done, and parallel
- * deliveries to one Maildir.
+ * the repeated Maildir delivery that must count as done, parallel
+ * deliveries to one Maildir, and the mbox destinations that must be
+ * refused at once: links, FIFOs, other owners' files and locks (issue 14).
  */
 #include "local/local_maildir.h"
 #include "local/local_mbox.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/fsutil.h"
@@ -219,6 +222,137 @@ static void test_local_mbox_entry_layout(void)
     mem_free(&dir);
 }
 
+/* Unsafe mbox destinations (issue 14): each is refused with 4.2.0 and a
+ * reason, within a few seconds (a FIFO used to block the open until the
+ * delivery timeout, a refreshed foreign lock to be honoured for 60 s),
+ * and nothing is written to it or taken over.  The cases that need
+ * another owner run as root only. */
+enum { MB_FIFO, MB_HARDLINK, MB_DIR, MB_SYMLINK, MB_FOREIGN_EMPTY, MB_FOREIGN_FULL,
+       MB_LOCK_DIR, MB_LOCK_SYMLINK, MB_LOCK_FOREIGN };
+
+static void test_local_mbox_unsafe_destinations_refused(void)
+{
+    static const struct {
+        int kind;
+        bool root;
+        const char *want; /* in the status text */
+    } cases[] = {
+        {MB_FIFO, false, "is not a regular file"},
+        {MB_HARDLINK, false, "has 2 hard links"},
+        {MB_DIR, false, "is not a regular file"},
+        {MB_SYMLINK, false, "is a symbolic link"},
+        {MB_FOREIGN_EMPTY, true, "is not owned by recipient"},
+        {MB_FOREIGN_FULL, true, "is not owned by recipient"},
+        {MB_LOCK_DIR, false, "is not a regular file"},
+        {MB_LOCK_SYMLINK, false, "is not a regular file"},
+        {MB_LOCK_FOREIGN, true, "is owned by uid 65534, not by the recipient"},
+    };
+    const uid_t other = 65534;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (cases[i].root && geteuid() != 0)
+            continue;
+        char *dir = tmpdir();
+        int fd = content_fd(dir, "Subject: x\n\nsecret\n");
+        local_msg m = {.fd = fd, .off = 4, .len = 20, .prepend = "", .sender = "a@b"};
+        char *box = fs_join(dir, "alice");
+        char *lock = fs_join(dir, "alice.lock");
+        char *other_file = fs_join(dir, "other");
+        int ofd = open(other_file, O_WRONLY | O_CREAT, 0666);
+        close(ofd);
+        switch (cases[i].kind) {
+        case MB_FIFO: TEST_EQ_INT(mkfifo(box, 0666), 0); break;
+        case MB_HARDLINK: TEST_EQ_INT(link(other_file, box), 0); break;
+        case MB_DIR: TEST_EQ_INT(mkdir(box, 0700), 0); break;
+        case MB_SYMLINK: TEST_EQ_INT(symlink(other_file, box), 0); break;
+        case MB_FOREIGN_EMPTY:
+        case MB_FOREIGN_FULL:
+            /* mallory's file, mode 666, made before alice's first mail */
+            ofd = open(box, O_WRONLY | O_CREAT, 0666);
+            if (cases[i].kind == MB_FOREIGN_FULL)
+                TEST_EQ_INT(write(ofd, "x\n", 2), 2);
+            TEST_EQ_INT(fchown(ofd, other, other), 0);
+            TEST_EQ_INT(fchmod(ofd, 0666), 0);
+            close(ofd);
+            break;
+        case MB_LOCK_DIR: TEST_EQ_INT(mkdir(lock, 0700), 0); break;
+        case MB_LOCK_SYMLINK: TEST_EQ_INT(symlink(other_file, lock), 0); break;
+        case MB_LOCK_FOREIGN:
+            ofd = open(lock, O_WRONLY | O_CREAT, 0644);
+            TEST_EQ_INT(fchown(ofd, other, other), 0);
+            close(ofd);
+            break;
+        }
+        struct stat before;
+        TEST_EQ_INT(lstat(box, &before) == 0 || errno == ENOENT, 1);
+        local_fail f = {0};
+        time_t t0 = time(NULL);
+        /* As root the recipient is uid 4242 (alice); else ourselves. */
+        long uid = geteuid() == 0 ? 4242 : -1;
+        TEST_EQ_INT(local_mbox_deliver(box, &m, uid, uid, &f), -1);
+        TEST_TRUE(time(NULL) - t0 <= 4);
+        TEST_EQ_STR(f.dsn, "4.2.0");
+        TEST_TRUE(f.text && strstr(f.text, cases[i].want) != NULL);
+        if (f.text && !strstr(f.text, cases[i].want))
+            fprintf(stderr, "  case %zu: %s\n", i, f.text);
+        mem_free(&f.text);
+        struct stat after, ost;
+        if (cases[i].kind == MB_FOREIGN_EMPTY || cases[i].kind == MB_FOREIGN_FULL) {
+            /* Never taken over: still mallory's, as large as before. */
+            TEST_EQ_INT(lstat(box, &after), 0);
+            TEST_EQ_INT(after.st_uid, other);
+            TEST_EQ_INT(after.st_size, before.st_size);
+        }
+        TEST_EQ_INT(stat(other_file, &ost), 0);
+        TEST_EQ_INT(ost.st_size, 0); /* nothing written through a link */
+        if (cases[i].kind >= MB_LOCK_DIR) /* the stranger's lock is left */
+            TEST_EQ_INT(lstat(lock, &after), 0);
+        else
+            TEST_TRUE(lstat(lock, &after) < 0); /* our own lock is gone */
+        close(fd);
+        char cmd[300];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        TEST_EQ_INT(system(cmd), 0);
+        mem_free(&box);
+        mem_free(&lock);
+        mem_free(&other_file);
+        mem_free(&dir);
+    }
+}
+
+/* A new mbox is created for its recipient (O_EXCL, then given to them);
+ * a stale lock of a stranger (by its own mtime) is removed. */
+static void test_local_mbox_created_for_recipient(void)
+{
+    char *dir = tmpdir();
+    int fd = content_fd(dir, "Subject: x\n\nhello\n");
+    local_msg m = {.fd = fd, .off = 4, .len = 19, .prepend = "", .sender = "a@b"};
+    char *box = fs_join(dir, "alice");
+    char *lock = fs_join(dir, "alice.lock");
+    char *target = fs_join(dir, "target");
+    close(open(target, O_WRONLY | O_CREAT, 0600));
+    TEST_EQ_INT(symlink(target, lock), 0);
+    struct timespec old[2] = {{.tv_sec = time(NULL) - 3600}, {.tv_sec = time(NULL) - 3600}};
+    TEST_EQ_INT(utimensat(AT_FDCWD, lock, old, AT_SYMLINK_NOFOLLOW), 0);
+    long uid = geteuid() == 0 ? 4242 : -1;
+    local_fail f = {0};
+    TEST_EQ_INT(local_mbox_deliver(box, &m, uid, uid, &f), 0);
+    mem_free(&f.text);
+    struct stat st;
+    TEST_EQ_INT(stat(box, &st), 0);
+    TEST_EQ_INT(st.st_uid, uid >= 0 ? (uid_t)uid : geteuid());
+    TEST_EQ_INT(st.st_mode & 0777, 0600);
+    TEST_TRUE(lstat(lock, &st) < 0);
+    TEST_EQ_INT(stat(target, &st), 0); /* the link went, not its target */
+    close(fd);
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    TEST_EQ_INT(system(cmd), 0);
+    mem_free(&box);
+    mem_free(&lock);
+    mem_free(&target);
+    mem_free(&dir);
+}
+
 /* A write that fails half-way (the file size limit stands in for a full
  * disk or quota) leaves the mailbox as it was: mbox truncated back, no
  * Maildir file in new/ or tmp/. */
@@ -321,6 +455,8 @@ int main(void)
     TEST_RUN(test_local_mbox_quote_table);
     TEST_RUN(test_local_maildir_repeat_counts_as_done);
     TEST_RUN(test_local_mbox_entry_layout);
+    TEST_RUN(test_local_mbox_unsafe_destinations_refused);
+    TEST_RUN(test_local_mbox_created_for_recipient);
     TEST_RUN(test_local_failed_write_leaves_the_mailbox_as_it_was);
     TEST_RUN(test_local_maildir_parallel_deliveries_to_one_maildir);
     return test_done();

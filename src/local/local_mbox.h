@@ -1,8 +1,13 @@
 /*
  * local_mbox - append one message to an mbox file (mbox(5)).
  *
- * Locked with a dotlock (NAME.lock, O_EXCL, stale after 5 minutes) and an
- * fcntl write lock, in this order as Debian's MUAs expect; appended: "From
+ * Opened as Postfix's strict_mailbox_ownership: an existing file must be a
+ * regular file with one link owned by the recipient (fstat on the
+ * O_NOFOLLOW | O_NONBLOCK descriptor, so a FIFO does not block); a new one
+ * is made with O_EXCL.  Locked with a dotlock (NAME.lock, O_EXCL; one that
+ * is not a regular file of the recipient or root is honoured 2 s only;
+ * stale after 5 minutes by lstat) and an fcntl write lock, in this order
+ * as Debian's MUAs expect; appended: "From
  * sender date" line, the message with mboxrd quoting (a line matching
  * ^>*From  gets one more '>', which a reader can undo exactly, unlike
  * mboxo's), a final empty line; fsynced.  On any error the file is
@@ -16,8 +21,11 @@
 
 #include "local/local_mailbox.h"
 
-/* Deliver into the mbox file at path (created mode 0600 when missing; when
- * uid >= 0 a new file is given to uid:gid).  0, or -1 with *f filled. */
+/* Deliver into the mbox file at path for the recipient uid (uid < 0: the
+ * user we run as).  An existing file must be theirs; a missing one is
+ * created mode 0600 with O_EXCL and, when uid >= 0, given to uid:gid.
+ * 0, or -1 with *f filled (4.2.0 "destination PATH is not owned by
+ * recipient" and the like: docs/local.md, "Opening an mbox"). */
 int local_mbox_deliver(const char *path, const local_msg *m, long uid,
                        long gid, local_fail *f);
 

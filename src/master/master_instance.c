@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "global/mail_conf.h"
+#include "global/mail_spool.h"
 #include "global/mail_users.h"
 #include "global/queue_file.h"
 #include "util/buf.h"
@@ -321,17 +322,15 @@ int master_instance_dirs(uid_t uid, gid_t gid, master_instance_report *r,
         goto out;
     }
     /* Virtual mailboxes belong to mail_owner; the spool holds mbox files
-     * of several owners, so it is sticky and group-writable as /var/mail. */
+     * of several owners, which root's local makes (mail_spool.h): 2775
+     * root:mail as Debian's /var/mail, never world-writable. */
     if (fs_mkdirs(base, 0700) < 0) {
         *err_r = master_instance_err("create", base);
         goto out;
     }
-    if (access(spool, F_OK) < 0 && errno == ENOENT) {
-        if (fs_mkdirs(spool, 01777) < 0) {
-            *err_r = master_instance_err("create", spool);
-            goto out;
-        }
-        chmod(spool, 01777);
+    if (mail_spool_make(spool) < 0) {
+        *err_r = master_instance_err("create", spool);
+        goto out;
     }
     char **maps = var_list("alias_maps");
     if (maps[0] != NULL && strchr(maps[0], ':') == NULL) {

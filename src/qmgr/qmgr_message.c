@@ -113,9 +113,13 @@ int qmgr_message_activate(const char *from, const char *id)
     char *err = NULL;
     if (queue_msg_read(path, &m, &err) < 0) {
         int saved = errno;
+        /* EPERM: not a queue file one may trust (a link, a file of
+         * someone else), warned by queue_file_open: left alone where it
+         * is, out of the active list, so it is neither delivered nor
+         * removed, and only a restart's recovery looks at it again. */
         if (saved == EINVAL)
             qmgr_message_corrupt(path, id, err);
-        else if (saved != ENOENT)
+        else if (saved != ENOENT && saved != EPERM)
             msg_error("%s: read %s: %s", id, path, err);
         mem_free(&err);
         mem_free(&path);

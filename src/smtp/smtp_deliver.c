@@ -322,23 +322,20 @@ static int smtp_deliver_setup(smtp_job *job)
     job->nrs = job->req->nrcpt;
     for (size_t i = 0; i < job->nrs; i++)
         job->rs[i].dr = &job->req->rcpts[i];
-    if (queue_msg_read(path, &job->m, &err) < 0) {
+    /* One descriptor, checked (queue_file_open), for envelope and content. */
+    job->qfd = queue_file_open(path, O_RDONLY, queue_file_owner(), NULL, &err);
+    if (job->qfd < 0 || queue_file_read(job->qfd, path, &job->m, &err) < 0) {
         for (size_t i = 0; i < job->nrs; i++)
             smtp_rcpt_set(&job->rs[i], "4.3.0", "none",
                           "cannot read queue file: %s", err);
         mem_free(&err);
         mem_free(&path);
+        if (job->qfd >= 0)
+            close(job->qfd);
+        job->qfd = -1;
         return -1;
     }
-    job->qfd = open(path, O_RDONLY | O_CLOEXEC);
-    int e = errno;
     mem_free(&path);
-    if (job->qfd < 0) {
-        for (size_t i = 0; i < job->nrs; i++)
-            smtp_rcpt_set(&job->rs[i], "4.3.0", "none",
-                          "cannot open queue file: %s", strerror(e));
-        return -1;
-    }
     /* The request may name only this file's recipients (a request can
      * name no other file, docs/architecture.md). */
     for (size_t i = 0; i < job->nrs; i++) {

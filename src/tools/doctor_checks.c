@@ -13,6 +13,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -828,6 +829,44 @@ void doctor_checks_config(doctor_report *r, doctor_facts *f)
 
 /* ---- step 7: users and mailboxes ---- */
 
+/* Does local run as root (master does, or would: we are root)? */
+static bool doctor_checks_local_root(const doctor_facts *f)
+{
+    if (f->master > 0) {
+        gid_t g;
+        bool ok = false;
+        uid_t uid = doctor_checks_proc_uid(f->master, &g, &ok);
+        if (ok)
+            return uid == 0;
+    }
+    return geteuid() == 0;
+}
+
+/* mbox delivery (home_mailbox empty): the spool must not be
+ * world-writable, or any user can make another's mailbox before its first
+ * mail or hold its lock (mail_spool.h, docs/local.md "The spool"). */
+static void doctor_checks_spool(doctor_check *c, const doctor_facts *f, int *bad)
+{
+    if (*var_str("home_mailbox") != '\0')
+        return;
+    char *spool = var_path("mail_spool_directory");
+    struct stat st;
+    if (stat(spool, &st) == 0 && (st.st_mode & S_IWOTH)) {
+        (*bad)++;
+        /* The rule of mail_spool.h for the instance (not for whoever
+         * runs the doctor). */
+        const char *next = !doctor_checks_local_root(f)
+                               ? doctor_tmp("chmod 700 %s", spool)
+                           : getgrnam("mail") != NULL
+                               ? doctor_tmp("chown root:mail %s && chmod 2775 %s", spool, spool)
+                               : doctor_tmp("chown root:root %s && chmod 755 %s", spool, spool);
+        doctor_set(c, DOCTOR_FAIL, next, "mail_spool_directory %s is writable by every user "
+                   "(mode %04o): anyone can make another user's mailbox before its first mail, "
+                   "or hold its lock", spool, (unsigned)(st.st_mode & 07777));
+    }
+    mem_free(&spool);
+}
+
 static void doctor_checks_mailbox(doctor_check *c, doctor_facts *f, const mail_user *u,
                                  int *bad, int *fresh)
 {
@@ -865,7 +904,10 @@ static void doctor_checks_mailbox(doctor_check *c, doctor_facts *f, const mail_u
                 if (stat(up, &sa) == 0)
                     break;
             }
-            if (known && stat(up, &sa) == 0 &&
+            /* An mbox in the spool is made by root's local (O_EXCL, then
+             * given to the user): the spool need not be the user's. */
+            bool by_root = !*hm && doctor_checks_local_root(f);
+            if (known && !by_root && stat(up, &sa) == 0 &&
                 !doctor_checks_can_write(&sa, uid, gid)) {
                 (*bad)++;
                 doctor_checks_user_name(uid, who, sizeof(who));
@@ -897,7 +939,8 @@ static void doctor_checks_mailbox(doctor_check *c, doctor_facts *f, const mail_u
     for (int i = 0; subs[i] && (maildir || i == 0); i++) {
         char *p = *subs[i] ? fs_join(box, subs[i]) : mem_strdup(box);
         struct stat s2;
-        if (stat(p, &s2) < 0) {
+        /* An mbox is judged as local opens it: a link is not followed. */
+        if ((maildir ? stat(p, &s2) : lstat(p, &s2)) < 0) {
             if (i > 0) {
                 (*bad)++;
                 next = doctor_tmp("mkdir -m 700 %s && chown %s %s", p, who, p);
@@ -910,6 +953,14 @@ static void doctor_checks_mailbox(doctor_check *c, doctor_facts *f, const mail_u
                               "mkdir -m 700 %s && chown %s %s", p, p, p, who, p);
             doctor_set(c, DOCTOR_FAIL, next, "%s: %s is not a directory: every delivery to "
                        "this Maildir fails", u->name, p);
+            mem_free(&p);
+            break;
+        } else if (!maildir && (!S_ISREG(s2.st_mode) || s2.st_nlink != 1)) {
+            (*bad)++;
+            next = doctor_tmp("move it away (the next delivery makes a new one): mv %s %s.bad",
+                              p, p);
+            doctor_set(c, DOCTOR_FAIL, next, "%s: %s is not a regular file with one link: "
+                       "every delivery to it is deferred", u->name, p);
             mem_free(&p);
             break;
         } else if (uid != 0 && s2.st_uid != uid) {
@@ -1019,6 +1070,7 @@ void doctor_checks_auth(doctor_report *r, doctor_facts *f)
 
     doctor_check *m = doctor_add(r, 7, "mailboxes");
     int mbad = 0, fresh = 0;
+    doctor_checks_spool(m, f, &mbad);
     for (size_t i = 0; i < nusers; i++)
         doctor_checks_mailbox(m, f, users[i], &mbad, &fresh);
     if (mbad == 0)

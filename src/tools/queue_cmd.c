@@ -405,10 +405,18 @@ static void queue_cmd_show_time(const char *label, long long usec)
 static int queue_cmd_show_content(const char *path, const queue_msg *m,
                                   int parts)
 {
-    FILE *fp = fopen(path, "re");
+    /* The same checks as every queue file open (queue_file_open); maildrop
+     * files belong to their submitters. */
+    int fd = queue_file_open(path, O_RDONLY,
+                             strstr(path, "/" QUEUE_MAILDROP "/") ? QUEUE_FILE_ANY_OWNER
+                                                                  : queue_file_owner(),
+                             NULL, NULL);
+    FILE *fp = fd >= 0 ? fdopen(fd, "r") : NULL;
     if (fp == NULL || fseeko(fp, m->content_off, SEEK_SET) != 0) {
         if (fp)
             fclose(fp);
+        else if (fd >= 0)
+            close(fd);
         return -1;
     }
     size_t left = m->content_len;

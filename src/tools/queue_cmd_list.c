@@ -209,8 +209,10 @@ static int queue_cmd_list_one(const char *queue_dir, const char *const *queues,
                 mem_free(&err);
                 continue;
             }
-            /* Unreadable or corrupt: say so, as Postfix's showq does. */
-            msg_warn("%s", err);
+            /* Unreadable or corrupt: say so, as Postfix's showq does
+             * (EPERM: queue_file_open has said it). */
+            if (saved != EPERM)
+                msg_warn("%s", err);
             mem_free(&err);
             return 0;
         }

@@ -226,14 +226,22 @@ long long conf_parse_time(const char *value, char default_unit)
     char unit = *end ? *end : default_unit;
     if (*end && end[1] != '\0')
         return -1;
+    long long mult;
     switch (unit) {
-    case 's': return v;
-    case 'm': return v * 60;
-    case 'h': return v * 3600;
-    case 'd': return v * 86400;
-    case 'w': return v * 7 * 86400;
+    case 's': mult = 1; break;
+    case 'm': mult = 60; break;
+    case 'h': mult = 3600; break;
+    case 'd': mult = 86400; break;
+    case 'w': mult = 7 * 86400; break;
     default: return -1;
     }
+    /* The product must not overflow (signed overflow is undefined, and
+     * "213503982334602d" used to wrap to 61184 s), and the result must
+     * fit CONF_TIME_MAX, as Postfix's time values fit an int: callers
+     * add these to time(NULL) or pass them to alarm(2) and poll(2). */
+    if (v > CONF_TIME_MAX / mult)
+        return -1;
+    return v * mult;
 }
 
 int conf_parse_bool(const char *value)

@@ -46,7 +46,10 @@ char **conf_split_list(const char *value);
 void conf_free_list(char ***vp);
 
 /* Postfix time value: "300s", "5m", "1h", "2d", "1w"; bare numbers use
- * default_unit ('s', 'm', 'h', 'd').  Returns -1 on bad syntax. */
+ * default_unit ('s', 'm', 'h', 'd').  Returns -1 on bad syntax and on a
+ * value above CONF_TIME_MAX seconds (about 68 years, INT_MAX as in
+ * Postfix), so no caller can overflow with it. */
+#define CONF_TIME_MAX 2147483647LL
 long long conf_parse_time(const char *value, char default_unit);
 /* Size / integer: returns -1 on bad syntax. */
 long long conf_parse_int(const char *value);
