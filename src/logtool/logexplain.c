@@ -549,9 +549,19 @@ static const logexplain_cause logexplain_by_dsn[] = {
     {"4.4.7", "the message expired in the queue", "find out why earlier attempts were deferred"},
 };
 
+/* postie's own login failures: the fix is postie's, not doveadm. */
+static const logexplain_cause logexplain_postie_login = {
+    "auth failed",
+    "wrong user name or password (an unknown user fails the same way)",
+    "check the name (postie user list) or reset the password (postie user passwd NAME); "
+    "many failures from one address are password guessing: a fail2ban jail on this log "
+    "(contrib/fail2ban) bans it, pop3d_auth_attempt_limit bounds the tries per connection"};
+
 const logexplain_cause *logexplain_cause_find(const logline *ll)
 {
     const logexplain_cause *c;
+    if (ll->format == LOGF_POSTIE && ll->dovecot && ll->event == LOGE_LOGIN_FAIL)
+        return &logexplain_postie_login;
     if ((c = logexplain_cause_in(ll->status_text)) != NULL)
         return c;
     if ((c = logexplain_cause_in(ll->reject_text)) != NULL)
@@ -602,6 +612,10 @@ static const logexplain_comp logexplain_comps[] = {
     {"exim", "Exim: receives, routes and delivers mail"},
     {"sendmail", "Sendmail: receives, routes and delivers mail"},
     {"sm-mta", "Sendmail's SMTP daemon"},
+    {"pop3d", "POP3 server: users fetch their mail; a login phase, then the logged-in session"},
+    {"imapd", "IMAP server: users read their mail; a login phase, then the logged-in session"},
+    {"user", "the user administration command (postie user)"},
+    {"newaliases", "rebuilds the alias database"},
     {"imap-login", "Dovecot's IMAP login process (before authentication)"},
     {"pop3-login", "Dovecot's POP3 login process (before authentication)"},
     {"submission-login", "Dovecot's submission login process"},
@@ -628,7 +642,12 @@ const char *logexplain_step(const logline *ll)
     switch (ll->event) {
     case LOGE_CONNECT: return "session opened: a client connected";
     case LOGE_DISCONNECT: return "session closed";
-    case LOGE_LOST: return "session ended abnormally";
+    case LOGE_LOST:
+        if (ll->dovecot && logexplain_has(ll->body.p, ll->body.n, "no auth attempts"))
+            return "the client left the login phase without trying a password";
+        if (ll->dovecot)
+            return "the login phase ended without a login";
+        return "session ended abnormally";
     case LOGE_TLS: return "TLS established";
     case LOGE_SASL_FAIL: return "login failed (SMTP AUTH)";
     case LOGE_POSTSCREEN: return "postscreen verdict";
@@ -754,6 +773,8 @@ void logexplain_line(const logline *ll, buf *out)
     if (ll->delivery_no >= 0)
         buf_printf(out, " delivery=%ld", ll->delivery_no);
     logexplain_field(out, "tls", ll->tls);
+    if (ll->dovecot)
+        logexplain_field(out, "session", ll->uid);
     if (out->len == mark + 9)
         buf_truncate(out, mark);
     else
@@ -766,6 +787,11 @@ void logexplain_line(const logline *ll, buf *out)
             buf_printf(out, "; %ld of %ld failed", ll->commands_bad, ll->commands);
         buf_puts(out, ")\n");
     }
+    if (ll->event == LOGE_LOGOUT && ll->counters.p != NULL)
+        buf_printf(out, "  counters: %.*s (POP3: top/retr = messages/octets sent, del = deleted of "
+                        "those in the mailbox, size = the mailbox; IMAP: octets in/out and "
+                        "messages deleted or expunged)\n",
+                   (int)ll->counters.n, ll->counters.p);
     if (ll->delays[0] >= 0) {
         buf_puts(out, "  ");
         logexplain_delays(ll, out);

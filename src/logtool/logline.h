@@ -138,6 +138,10 @@ typedef struct logline {
     logstr program;             /* "smtpd", "qmgr", "dma", "sendmail", "imap-login", "lmtp" */
     long pid;                   /* -1 unknown */
     logstr user;                /* dovecot "imap(user)", "lmtp(user)" */
+    bool dovecot;               /* the text is in Dovecot's grammar: Dovecot's
+                                   own lines and postie's pop3d/imapd lines
+                                   (format LOGF_POSTIE), for the mailbox
+                                   logic of trace, report and doctor */
     logstr text;                /* the message after "program[pid]: " */
 
     logstr queue_id;            /* Postfix/postie QID, qmail msg number, Exim id, DMA id */
