@@ -637,6 +637,39 @@ const char *logexplain_component(const logline *ll)
     return NULL;
 }
 
+/*
+ * Lines without an event of their own (LOGE_OTHER) that postie (and
+ * Postfix) write: a phrase of the body gives the step.  Every line of
+ * docs/logging.md must get a specific step (tests/e2e/
+ * test_log_explain_documented_lines.py).
+ */
+typedef struct logexplain_other {
+    const char *phrase;
+    const char *step;
+} logexplain_other;
+
+static const logexplain_other logexplain_others[] = {
+    {"improper command pipelining after",
+     "the client sent commands before the server's reply (talk before the greeting, or "
+     "pipelining where it is not allowed): typical of spam robots"},
+    {"added user ", "a mail user was added (postie user add)"},
+    {"changed the password of user ", "a mail user's password was changed (postie user passwd)"},
+    {"removed user ", "a mail user was removed (postie user del); the mailbox is kept"},
+    {": checked", "the alias database was checked and rebuilt (newaliases)"},
+    {"Deleted: ", "summary of a queue administration command: messages deleted"},
+    {"Placed on hold: ", "summary of a queue administration command: messages put on hold"},
+    {"Released from hold: ", "summary of a queue administration command: messages released"},
+    {"Requeued: ", "summary of a queue administration command: messages requeued"},
+    {"trying again without TLS",
+     "the TLS handshake failed; the delivery is tried again in clear text "
+     "(smtp_tls_security_level = may)"},
+    {"undeliverable postmaster notification discarded",
+     "a notice to postmaster could not be delivered: dropped, so that notices cannot loop"},
+    {"is below RFC 1939's 10 minutes",
+     "start-up note: pop3d_timeout is shorter than RFC 1939 section 3 asks (a test "
+     "configuration)"},
+};
+
 const char *logexplain_step(const logline *ll)
 {
     switch (ll->event) {
@@ -705,6 +738,9 @@ const char *logexplain_step(const logline *ll)
             return "the configuration was reloaded";
         if (ll->body.n >= 11 && memcmp(ll->body.p, "connect to ", 11) == 0)
             return "a connection attempt to the next hop failed";
+        for (size_t i = 0; i < sizeof(logexplain_others) / sizeof(logexplain_others[0]); i++)
+            if (logexplain_has(ll->body.p, ll->body.n, logexplain_others[i].phrase))
+                return logexplain_others[i].step;
         if (ll->format == LOGF_DMA && ll->relay.p != NULL)
             return "connecting to the next hop";
         if (ll->format == LOGF_DMA && ll->to.p != NULL)
