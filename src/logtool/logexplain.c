@@ -362,6 +362,59 @@ static const logexplain_cause logexplain_causes[] = {
     {"Permission denied",
      "the delivery agent may not write the mailbox or read a file it needs",
      "check owner and mode of the mailbox, the Maildir (700) and its parents, and of /var/mail"},
+    /* Before the recipient phrases: a greylisting policy service (postgrey,
+     * Postfix's check_policy_service) answers through smtpd as
+     * "450 4.2.0 <r>: Recipient address rejected: Greylisted, see ..." -
+     * the recipient is fine, the first attempt is only delayed. */
+    {"greylist",
+     "greylisting: the receiver delays the first attempt from an unknown sender (the recipient is fine)",
+     "nothing to do: a real server retries after a few minutes and is accepted; "
+     "whitelist the sender or client in the greylisting service if the delay hurts"},
+    /* Exim: the host failed earlier and its retry time has not come; Exim
+     * does not even try it on this queue run (Exim spec, "Retry
+     * configuration"). */
+    {"retry time not reached",
+     "an earlier delivery attempt to this host failed; Exim waits for the host's retry time "
+     "and does not try it on this queue run",
+     "find the first failure for this host (the earlier == or ** line); exinext HOST shows "
+     "the next retry time; exim -M ID forces an attempt once the host is back"},
+    /* Dovecot's LMTP/LDA answer to any storage error other than quota:
+     * a temporary failure (451), retried by the MTA. */
+    {"Internal error occurred",
+     "the mailbox server (Dovecot) failed to store the message: a temporary error, retried",
+     "read Dovecot's own log at the same time for the real error (permissions of the "
+     "Maildir, a full disk, a broken index)"},
+    /* Postfix qmgr's congestion warning (qmgr_clog_warn_time): "mail for
+     * DEST is using up N of M active queue entries", then lines of advice. */
+    {"active queue entries",
+     "queue congestion: mail for one destination fills much of the active queue, because "
+     "deliveries to it are slow or failing",
+     "look at that destination's deferrals (postie log report, qshape deferred); raise its "
+     "concurrency (transport_destination_concurrency_limit) or fix the slow host; the "
+     "warning lines after it say which limit"},
+    {"qmgr_clog_warn_time",
+     "the end of the queue manager's congestion warning (the lines before it belong to it)",
+     "read the 'is using up N of M active queue entries' line before it"},
+    {"this may slow down other mail deliveries",
+     "part of the queue manager's congestion warning",
+     "read the 'is using up N of M active queue entries' line before it"},
+    {"you may need to ",
+     "advice that belongs to the queue manager's congestion warning just before it",
+     "read the 'is using up N of M active queue entries' line before it"},
+    {"so that Postfix ",
+     "advice that belongs to the queue manager's congestion warning just before it",
+     "read the 'is using up N of M active queue entries' line before it"},
+    {"avoid flushing the whole queue",
+     "advice that belongs to the queue manager's congestion warning just before it",
+     "flush one message or destination, not the whole queue (postqueue -i ID, -s SITE)"},
+    {"lots of deferred mail, that is bad for performance",
+     "advice that belongs to the queue manager's congestion warning just before it",
+     "flush one message or destination, not the whole queue (postqueue -i ID, -s SITE)"},
+    {"does not resolve to address",
+     "the client's reverse DNS name does not resolve back to its address (forward-confirmed "
+     "reverse DNS fails): the client is logged as unknown",
+     "nothing for you if the client is not yours; for your own client, fix its PTR and A "
+     "records so that they match"},
     {"User unknown",
      "the recipient does not exist on the receiving system and no alias maps it",
      "check the address for typos; if it is local, create the user or add an alias and rebuild the aliases"},
@@ -404,12 +457,6 @@ static const logexplain_cause logexplain_causes[] = {
     {"listed",
      "the sending address or domain is on a blocklist",
      "find which list, fix the cause and request removal"},
-    {"greylist",
-     "greylisting: the receiver delays the first attempt from an unknown sender",
-     "nothing to do: the retry a few minutes later is normally accepted"},
-    {"Greylist",
-     "greylisting: the receiver delays the first attempt from an unknown sender",
-     "nothing to do: the retry a few minutes later is normally accepted"},
     {"try again later",
      "the receiver asks to retry later (greylisting, rate limit or a temporary problem)",
      "usually nothing: the retry succeeds; if it persists, read the full reply"},
@@ -473,6 +520,14 @@ static const logexplain_cause logexplain_causes[] = {
     {"PREGREET",
      "the client spoke before the greeting (typical of spam software)",
      "nothing; postscreen refused it as designed"},
+    /* master: a service process died; it starts a new one. */
+    {"killed by signal",
+     "a mail system process died on a signal (a crash, or killed by someone); master starts a new one",
+     "read that pid's last lines before it (grep \"\\[PID\\]\" in the log); signal 11 (SIGSEGV) "
+     "or 6 (SIGABRT) is a bug: report it with those lines; 9 is usually the OOM killer or an admin"},
+    {" exit status ",
+     "a mail system process exited with an error; master starts a new one",
+     "read that pid's fatal: line just before it: usually bad configuration (postie config check)"},
     {"bad command startup",
      "a mail system process failed to start",
      "read the fatal/panic lines just before; often a configuration error (postie config check)"},
@@ -670,6 +725,12 @@ static const logexplain_other logexplain_others[] = {
      "configuration)"},
 };
 
+static bool logexplain_exim_bounce(const logline *ll)
+{
+    return ll->format == LOGF_EXIM && ll->event == LOGE_QUEUED && ll->from.p != NULL &&
+           ll->from.n == 0 && ll->new_queue_id.n > 0;
+}
+
 const char *logexplain_step(const logline *ll)
 {
     switch (ll->event) {
@@ -692,6 +753,8 @@ const char *logexplain_step(const logline *ll)
         return "message submitted locally";
     case LOGE_MESSAGE_ID: return "cleanup: headers done, Message-ID recorded";
     case LOGE_QUEUED:
+        if (logexplain_exim_bounce(ll))
+            return "a bounce (from <>) that Exim made about the message R= names, queued";
         if (ll->format == LOGF_EXIM)
             return "message received and queued";
         if (ll->format == LOGF_SENDMAIL)
@@ -756,6 +819,49 @@ static void logexplain_field(buf *out, const char *name, logstr v)
         buf_printf(out, " %s=%.*s", name, (int)v.n, v.p);
 }
 
+/* A NUL-terminated copy of s (at most size - 1 bytes), for sscanf. */
+static const char *logexplain_cstr(logstr s, char *b, size_t size)
+{
+    size_t n = s.p != NULL ? (s.n < size - 1 ? s.n : size - 1) : 0;
+    if (n > 0)
+        memcpy(b, s.p, n);
+    b[n] = '\0';
+    return b;
+}
+
+/*
+ * qmail's numbers (seed 001): "status: local 1/10 remote 0/255" are the
+ * delivery slots in use of concurrencylocal / concurrencyremote; a local
+ * success's "did_0+0+1" counts what qmail-local did: stored in Maildirs or
+ * mbox files, forwarded to addresses, given to programs (.qmail lines).
+ */
+static void logexplain_qmail(const logline *ll, buf *out)
+{
+    if (ll->format != LOGF_QMAIL)
+        return;
+    char b[256];
+    int lu, lm, ru, rm;
+    if (ll->event == LOGE_QMAIL_STATUS) {
+        const char *t = logexplain_cstr(ll->raw, b, sizeof(b));
+        const char *st = strstr(t, "status: local ");
+        if (st != NULL && sscanf(st, "status: local %d/%d remote %d/%d", &lu, &lm, &ru, &rm) == 4)
+            buf_printf(out, "  slots: %d of %d local deliveries running (concurrencylocal), "
+                            "%d of %d remote (concurrencyremote); all slots busy means "
+                            "deliveries wait\n", lu, lm, ru, rm);
+        return;
+    }
+    if (ll->event == LOGE_DELIVERY) {
+        const char *t = logexplain_cstr(ll->raw, b, sizeof(b));
+        const char *d = strstr(t, "did_");
+        int st, fw, pr;
+        if (d != NULL && sscanf(d, "did_%d+%d+%d", &st, &fw, &pr) == 3)
+            buf_printf(out, "  did_%d+%d+%d: qmail-local stored the message in %d mailbox%s, "
+                            "forwarded it to %d address%s and gave it to %d program%s "
+                            "(the lines of the .qmail file)\n", st, fw, pr, st,
+                       st == 1 ? "" : "es", fw, fw == 1 ? "" : "es", pr, pr == 1 ? "" : "s");
+    }
+}
+
 void logexplain_line(const logline *ll, buf *out)
 {
     if (ll->binary) {
@@ -805,7 +911,13 @@ void logexplain_line(const logline *ll, buf *out)
     if (ll->nrcpt >= 0)
         buf_printf(out, " nrcpt=%ld", ll->nrcpt);
     logexplain_field(out, "stage", ll->stage);
-    logexplain_field(out, "new_queue_id", ll->new_queue_id);
+    /* Exim's bounce arrival "<= <> R=PARENT": R= names the message the
+     * bounce is about, not a new one. */
+    bool exim_bounce = logexplain_exim_bounce(ll);
+    if (exim_bounce)
+        logexplain_field(out, "parent", ll->new_queue_id);
+    else
+        logexplain_field(out, "new_queue_id", ll->new_queue_id);
     if (ll->delivery_no >= 0)
         buf_printf(out, " delivery=%ld", ll->delivery_no);
     logexplain_field(out, "tls", ll->tls);
@@ -823,6 +935,7 @@ void logexplain_line(const logline *ll, buf *out)
             buf_printf(out, "; %ld of %ld failed", ll->commands_bad, ll->commands);
         buf_puts(out, ")\n");
     }
+    logexplain_qmail(ll, out);
     if (ll->event == LOGE_LOGOUT && ll->counters.p != NULL)
         buf_printf(out, "  counters: %.*s (POP3: top/retr = messages/octets sent, del = deleted of "
                         "those in the mailbox, size = the mailbox; IMAP: octets in/out and "

@@ -1892,9 +1892,17 @@ static void logline_dovecot(const char *p, const char *end, logline *ll)
                    logline_has(ce, end, LIT("rejected")) ||
                    logline_find(ce, end, LIT("Quota exceeded")) != NULL) {
             ll->event = LOGE_DELIVERY;
-            ll->status = sev == LOGE_ERROR && logline_find(ce, end, LIT("temporary")) != NULL
-                             ? LOGS_DEFERRED : LOGS_BOUNCED;
-            if (logline_find(ce, end, LIT("Quota exceeded")) != NULL)
+            /* Dovecot's LMTP and LDA fail permanently only for a full
+             * mailbox (552 5.2.2; 452 with quota_full_tempfail, which the
+             * line does not tell) and a Sieve reject; every other storage
+             * error ("Internal error occurred", permissions, disk) is a
+             * temporary failure (451, LDA's EX_TEMPFAIL) that the MTA
+             * retries. */
+            bool quota = logline_find(ce, end, LIT("Quota exceeded")) != NULL;
+            bool perm = quota || logline_has(ce, end, LIT("rejected"));
+            ll->status = perm && logline_find(ce, end, LIT("temporary")) == NULL
+                             ? LOGS_BOUNCED : LOGS_DEFERRED;
+            if (quota)
                 ll->dsn = logline_str(logline_quota_dsn, logline_quota_dsn + 5);
         } else if (logline_has(ce, end, LIT("discarded"))) {
             ll->event = LOGE_DELIVERY;

@@ -223,6 +223,19 @@ void logline_ctx_init(logline_ctx *ctx);
 enum logline_event logline_parse(logline_ctx *ctx, const char *line, size_t len,
                                  logline *ll);
 
+/*
+ * Dovecot's auth process's own verdict on one attempt ("auth: passwd-file(
+ * u,addr,<session>): Password mismatch", "unknown user"), logged only with
+ * auth_verbose = yes, besides the login process's "Disconnected (auth
+ * failed, ...)" for the same attempt, and also for userdb lookups that are
+ * no login at all (LMTP's recipient check).  Counters of failed logins
+ * count the login process's line only.
+ */
+static inline bool logline_is_auth_verbose(const logline *ll)
+{
+    return ll->dovecot && (logstr_eq(ll->program, "auth") || logstr_eq(ll->program, "auth-worker"));
+}
+
 /* Names for output and JSON: "postfix", "smtp delivery", "sent", ... */
 const char *logline_format_name(enum logline_format f);
 const char *logline_event_name(enum logline_event e);

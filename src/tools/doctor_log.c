@@ -178,7 +178,7 @@ static void doctor_log_line(doctor_log_state *st, const char *line, size_t len)
          * process's "unknown user"/"Password mismatch" and the login
          * process's "Disconnected (auth failed, ...)".  Only the login
          * process's line (the one fail2ban counts) is counted here. */
-        if (logstr_eq(ll.program, "auth") || logstr_eq(ll.program, "auth-worker"))
+        if (logline_is_auth_verbose(&ll))
             break;
         char *addr = doctor_log_copy(ll.client_addr);
         logstr u = logstr_set(ll.sasl_username) ? ll.sasl_username : ll.user;
