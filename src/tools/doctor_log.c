@@ -188,7 +188,11 @@ static void doctor_log_line(doctor_log_state *st, const char *line, size_t len)
         int tries = 1;
         const char *af = ll.body.p ? memmem(ll.body.p, ll.body.n, "auth failed, ", 13) : NULL;
         if (af != NULL) {
-            int v = atoi(af + 13);
+            /* The line is not NUL-terminated: digits up to its end only. */
+            const char *q = (const char *)af + 13, *e = ll.body.p + ll.body.n;
+            int v = 0;
+            while (q < e && *q >= '0' && *q <= '9' && v <= 100)
+                v = v * 10 + (*q++ - '0');
             tries = v > 0 && v <= 100 ? v : 1;
         }
         for (int i = 0; i < tries; i++) {
