@@ -670,7 +670,8 @@ static bool logtrace_match(logtrace *t, const logline *ll)
         return true;
     return logtrace_ieq(ll->from, q, n) || logtrace_ieq(ll->to, q, n) ||
            logtrace_ieq(ll->orig_to, q, n) ||
-           (ll->dovecot && logtrace_ieq(ll->user, q, n));
+           (ll->dovecot && (logtrace_ieq(ll->user, q, n) ||
+                            (ll->uid.n == n && memcmp(ll->uid.p, q, n) == 0)));
 }
 
 /* ---- the engine ------------------------------------------------------------------ */
