@@ -362,6 +362,59 @@ static const logexplain_cause logexplain_causes[] = {
     {"Permission denied",
      "the delivery agent may not write the mailbox or read a file it needs",
      "check owner and mode of the mailbox, the Maildir (700) and its parents, and of /var/mail"},
+    /* Before the recipient phrases: a greylisting policy service (postgrey,
+     * Postfix's check_policy_service) answers through smtpd as
+     * "450 4.2.0 <r>: Recipient address rejected: Greylisted, see ..." -
+     * the recipient is fine, the first attempt is only delayed. */
+    {"greylist",
+     "greylisting: the receiver delays the first attempt from an unknown sender (the recipient is fine)",
+     "nothing to do: a real server retries after a few minutes and is accepted; "
+     "whitelist the sender or client in the greylisting service if the delay hurts"},
+    /* Exim: the host failed earlier and its retry time has not come; Exim
+     * does not even try it on this queue run (Exim spec, "Retry
+     * configuration"). */
+    {"retry time not reached",
+     "an earlier delivery attempt to this host failed; Exim waits for the host's retry time "
+     "and does not try it on this queue run",
+     "find the first failure for this host (the earlier == or ** line); exinext HOST shows "
+     "the next retry time; exim -M ID forces an attempt once the host is back"},
+    /* Dovecot's LMTP/LDA answer to any storage error other than quota:
+     * a temporary failure (451), retried by the MTA. */
+    {"Internal error occurred",
+     "the mailbox server (Dovecot) failed to store the message: a temporary error, retried",
+     "read Dovecot's own log at the same time for the real error (permissions of the "
+     "Maildir, a full disk, a broken index)"},
+    /* Postfix qmgr's congestion warning (qmgr_clog_warn_time): "mail for
+     * DEST is using up N of M active queue entries", then lines of advice. */
+    {"active queue entries",
+     "queue congestion: mail for one destination fills much of the active queue, because "
+     "deliveries to it are slow or failing",
+     "look at that destination's deferrals (postie log report, qshape deferred); raise its "
+     "concurrency (transport_destination_concurrency_limit) or fix the slow host; the "
+     "warning lines after it say which limit"},
+    {"qmgr_clog_warn_time",
+     "the end of the queue manager's congestion warning (the lines before it belong to it)",
+     "read the 'is using up N of M active queue entries' line before it"},
+    {"this may slow down other mail deliveries",
+     "part of the queue manager's congestion warning",
+     "read the 'is using up N of M active queue entries' line before it"},
+    {"you may need to ",
+     "advice that belongs to the queue manager's congestion warning just before it",
+     "read the 'is using up N of M active queue entries' line before it"},
+    {"so that Postfix ",
+     "advice that belongs to the queue manager's congestion warning just before it",
+     "read the 'is using up N of M active queue entries' line before it"},
+    {"avoid flushing the whole queue",
+     "advice that belongs to the queue manager's congestion warning just before it",
+     "flush one message or destination, not the whole queue (postqueue -i ID, -s SITE)"},
+    {"lots of deferred mail, that is bad for performance",
+     "advice that belongs to the queue manager's congestion warning just before it",
+     "flush one message or destination, not the whole queue (postqueue -i ID, -s SITE)"},
+    {"does not resolve to address",
+     "the client's reverse DNS name does not resolve back to its address (forward-confirmed "
+     "reverse DNS fails): the client is logged as unknown",
+     "nothing for you if the client is not yours; for your own client, fix its PTR and A "
+     "records so that they match"},
     {"User unknown",
      "the recipient does not exist on the receiving system and no alias maps it",
      "check the address for typos; if it is local, create the user or add an alias and rebuild the aliases"},
@@ -404,12 +457,6 @@ static const logexplain_cause logexplain_causes[] = {
     {"listed",
      "the sending address or domain is on a blocklist",
      "find which list, fix the cause and request removal"},
-    {"greylist",
-     "greylisting: the receiver delays the first attempt from an unknown sender",
-     "nothing to do: the retry a few minutes later is normally accepted"},
-    {"Greylist",
-     "greylisting: the receiver delays the first attempt from an unknown sender",
-     "nothing to do: the retry a few minutes later is normally accepted"},
     {"try again later",
      "the receiver asks to retry later (greylisting, rate limit or a temporary problem)",
      "usually nothing: the retry succeeds; if it persists, read the full reply"},
@@ -473,6 +520,14 @@ static const logexplain_cause logexplain_causes[] = {
     {"PREGREET",
      "the client spoke before the greeting (typical of spam software)",
      "nothing; postscreen refused it as designed"},
+    /* master: a service process died; it starts a new one. */
+    {"killed by signal",
+     "a mail system process died on a signal (a crash, or killed by someone); master starts a new one",
+     "read that pid's last lines before it (grep \"\\[PID\\]\" in the log); signal 11 (SIGSEGV) "
+     "or 6 (SIGABRT) is a bug: report it with those lines; 9 is usually the OOM killer or an admin"},
+    {" exit status ",
+     "a mail system process exited with an error; master starts a new one",
+     "read that pid's fatal: line just before it: usually bad configuration (postie config check)"},
     {"bad command startup",
      "a mail system process failed to start",
      "read the fatal/panic lines just before; often a configuration error (postie config check)"},
@@ -549,9 +604,19 @@ static const logexplain_cause logexplain_by_dsn[] = {
     {"4.4.7", "the message expired in the queue", "find out why earlier attempts were deferred"},
 };
 
+/* postie's own login failures: the fix is postie's, not doveadm. */
+static const logexplain_cause logexplain_postie_login = {
+    "auth failed",
+    "wrong user name or password (an unknown user fails the same way)",
+    "check the name (postie user list) or reset the password (postie user passwd NAME); "
+    "many failures from one address are password guessing: a fail2ban jail on this log "
+    "(contrib/fail2ban) bans it, pop3d_auth_attempt_limit bounds the tries per connection"};
+
 const logexplain_cause *logexplain_cause_find(const logline *ll)
 {
     const logexplain_cause *c;
+    if (ll->format == LOGF_POSTIE && ll->dovecot && ll->event == LOGE_LOGIN_FAIL)
+        return &logexplain_postie_login;
     if ((c = logexplain_cause_in(ll->status_text)) != NULL)
         return c;
     if ((c = logexplain_cause_in(ll->reject_text)) != NULL)
@@ -602,6 +667,10 @@ static const logexplain_comp logexplain_comps[] = {
     {"exim", "Exim: receives, routes and delivers mail"},
     {"sendmail", "Sendmail: receives, routes and delivers mail"},
     {"sm-mta", "Sendmail's SMTP daemon"},
+    {"pop3d", "POP3 server: users fetch their mail; a login phase, then the logged-in session"},
+    {"imapd", "IMAP server: users read their mail; a login phase, then the logged-in session"},
+    {"user", "the user administration command (postie user)"},
+    {"newaliases", "rebuilds the alias database"},
     {"imap-login", "Dovecot's IMAP login process (before authentication)"},
     {"pop3-login", "Dovecot's POP3 login process (before authentication)"},
     {"submission-login", "Dovecot's submission login process"},
@@ -623,12 +692,56 @@ const char *logexplain_component(const logline *ll)
     return NULL;
 }
 
+/*
+ * Lines without an event of their own (LOGE_OTHER) that postie (and
+ * Postfix) write: a phrase of the body gives the step.  Every line of
+ * docs/logging.md must get a specific step (tests/e2e/
+ * test_log_explain_documented_lines.py).
+ */
+typedef struct logexplain_other {
+    const char *phrase;
+    const char *step;
+} logexplain_other;
+
+static const logexplain_other logexplain_others[] = {
+    {"improper command pipelining after",
+     "the client sent commands before the server's reply (talk before the greeting, or "
+     "pipelining where it is not allowed): typical of spam robots"},
+    {"added user ", "a mail user was added (postie user add)"},
+    {"changed the password of user ", "a mail user's password was changed (postie user passwd)"},
+    {"removed user ", "a mail user was removed (postie user del); the mailbox is kept"},
+    {": checked", "the alias database was checked and rebuilt (newaliases)"},
+    {"Deleted: ", "summary of a queue administration command: messages deleted"},
+    {"Placed on hold: ", "summary of a queue administration command: messages put on hold"},
+    {"Released from hold: ", "summary of a queue administration command: messages released"},
+    {"Requeued: ", "summary of a queue administration command: messages requeued"},
+    {"trying again without TLS",
+     "the TLS handshake failed; the delivery is tried again in clear text "
+     "(smtp_tls_security_level = may)"},
+    {"undeliverable postmaster notification discarded",
+     "a notice to postmaster could not be delivered: dropped, so that notices cannot loop"},
+    {"is below RFC 1939's 10 minutes",
+     "start-up note: pop3d_timeout is shorter than RFC 1939 section 3 asks (a test "
+     "configuration)"},
+};
+
+static bool logexplain_exim_bounce(const logline *ll)
+{
+    return ll->format == LOGF_EXIM && ll->event == LOGE_QUEUED && ll->from.p != NULL &&
+           ll->from.n == 0 && ll->new_queue_id.n > 0;
+}
+
 const char *logexplain_step(const logline *ll)
 {
     switch (ll->event) {
     case LOGE_CONNECT: return "session opened: a client connected";
     case LOGE_DISCONNECT: return "session closed";
-    case LOGE_LOST: return "session ended abnormally";
+    case LOGE_LOST:
+        if (ll->dovecot && logexplain_has(ll->body.p, ll->body.n, "no auth attempts"))
+            return "the client left the login phase without trying a password";
+        if (ll->dovecot)
+            return "the login phase ended without a login";
+        return "session ended abnormally";
     case LOGE_TLS: return "TLS established";
     case LOGE_SASL_FAIL: return "login failed (SMTP AUTH)";
     case LOGE_POSTSCREEN: return "postscreen verdict";
@@ -640,6 +753,8 @@ const char *logexplain_step(const logline *ll)
         return "message submitted locally";
     case LOGE_MESSAGE_ID: return "cleanup: headers done, Message-ID recorded";
     case LOGE_QUEUED:
+        if (logexplain_exim_bounce(ll))
+            return "a bounce (from <>) that Exim made about the message R= names, queued";
         if (ll->format == LOGF_EXIM)
             return "message received and queued";
         if (ll->format == LOGF_SENDMAIL)
@@ -686,6 +801,9 @@ const char *logexplain_step(const logline *ll)
             return "the configuration was reloaded";
         if (ll->body.n >= 11 && memcmp(ll->body.p, "connect to ", 11) == 0)
             return "a connection attempt to the next hop failed";
+        for (size_t i = 0; i < sizeof(logexplain_others) / sizeof(logexplain_others[0]); i++)
+            if (logexplain_has(ll->body.p, ll->body.n, logexplain_others[i].phrase))
+                return logexplain_others[i].step;
         if (ll->format == LOGF_DMA && ll->relay.p != NULL)
             return "connecting to the next hop";
         if (ll->format == LOGF_DMA && ll->to.p != NULL)
@@ -699,6 +817,49 @@ static void logexplain_field(buf *out, const char *name, logstr v)
 {
     if (v.p != NULL)
         buf_printf(out, " %s=%.*s", name, (int)v.n, v.p);
+}
+
+/* A NUL-terminated copy of s (at most size - 1 bytes), for sscanf. */
+static const char *logexplain_cstr(logstr s, char *b, size_t size)
+{
+    size_t n = s.p != NULL ? (s.n < size - 1 ? s.n : size - 1) : 0;
+    if (n > 0)
+        memcpy(b, s.p, n);
+    b[n] = '\0';
+    return b;
+}
+
+/*
+ * qmail's numbers (seed 001): "status: local 1/10 remote 0/255" are the
+ * delivery slots in use of concurrencylocal / concurrencyremote; a local
+ * success's "did_0+0+1" counts what qmail-local did: stored in Maildirs or
+ * mbox files, forwarded to addresses, given to programs (.qmail lines).
+ */
+static void logexplain_qmail(const logline *ll, buf *out)
+{
+    if (ll->format != LOGF_QMAIL)
+        return;
+    char b[256];
+    int lu, lm, ru, rm;
+    if (ll->event == LOGE_QMAIL_STATUS) {
+        const char *t = logexplain_cstr(ll->raw, b, sizeof(b));
+        const char *st = strstr(t, "status: local ");
+        if (st != NULL && sscanf(st, "status: local %d/%d remote %d/%d", &lu, &lm, &ru, &rm) == 4)
+            buf_printf(out, "  slots: %d of %d local deliveries running (concurrencylocal), "
+                            "%d of %d remote (concurrencyremote); all slots busy means "
+                            "deliveries wait\n", lu, lm, ru, rm);
+        return;
+    }
+    if (ll->event == LOGE_DELIVERY) {
+        const char *t = logexplain_cstr(ll->raw, b, sizeof(b));
+        const char *d = strstr(t, "did_");
+        int st, fw, pr;
+        if (d != NULL && sscanf(d, "did_%d+%d+%d", &st, &fw, &pr) == 3)
+            buf_printf(out, "  did_%d+%d+%d: qmail-local stored the message in %d mailbox%s, "
+                            "forwarded it to %d address%s and gave it to %d program%s "
+                            "(the lines of the .qmail file)\n", st, fw, pr, st,
+                       st == 1 ? "" : "es", fw, fw == 1 ? "" : "es", pr, pr == 1 ? "" : "s");
+    }
 }
 
 void logexplain_line(const logline *ll, buf *out)
@@ -750,10 +911,18 @@ void logexplain_line(const logline *ll, buf *out)
     if (ll->nrcpt >= 0)
         buf_printf(out, " nrcpt=%ld", ll->nrcpt);
     logexplain_field(out, "stage", ll->stage);
-    logexplain_field(out, "new_queue_id", ll->new_queue_id);
+    /* Exim's bounce arrival "<= <> R=PARENT": R= names the message the
+     * bounce is about, not a new one. */
+    bool exim_bounce = logexplain_exim_bounce(ll);
+    if (exim_bounce)
+        logexplain_field(out, "parent", ll->new_queue_id);
+    else
+        logexplain_field(out, "new_queue_id", ll->new_queue_id);
     if (ll->delivery_no >= 0)
         buf_printf(out, " delivery=%ld", ll->delivery_no);
     logexplain_field(out, "tls", ll->tls);
+    if (ll->dovecot)
+        logexplain_field(out, "session", ll->uid);
     if (out->len == mark + 9)
         buf_truncate(out, mark);
     else
@@ -766,6 +935,12 @@ void logexplain_line(const logline *ll, buf *out)
             buf_printf(out, "; %ld of %ld failed", ll->commands_bad, ll->commands);
         buf_puts(out, ")\n");
     }
+    logexplain_qmail(ll, out);
+    if (ll->event == LOGE_LOGOUT && ll->counters.p != NULL)
+        buf_printf(out, "  counters: %.*s (POP3: top/retr = messages/octets sent, del = deleted of "
+                        "those in the mailbox, size = the mailbox; IMAP: octets in/out and "
+                        "messages deleted or expunged)\n",
+                   (int)ll->counters.n, ll->counters.p);
     if (ll->delays[0] >= 0) {
         buf_puts(out, "  ");
         logexplain_delays(ll, out);

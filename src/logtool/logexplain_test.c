@@ -59,6 +59,14 @@ static const logexplain_cause_case logexplain_cause_cases[] = {
     {"Mar  1 10:00:00 m postfix/smtp[1]: 1111111111: to=<a@b>, relay=b[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=5.2.2, status=bounced (host b said: 552 5.2.2 Mailbox full)", "full"},
     {"Mar  1 10:00:00 m postfix/smtp[1]: 1111111111: to=<a@b>, relay=b[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced (host b said: 550 sorry)", "does not exist"},
     {"Mar  1 10:00:00 m postfix/local[1]: 1111111111: to=<a@b>, relay=local, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)", NULL},
+    /* issue 13 */
+    {"Mar  1 10:00:00 m postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[192.0.2.1]: 450 4.2.0 <a@b>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/b.html; from=<c@d> to=<a@b> proto=ESMTP helo=<x>", "greylisting"},
+    {"2026-11-23 16:52:36 1xVXHP-00023D-2d == user@deadhost.test R=to_remote_dead T=smtp_dead defer (-54): retry time not reached for any host for 'deadhost.test'", "retry time"},
+    {"Mar  1 10:00:00 m dovecot: lmtp(bob)<8><s>: Error: msgid=<m@x>: save failed to INBOX: Internal error occurred. Refer to server log for more information.", "temporary error"},
+    {"Mar  1 10:00:00 m postfix/smtpd[1]: warning: hostname h.example does not resolve to address 192.0.2.4: Name or service not known", "reverse DNS"},
+    {"Mar  1 10:00:00 m postfix/qmgr[1]: warning: mail for [127.0.0.1]:10025 is using up 4001 of 4010 active queue entries", "congestion"},
+    {"Mar  1 10:00:00 m postie/master[1]: warning: process /usr/sbin/postie pid 7 killed by signal 11", "died on a signal"},
+    {"Mar  1 10:00:00 m postie/pop3d[1]: pop3-login: Disconnected (auth failed, 1 attempts in 1 secs): user=<a>, method=PLAIN, rip=192.0.2.1, lip=127.0.0.1, session=<s>", "wrong user name or password"},
 };
 /* clang-format on */
 

@@ -1781,6 +1781,14 @@ static void logline_dovecot_kv(const char *p, const char *end, logline *ll)
             e++;
         ll->client_addr = logline_str(r + 4, e);
     }
+    /* The session id that the session's own lines carry in <>: kept where
+     * those put it, so that a login and its logout share a key. */
+    const char *si = logline_find(p, end, LIT("session=<"));
+    if (si != NULL) {
+        logstr s;
+        if (logline_angle(si + 8, end, &s) != NULL)
+            ll->uid = s;
+    }
 }
 
 /*
@@ -1790,6 +1798,7 @@ static void logline_dovecot_kv(const char *p, const char *end, logline *ll)
 static void logline_dovecot(const char *p, const char *end, logline *ll)
 {
     ll->format = LOGF_DOVECOT;
+    ll->dovecot = true;
     ll->event = LOGE_OTHER;
     const char *c = logline_find(p, end, LIT(": "));
     if (c == NULL) {
@@ -1883,9 +1892,17 @@ static void logline_dovecot(const char *p, const char *end, logline *ll)
                    logline_has(ce, end, LIT("rejected")) ||
                    logline_find(ce, end, LIT("Quota exceeded")) != NULL) {
             ll->event = LOGE_DELIVERY;
-            ll->status = sev == LOGE_ERROR && logline_find(ce, end, LIT("temporary")) != NULL
-                             ? LOGS_DEFERRED : LOGS_BOUNCED;
-            if (logline_find(ce, end, LIT("Quota exceeded")) != NULL)
+            /* Dovecot's LMTP and LDA fail permanently only for a full
+             * mailbox (552 5.2.2; 452 with quota_full_tempfail, which the
+             * line does not tell) and a Sieve reject; every other storage
+             * error ("Internal error occurred", permissions, disk) is a
+             * temporary failure (451, LDA's EX_TEMPFAIL) that the MTA
+             * retries. */
+            bool quota = logline_find(ce, end, LIT("Quota exceeded")) != NULL;
+            bool perm = quota || logline_has(ce, end, LIT("rejected"));
+            ll->status = perm && logline_find(ce, end, LIT("temporary")) == NULL
+                             ? LOGS_BOUNCED : LOGS_DEFERRED;
+            if (quota)
                 ll->dsn = logline_str(logline_quota_dsn, logline_quota_dsn + 5);
         } else if (logline_has(ce, end, LIT("discarded"))) {
             ll->event = LOGE_DELIVERY;
@@ -1919,7 +1936,10 @@ static void logline_dovecot(const char *p, const char *end, logline *ll)
             in = logline_find(p, end, LIT("top="));
         if (in == NULL)
             in = logline_find(p, end, LIT("retr="));
-        ll->what = logline_str(p, in ? in : end);
+        const char *we = in ? in : end;
+        while (we > p && (we[-1] == ' ' || we[-1] == ','))
+            we--;
+        ll->what = logline_str(p, we);
         if (in != NULL)
             ll->counters = logline_str(in, end);
         return;
@@ -2038,6 +2058,42 @@ static const char *logline_tag(const char *p, const char *end, logline *ll,
     return t;
 }
 
+/*
+ * postie's pop3d (and imapd) write Dovecot's lines after postie's prefix
+ * (docs/logging.md, "Mailbox access"): "postie/pop3d[1]: pop3-login: Login:
+ * user=<u>, ...", "pop3(u)<pid><session>: Disconnected: ...".  They are
+ * decoded with Dovecot's grammar, keep postie's format, syslog name and
+ * program (pop3d), and are marked ll->dovecot for the mailbox logic of the
+ * tools.  A "warning: "/"error: " prefix stays postie's severity.
+ */
+static bool logline_postie_dovecot(logline *ll, const char *text, const char *end)
+{
+    const char *p = text;
+    enum logline_event sev = LOGE_OTHER;
+    if (logline_has(p, end, LIT("warning: ")))
+        p += 9, sev = LOGE_WARNING;
+    else if (logline_has(p, end, LIT("error: ")))
+        p += 7, sev = LOGE_ERROR;
+    if (!(logline_has(p, end, LIT("pop3-login: ")) || logline_has(p, end, LIT("pop3(")) ||
+          logline_has(p, end, LIT("imap-login: ")) || logline_has(p, end, LIT("imap("))))
+        return false;
+    logstr sysname = ll->sysname, program = ll->program;
+    long pid = ll->pid;
+    logline_dovecot(p, end, ll);
+    ll->format = LOGF_POSTIE;
+    ll->sysname = sysname;
+    ll->program = program;
+    if (ll->pid < 0)
+        ll->pid = pid;
+    ll->text = logline_str(text, end);
+    if (sev != LOGE_OTHER) {
+        /* "error: pop3(u)<p><s>: Couldn't open INBOX: ..." */
+        ll->event = sev;
+        ll->severity_text = logline_str(p, end);
+    }
+    return true;
+}
+
 /* Split "postfix/submission/smtpd" into syslog name and program; classify. */
 static void logline_classify(logline *ll, logstr tag, const char *text,
                              const char *end)
@@ -2065,6 +2121,8 @@ static void logline_classify(logline *ll, logstr tag, const char *text,
     if (slash != NULL) {
         ll->format = ll->sysname.n >= 6 && memcmp(ll->sysname.p, "postie", 6) == 0
                          ? LOGF_POSTIE : LOGF_POSTFIX;
+        if (ll->format == LOGF_POSTIE && logline_postie_dovecot(ll, text, end))
+            return;
         logline_postfix(text, end, ll);
         return;
     }
@@ -2107,6 +2165,8 @@ static void logline_classify(logline *ll, logstr tag, const char *text,
     }
     if (logstr_eq(t, "postie")) {
         ll->format = LOGF_POSTIE;
+        if (logline_postie_dovecot(ll, text, end))
+            return;
         logline_postfix(text, end, ll);
         return;
     }

@@ -138,6 +138,10 @@ typedef struct logline {
     logstr program;             /* "smtpd", "qmgr", "dma", "sendmail", "imap-login", "lmtp" */
     long pid;                   /* -1 unknown */
     logstr user;                /* dovecot "imap(user)", "lmtp(user)" */
+    bool dovecot;               /* the text is in Dovecot's grammar: Dovecot's
+                                   own lines and postie's pop3d/imapd lines
+                                   (format LOGF_POSTIE), for the mailbox
+                                   logic of trace, report and doctor */
     logstr text;                /* the message after "program[pid]: " */
 
     logstr queue_id;            /* Postfix/postie QID, qmail msg number, Exim id, DMA id */
@@ -218,6 +222,19 @@ void logline_ctx_init(logline_ctx *ctx);
  */
 enum logline_event logline_parse(logline_ctx *ctx, const char *line, size_t len,
                                  logline *ll);
+
+/*
+ * Dovecot's auth process's own verdict on one attempt ("auth: passwd-file(
+ * u,addr,<session>): Password mismatch", "unknown user"), logged only with
+ * auth_verbose = yes, besides the login process's "Disconnected (auth
+ * failed, ...)" for the same attempt, and also for userdb lookups that are
+ * no login at all (LMTP's recipient check).  Counters of failed logins
+ * count the login process's line only.
+ */
+static inline bool logline_is_auth_verbose(const logline *ll)
+{
+    return ll->dovecot && (logstr_eq(ll->program, "auth") || logstr_eq(ll->program, "auth-worker"));
+}
 
 /* Names for output and JSON: "postfix", "smtp delivery", "sent", ... */
 const char *logline_format_name(enum logline_format f);

@@ -670,7 +670,8 @@ static bool logtrace_match(logtrace *t, const logline *ll)
         return true;
     return logtrace_ieq(ll->from, q, n) || logtrace_ieq(ll->to, q, n) ||
            logtrace_ieq(ll->orig_to, q, n) ||
-           (ll->format == LOGF_DOVECOT && logtrace_ieq(ll->user, q, n));
+           (ll->dovecot && (logtrace_ieq(ll->user, q, n) ||
+                            (ll->uid.n == n && memcmp(ll->uid.p, q, n) == 0)));
 }
 
 /* ---- the engine ------------------------------------------------------------------ */
@@ -948,6 +949,31 @@ void logtrace_line(logtrace *t, const logline *ll)
     if (ll->event == LOGE_REJECT && ll->queue_id.p == NULL) {
         if (match)
             logtrace_pseudo(t, ll, NULL, 0, -1, -1);
+        goto out;
+    }
+
+    /* A mailbox session: the login and the session's lines carry the same
+     * session id.  Kept only when the query names its user (or once it
+     * does), so a big log of logins costs nothing for a queue ID query. */
+    if (ll->dovecot && ll->event != LOGE_DELIVERY && ll->uid.n > 0 && ll->uid.n < 200) {
+        char sid[220];
+        int sn = snprintf(sid, sizeof(sid), "session %.*s", (int)ll->uid.n, ll->uid.p);
+        logstr skey = {sid, (size_t)sn};
+        size_t kn = logtrace_make_key(k, ll, skey);
+        logtrace_msg *m = logtrace_find(t, k, kn);
+        if (m == NULL && match) {
+            /* Usually the login; a logout first when the log starts later. */
+            m = logtrace_new_msg(t, k, kn, ll);
+            m->pseudo = true;
+            m->session = true;
+        }
+        if (m == NULL)
+            goto out;
+        logtrace_add_line(t, m, ll);
+        if (ll->event == LOGE_LOGOUT || ll->event == LOGE_LOGIN_FAIL || ll->event == LOGE_LOST)
+            logtrace_mark_done(t, m);
+        if (match)
+            logtrace_group_match(t, m->group);
         goto out;
     }
 

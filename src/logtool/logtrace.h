@@ -13,7 +13,10 @@
  *     filter, second instance) join one group;
  *   - qmail's delivery numbers and bounce qp, Exim's R= parent, Sendmail's
  *     DSN lines, DMA's per-recipient lines, Dovecot's LMTP/LDA deliveries
- *     (joined to the message with the same Message-ID).
+ *     (joined to the message with the same Message-ID);
+ *   - a mailbox session (Dovecot's or postie's pop3d): the login line and
+ *     the logged-in session's lines share the session id, and a query for
+ *     the user name finds them.
  * Linked messages form a group; a query matches a group when any line of
  * any member matches it (queue ID, Message-ID, sender or recipient address,
  * "@domain").
@@ -68,6 +71,9 @@ typedef struct logtrace_msg {
     int finals;                 /* final results (sent, bounced, expired) */
     bool done;                  /* removed from the queue (or equivalent) */
     bool pseudo;                /* a NOQUEUE reject or a lone mailbox delivery */
+    bool session;               /* a mailbox (POP3/IMAP) session: qid is
+                                   "session ID", the lines its login and
+                                   logged-in session (also pseudo) */
 
     struct logtrace_msg *hnext;             /* hash chain */
     struct logtrace_msg **hpp;              /* the pointer that points here */

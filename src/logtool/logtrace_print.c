@@ -33,6 +33,8 @@ typedef struct logtrace_summary {
     long long size;
     long nrcpt;
     bool removed, deleted, rejected, held, discarded, expired, mailbox;
+    bool login, login_fail, login_lost, logout; /* a mailbox session */
+    logstr logout_what;
     logstr reject_text;
     logtrace_rcpt rcpt[LOGTRACE_PRINT_RCPTS];
     int nr;
@@ -92,6 +94,13 @@ static void logtrace_print_summarise(const logtrace_msg *m, logtrace_summary *s)
         if (ll.sasl_username.p)
             s->sasl_user = ll.sasl_username;
         switch (ll.event) {
+        case LOGE_LOGIN: s->login = true; break;
+        case LOGE_LOGIN_FAIL: s->login_fail = true; break;
+        case LOGE_LOST: s->login_lost = true; break;
+        case LOGE_LOGOUT:
+            s->logout = true;
+            s->logout_what = ll.what;
+            break;
         case LOGE_REMOVED:
             s->removed = true;
             if (logstr_eq(ll.program, "postsuper"))
@@ -158,6 +167,19 @@ static bool logtrace_print_finished(const logtrace_msg *m, const logtrace_summar
 
 static const char *logtrace_print_outcome_of(const logtrace_msg *m, const logtrace_summary *s)
 {
+    if (m->session) {
+        if (s->login_fail)
+            return "login failed";
+        if (s->login_lost && !s->login)
+            return "left without logging in";
+        if (s->login && s->logout)
+            return "logged in, session ended";
+        if (s->logout)
+            return "session ended (its login is before the log)";
+        if (s->login)
+            return "logged in (no end of the session logged yet)";
+        return "mailbox session";
+    }
     if (m->pseudo) {
         if (s->rejected)
             return "rejected (never queued)";
@@ -294,6 +316,21 @@ static void logtrace_print_detail(const logline *ll, buf *out)
     case LOGE_PANIC:
         buf_printf(out, ": %.*s", LS(ll->severity_text));
         break;
+    case LOGE_LOGIN:
+    case LOGE_LOGIN_FAIL:
+        if (ll->user.n)
+            buf_printf(out, ": user %.*s", LS(ll->user));
+        if (ll->client_addr.p)
+            buf_printf(out, " from %.*s", LS(ll->client_addr));
+        if (ll->event == LOGE_LOGIN_FAIL && ll->what.p)
+            buf_printf(out, " (%.*s)", LS(ll->what));
+        break;
+    case LOGE_LOGOUT:
+        if (ll->what.p)
+            buf_printf(out, ": %.*s", LS(ll->what));
+        if (ll->counters.p)
+            buf_printf(out, " (%.*s)", LS(ll->counters));
+        break;
     default:
         break;
     }
@@ -329,7 +366,9 @@ void logtrace_print_text(const logtrace_msg *m, bool verbose, buf *out)
     logtrace_summary *s = mem_alloc(sizeof(*s));
     logtrace_print_summarise(m, s);
     const char *outcome = logtrace_print_outcome_of(m, s);
-    if (m->pseudo)
+    if (m->session)
+        buf_printf(out, "%s", m->qid);
+    else if (m->pseudo)
         buf_printf(out, "%s", s->rejected ? "(no queue ID: rejected during the SMTP session)"
                                           : "(no queue ID: mailbox delivery)");
     else
@@ -480,6 +519,8 @@ void logtrace_print_json(const logtrace_msg *m, buf *out)
     bool f = true;
     buf_putc(out, '{');
     logtrace_print_jcstr(out, "queue_id", m->pseudo ? NULL : m->qid, &f);
+    /* A mailbox session: its id (after "session "), no queue ID. */
+    logtrace_print_jcstr(out, "session", m->session ? m->qid + 8 : NULL, &f);
     logtrace_print_jcstr(out, "format", logline_format_name(m->format), &f);
     logtrace_print_jcstr(out, "instance", m->instance, &f);
     logtrace_print_jcstr(out, "host", m->host, &f);

@@ -354,10 +354,26 @@ static void report_agg_count_time(report_agg *a, const logline *ll, enum report_
     a->ndays++;
 }
 
-/* A reason without its leading "<address>: " (so rejects group by cause). */
+/* Parentheses still open at the end of s: > 0 more '(', < 0 more ')'. */
+static long report_agg_parens(logstr s)
+{
+    long d = 0;
+    for (size_t i = 0; i < s.n; i++)
+        d += s.p[i] == '(' ? 1 : s.p[i] == ')' ? -1 : 0;
+    return d;
+}
+
+/*
+ * A reason without its leading "<address>: " (so rejects group by cause),
+ * and without the status's own parentheses when the parser left them.
+ * A ')' that closes a '(' of the text stays: "... (in reply to RCPT TO
+ * command)" is the remote server's words (issue 13: the report cut it).
+ */
 static logstr report_agg_reason(logstr s)
 {
-    while (s.n > 0 && (s.p[0] == ' ' || s.p[0] == '('))
+    while (s.n > 0 && s.p[0] == ' ')
+        s.p++, s.n--;
+    if (s.n > 0 && s.p[0] == '(' && report_agg_parens(s) > 0)
         s.p++, s.n--;
     if (s.n > 0 && s.p[0] == '<') {
         const char *e = memchr(s.p, '>', s.n);
@@ -366,7 +382,8 @@ static logstr report_agg_reason(logstr s)
             s.p = e + 3;
         }
     }
-    while (s.n > 0 && (s.p[s.n - 1] == ' ' || s.p[s.n - 1] == ')'))
+    while (s.n > 0 && (s.p[s.n - 1] == ' ' ||
+                       (s.p[s.n - 1] == ')' && report_agg_parens(s) < 0)))
         s.n--;
     return s;
 }
@@ -744,6 +761,9 @@ void report_agg_line(report_agg *a, const logline *ll, bool cut)
         report_agg_add(a->login_users, logstr_set(ll->sasl_username) ? ll->sasl_username : ll->user);
         break;
     case LOGE_LOGIN_FAIL:
+        /* auth_verbose's second line for the same attempt: not counted. */
+        if (logline_is_auth_verbose(ll))
+            break;
         a->login_failures++;
         report_agg_add(a->login_fail_users,
                        logstr_set(ll->sasl_username) ? ll->sasl_username : ll->user);

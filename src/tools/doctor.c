@@ -445,6 +445,7 @@ int doctor_main(int argc, char **argv)
     doctor_checks_service(&r, &f);
     doctor_checks_queue(&r, &f);
     doctor_log_check(&r, &f, since);
+    doctor_log_logins(&r, &f, since);
     doctor_net_listeners(&r, &f);
     doctor_net_dns(&r, &f);
     doctor_checks_config(&r, &f);

@@ -134,7 +134,14 @@ typedef struct doctor_log {
     size_t nrestarts;
     unsigned long throttled;  /* "bad command startup -- throttling" */
     char *throttled_service;
+    unsigned long logins;     /* POP3/IMAP logins that succeeded */
+    doctor_groups login_fail_addr;  /* failed logins (POP3/IMAP/SMTP AUTH) by client address */
+    doctor_groups login_fail_user;  /* and by user name */
 } doctor_log;
+
+/* Failed logins from one address in the window that make a finding: more
+ * than a user mistyping a password, the shape of a guessing run. */
+#define DOCTOR_LOGIN_GUESSES 10
 
 /* Read the log lines of the last since seconds (now: the reference). */
 void doctor_log_scan(const char *path, long long now, long long since,
@@ -166,6 +173,7 @@ const char *doctor_net_listen_param(const char *service);
 void doctor_checks_service(doctor_report *r, doctor_facts *f);
 void doctor_checks_queue(doctor_report *r, doctor_facts *f);
 void doctor_log_check(doctor_report *r, doctor_facts *f, long long since);
+void doctor_log_logins(doctor_report *r, doctor_facts *f, long long since);
 void doctor_net_listeners(doctor_report *r, doctor_facts *f);
 void doctor_net_dns(doctor_report *r, doctor_facts *f);
 void doctor_checks_config(doctor_report *r, doctor_facts *f);

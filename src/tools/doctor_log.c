@@ -19,6 +19,8 @@
 #include "logtool/logexplain.h"
 #include "logtool/logline.h"
 #include "logtool/logreader.h"
+#include "global/mail_conf.h"
+#include "util/conf.h"
 #include "tools/doctor.h"
 #include "util/mem.h"
 
@@ -167,6 +169,42 @@ static void doctor_log_line(doctor_log_state *st, const char *line, size_t len)
     case LOGE_REJECT:
         doctor_log_group(&lg->rejected, &ll, ll.reject_text, NULL);
         break;
+    case LOGE_LOGIN:
+        lg->logins++;
+        break;
+    case LOGE_LOGIN_FAIL:
+    case LOGE_SASL_FAIL: {
+        /* Dovecot with auth_verbose = yes logs a failure twice: the auth
+         * process's "unknown user"/"Password mismatch" and the login
+         * process's "Disconnected (auth failed, ...)".  Only the login
+         * process's line (the one fail2ban counts) is counted here. */
+        if (logline_is_auth_verbose(&ll))
+            break;
+        char *addr = doctor_log_copy(ll.client_addr);
+        logstr u = logstr_set(ll.sasl_username) ? ll.sasl_username : ll.user;
+        char *user = doctor_log_copy(u);
+        /* One line per connection: "(auth failed, 3 attempts in 6 secs)"
+         * says how many passwords were tried on it. */
+        int tries = 1;
+        const char *af = ll.body.p ? memmem(ll.body.p, ll.body.n, "auth failed, ", 13) : NULL;
+        if (af != NULL) {
+            /* The line is not NUL-terminated: digits up to its end only. */
+            const char *q = (const char *)af + 13, *e = ll.body.p + ll.body.n;
+            int v = 0;
+            while (q < e && *q >= '0' && *q <= '9' && v <= 100)
+                v = v * 10 + (*q++ - '0');
+            tries = v > 0 && v <= 100 ? v : 1;
+        }
+        for (int i = 0; i < tries; i++) {
+            doctor_groups_add(&lg->login_fail_addr, addr[0] ? addr : "?", addr, NULL, NULL,
+                              NULL, NULL);
+            doctor_groups_add(&lg->login_fail_user, user[0] ? user : "(none)", user, NULL,
+                              NULL, NULL, NULL);
+        }
+        mem_free(&addr);
+        mem_free(&user);
+        break;
+    }
     default:
         break;
     }
@@ -190,6 +228,8 @@ static void doctor_log_finish(doctor_log *lg)
     doctor_groups_sort(&lg->deferred);
     doctor_groups_sort(&lg->bounced);
     doctor_groups_sort(&lg->rejected);
+    doctor_groups_sort(&lg->login_fail_addr);
+    doctor_groups_sort(&lg->login_fail_user);
 }
 
 void doctor_log_scan_text(const char *text, long long now, long long since,
@@ -252,6 +292,8 @@ void doctor_log_free(doctor_log *lg)
     doctor_groups_free(&lg->deferred);
     doctor_groups_free(&lg->bounced);
     doctor_groups_free(&lg->rejected);
+    doctor_groups_free(&lg->login_fail_addr);
+    doctor_groups_free(&lg->login_fail_user);
     for (size_t i = 0; i < lg->nrestarts; i++) {
         mem_free(&lg->restarts[i].service);
         mem_free(&lg->restarts[i].how);
@@ -369,4 +411,54 @@ void doctor_log_check(doctor_report *r, doctor_facts *f, long long since)
     doctor_log_show(d, "bounced", &lg->bounced);
     /* Rejects are the server doing its job; they are shown, not judged. */
     doctor_log_show(d, "rejected", &lg->rejected);
+}
+
+/*
+ * Failed logins by address and by user.  Many from one address is a
+ * password-guessing run: the limiter (pop3d_auth_attempt_limit) only
+ * bounds the tries per connection and a robot reconnects, so the fix is
+ * to ban the address (fail2ban's jail on this log, or a firewall rule).
+ */
+void doctor_log_logins(doctor_report *r, doctor_facts *f, long long since)
+{
+    doctor_log *lg = &f->log;
+    if (!lg->have_file)
+        return;
+    char win[32];
+    doctor_age(since, win, sizeof(win));
+    doctor_check *c = doctor_add(r, 3, "logins");
+    unsigned long nf = doctor_groups_total(&lg->login_fail_addr);
+    /* Not var_int: a bad value is config check's to report, not a reason
+     * for the doctor to exit. */
+    long long limit = conf_parse_int(var_str("pop3d_auth_attempt_limit"));
+    if (nf == 0) {
+        doctor_set(c, DOCTOR_OK, NULL, "%lu login%s, no failed login in the last %s",
+                   lg->logins, lg->logins == 1 ? "" : "s", win);
+        return;
+    }
+    const doctor_group *top = &lg->login_fail_addr.v[0];
+    if (top->count >= DOCTOR_LOGIN_GUESSES)
+        doctor_set(c, DOCTOR_WARN,
+                   doctor_tmp("password guessing from %s: ban it with fail2ban's jail for "
+                              "postie's log (contrib/fail2ban: enable the jail, point logpath "
+                              "at %s) or a firewall rule; pop3d_auth_attempt_limit = %lld "
+                              "bounds the tries per connection only, and strong passwords "
+                              "(%s user passwd NAME) make guessing useless",
+                              top->key, lg->path, limit, doctor_postie()),
+                   "%lu failed logins from %s in the last %s (%lu in all, %lu successful "
+                   "logins): a password-guessing run",
+                   top->count, top->key, win, nf, lg->logins);
+    else
+        doctor_set(c, DOCTOR_OK, NULL,
+                   "%lu failed login%s in the last %s, at most %lu from one address "
+                   "(under %d: mistyped passwords, not guessing)",
+                   nf, nf == 1 ? "" : "s", win, top->count, DOCTOR_LOGIN_GUESSES);
+    for (size_t i = 0; i < lg->login_fail_addr.n && i < DOCTOR_LOG_SHOW; i++)
+        doctor_detail(c, "failed logins from %s: %lu", lg->login_fail_addr.v[i].key,
+                      lg->login_fail_addr.v[i].count);
+    for (size_t i = 0; i < lg->login_fail_user.n && i < DOCTOR_LOG_SHOW; i++)
+        doctor_detail(c, "failed logins as user %s: %lu", lg->login_fail_user.v[i].key,
+                      lg->login_fail_user.v[i].count);
+    doctor_detail(c, "limiter: pop3d_auth_attempt_limit = %lld failed logins per connection, "
+                     "then the connection is closed", limit);
 }

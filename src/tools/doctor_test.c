@@ -262,6 +262,39 @@ static void test_log_scan(void)
     doctor_log_free(&lg);
 }
 
+/* Failed logins by address and user: pop3d's line counts its attempts;
+ * Dovecot's auth_verbose line for the same attempt is not counted again. */
+static void test_log_logins(void)
+{
+    char now[32];
+    test_stamp(now, sizeof(now), 30);
+    buf *b = buf_new(1 << 16);
+    for (int i = 0; i < 4; i++)
+        buf_printf(b, "%s vm postie/pop3d[%d]: pop3-login: Aborted login (auth failed, 3 "
+                   "attempts in 3 secs): user=<u%d>, method=PLAIN, rip=203.0.113.9, "
+                   "lip=127.0.0.1, session=<s%d>\n", now, 100 + i, i, i);
+    buf_printf(b, "%s vm postie/pop3d[200]: pop3-login: Login: user=<alice>, method=PLAIN, "
+               "rip=127.0.0.1, lip=127.0.0.1, mpid=201, session=<ok>\n", now);
+    buf_printf(b, "%s vm dovecot: auth: passwd-file(bob,192.0.2.8,<x>): Password mismatch\n",
+               now);
+    buf_printf(b, "%s vm dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2 "
+               "secs): user=<bob>, method=PLAIN, rip=192.0.2.8, lip=192.0.2.1, session=<x>\n",
+               now);
+    doctor_log lg;
+    doctor_log_scan_text(b->data, (long long)time(NULL), 3600, &lg);
+    buf_free(&b);
+    TEST_EQ_INT(lg.logins, 1);
+    TEST_EQ_INT(doctor_groups_total(&lg.login_fail_addr), 13);
+    TEST_EQ_INT(lg.login_fail_addr.n, 2);
+    if (lg.login_fail_addr.n == 2) {
+        TEST_EQ_STR(lg.login_fail_addr.v[0].key, "203.0.113.9");
+        TEST_EQ_INT(lg.login_fail_addr.v[0].count, 12);
+        TEST_EQ_INT(lg.login_fail_addr.v[1].count, 1);
+    }
+    TEST_EQ_INT(lg.login_fail_user.n, 5);
+    doctor_log_free(&lg);
+}
+
 int main(void)
 {
     TEST_RUN(test_reason_key);
@@ -273,5 +306,6 @@ int main(void)
     TEST_RUN(test_greeting);
     TEST_RUN(test_report);
     TEST_RUN(test_log_scan);
+    TEST_RUN(test_log_logins);
     return test_done();
 }

@@ -549,4 +549,10 @@ def test_real_dovecot_lines_all_understood():
     assert r.stdout.count("mailbox login failed") == 3
     assert r.stdout.count("stored in the mailbox") == 5
     j = trace_json("alice", real("dovecot.log"))
-    assert all(m["outcome"] == "stored in the mailbox" for m in j["messages"])
+    # alice's deliveries, and (issue 13: the user name finds them) her
+    # mailbox sessions, each login joined to its session's end.
+    stored = [m for m in j["messages"] if "session" not in m]
+    sessions = [m for m in j["messages"] if "session" in m]
+    assert stored and all(m["outcome"] == "stored in the mailbox" for m in stored)
+    assert sessions and all(m["outcome"] in ("logged in, session ended", "login failed")
+                            for m in sessions), sessions

@@ -448,6 +448,7 @@ service lmtp {
 protocol lmtp {
   postmaster_address = postmaster@example.test
 }
+${DC_EXTRA_CONF:-}
 DOVECONF
     dovecot -c "$D/dovecot.conf"
     wait_for_port 127.0.0.1 "$DC_IMAP"
@@ -456,8 +457,8 @@ DOVECONF
     sleep 1
     doveadm -c "$D/dovecot.conf" stop || true
     sleep 1
-    anonymize <"$D/dovecot.log" >"$OUT/dovecot.log"
-    say "dovecot: $(wc -l <"$OUT/dovecot.log") lines"
+    anonymize <"$D/dovecot.log" >"$OUT/${DC_LOG:-dovecot.log}"
+    say "dovecot: $(wc -l <"$OUT/${DC_LOG:-dovecot.log}") lines"
 }
 
 start_sinks() {
@@ -487,6 +488,9 @@ for what in "$@"; do
     postfix) postfix_run ;;
     exim) exim_run ;;
     dovecot) dovecot_run ;;
-    *) echo "usage: $0 [postfix|exim|dovecot ...]" >&2; exit 2 ;;
+    # The same clients with auth_verbose = yes: the auth process logs each
+    # failure too (issue 13: a report must not count them twice).
+    dovecot-verbose) DC_EXTRA_CONF="auth_verbose = yes" DC_LOG=dovecot-auth-verbose.log dovecot_run ;;
+    *) echo "usage: $0 [postfix|exim|dovecot|dovecot-verbose ...]" >&2; exit 2 ;;
     esac
 done
