@@ -276,6 +276,16 @@ void smtpd_session_free(smtpd_session **sp)
         event_cancel(s->greet_timer);
     if (s->fd >= 0) {
         event_remove(s->fd);
+        /* A short lingering close: input that is still unread when the
+         * socket closes (a refused pipeline, the rest of an HTTP body, a
+         * talker before the greeting: peeked, not read) makes the kernel
+         * answer with a RST, which can destroy the last reply before the
+         * client reads it.  End our side with a FIN first, then take what
+         * has already arrived; bounded, never waiting. */
+        shutdown(s->fd, SHUT_WR);
+        char junk[4096];
+        for (int i = 0; i < 16 && recv(s->fd, junk, sizeof(junk), MSG_DONTWAIT) > 0; i++)
+            continue;
         close(s->fd);
     }
     buf_free(&s->in);
