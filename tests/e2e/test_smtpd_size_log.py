@@ -44,7 +44,10 @@ def test_too_big_data_is_logged_as_postfix_does(postie):
     e = send_big(postie)
     assert e.smtp_code == 552
     assert e.smtp_error == b"5.3.4 Error: message file too big"
-    assert_postfix_lines(postie)
+    qid = assert_postfix_lines(postie)
+    # The tracer reads it as the end of that message.
+    out = postie.postie("log", "trace", qid).stdout
+    assert re.search(r"^\s+result: rejected$", out, re.M), out
     # Once per message, however far past the limit it goes.
     assert len([l for l in postie.log_lines() if "queue file size limit" in l]) == 1
 
