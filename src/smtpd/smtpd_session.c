@@ -23,7 +23,17 @@
  *   lost connection after DATA (123 bytes) from host[addr]
  *   timeout after RCPT from host[addr]
  *   too many errors after RCPT from host[addr]
+ *   improper command pipelining after CONNECT from host[addr]: EHLO x
+ *   warning: non-SMTP command from host[addr]: POST / HTTP/1.1 (smtpd_cmd.c)
+ *   warning: disallowed <NUL> received from host[addr] after MAIL
+ *   warning: malformed UTF-8 received from host[addr] after EHLO
+ *   warning: QUEUEID: queue file size limit exceeded
  *   disconnect from host[addr] ehlo=1 mail=1 rcpt=0/1 quit=1 commands=3/4
+ *
+ * Sending ahead (RFC 2920): the checks look only at what is already
+ * buffered - at the greeting (a peek), after a command that must end a
+ * group, after a BDAT chunk without PIPELINING - so they cost nothing;
+ * smtpd_greet_pause adds a wait before the greeting, on a timer.
  */
 #include "smtpd/smtpd.h"
 
@@ -234,7 +244,9 @@ void smtpd_session_counts(const smtpd_session *s, buf *out)
             buf_printf(out, " %s=%d/%d", smtpd_counter_names[i], s->count_ok[i],
                        s->count_all[i]);
     }
-    if (ok == all)
+    /* Postfix writes "commands=0/0" for a session without any command
+     * (a port scan, a talker before the greeting). */
+    if (ok == all && all > 0)
         buf_printf(out, " commands=%d", all);
     else
         buf_printf(out, " commands=%d/%d", ok, all);

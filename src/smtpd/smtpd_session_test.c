@@ -196,6 +196,10 @@ static void test_disconnect_counters(void)
     s.count_all[SMTPD_C_UNKNOWN] = 0;
     smtpd_session_counts(&s, b);
     TEST_EQ_STR(b->data, " ehlo=1 mail=1 rcpt=1 commands=3");
+    buf_reset(b);
+    memset(&s, 0, sizeof(s));
+    smtpd_session_counts(&s, b);
+    TEST_EQ_STR(b->data, " commands=0/0"); /* Postfix's form for none */
     buf_free(&b);
 }
 

@@ -148,7 +148,7 @@ def test_client_talking_before_the_greeting_gets_554_and_no_banner(postie):
         assert s.recv(4096) == b""  # and closed
     postie.wait_for_log(r"improper command pipelining after CONNECT from "
                         r"localhost\[127\.0\.0\.1\]: EHLO early\.test$")
-    postie.wait_for_log(r"disconnect from localhost\[127\.0\.0\.1\] commands=0$")
+    postie.wait_for_log(r"disconnect from localhost\[127\.0\.0\.1\] commands=0/0$")
 
 
 @pytest.mark.postie_conf(**PAUSED)
