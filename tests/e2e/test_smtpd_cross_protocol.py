@@ -100,6 +100,24 @@ def test_bdat_last_sent_ahead_without_pipelining_queues_nothing(postie):
     assert_nothing_queued(postie)
 
 
+def test_command_sent_with_a_bdat_chunk_without_pipelining_queues_nothing(postie):
+    """RFC 3030 section 4.2: without PIPELINING, the next command waits for
+    the reply to the chunk; sent with it, the message is not committed."""
+    msg = b"Subject: ahead\r\n\r\nchunk\r\n"
+    with start(postie, ehlo=False) as r:
+        assert r.cmd("MAIL FROM:<a@example.org>") == "250 2.1.0 Ok"
+        assert r.cmd(f"RCPT TO:<{local_rcpt(postie)}>") == "250 2.1.5 Ok"
+        r.send(b"BDAT %d LAST\r\n" % len(msg) + msg + b"MAIL FROM:<b@example.org>\r\n")
+        assert r.reply() == UNSYNC
+        assert r.closed()
+    postie.wait_for_log(r"improper command pipelining after BDAT from "
+                        r"localhost\[127\.0\.0\.1\]: MAIL FROM:<b@example\.org>$")
+    postie.wait_for_log(r"disconnect from ")
+    time.sleep(0.3)
+    assert not [l for l in postie.log_lines() if "queued as" in l or ": from=<" in l]
+    assert postie.maildir_messages() == []
+
+
 def test_commands_pipelined_after_ehlo_get_554(postie):
     with Raw(postie.smtp_port) as r:
         assert r.reply().startswith("220 ")
