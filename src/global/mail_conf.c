@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "global/dns_lookup.h"
+#include "global/mail_forbid.h"
 #include "util/buf.h"
 #include "util/conf.h"
 #include "util/mem.h"
@@ -82,6 +83,9 @@ const mail_conf_param mail_conf_params[] = {
     {"smtpd_error_sleep_time", "1s", MCT_TIME, "delay per reply past the soft error limit"},
     {"smtpd_junk_command_limit", "100", MCT_INT, "NOOP/RSET/VRFY... without a transaction before disconnect"},
     {"smtpd_forbid_bare_newline", "normalize", MCT_STR, "bare LF in SMTP: normalize (accept as line end, logged) or reject"},
+    {"smtpd_forbidden_commands", "CONNECT GET POST regexp:{{/^[^A-Z]/ Bogus}}", MCT_STR, "commands that end the session with 221 2.7.0 (so do header-like 'Label:' lines); of regexp: tables only {{/^[^A-Z]/ ...}}: a first word that starts with a non-letter"},
+    {"smtpd_forbid_unauth_pipelining", "yes", MCT_BOOL, "disconnect (554 5.5.0) a client that talks before the greeting or sends ahead where RFC 2920 does not allow it"},
+    {"smtpd_greet_pause", "0s", MCT_TIME, "wait this long before the greeting (clients outside mynetworks); who talks meanwhile is an improper pipeliner"},
     {"disable_vrfy_command", "yes", MCT_BOOL, "answer VRFY with 502"},
     {"smtpd_peername_lookup", "yes", MCT_BOOL, "name clients by PTR + forward lookup (hosts file first); no: hosts file only"},
     {"smtpd_tls_cert_file", "", MCT_PATH, "server certificate (PEM); TLS is offered when set"},
@@ -515,6 +519,12 @@ static const char *mail_conf_bad_special(const mail_conf_param *p,
             conf_parse_bool(value) < 0)
             return "expected normalize, reject, yes or no";
         return NULL;
+    }
+    if (strcmp(p->name, "smtpd_forbidden_commands") == 0) {
+        mail_forbid f = {0};
+        int r = mail_forbid_parse(value, &f, tmp, tmplen);
+        mail_forbid_free(&f);
+        return r < 0 ? tmp : NULL;
     }
     if (strcmp(p->name, "smtpd_processes") == 0 && conf_parse_int(value) == 0)
         return "at least one process is needed";

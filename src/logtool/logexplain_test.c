@@ -58,6 +58,11 @@ static const logexplain_cause_case logexplain_cause_cases[] = {
     {"Mar  1 10:00:00 m postfix/smtpd[1]: warning: x[192.0.2.1]: SASL PLAIN authentication failed: bad", "password"},
     {"Mar  1 10:00:00 m postfix/smtp[1]: 1111111111: to=<a@b>, relay=b[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=5.2.2, status=bounced (host b said: 552 5.2.2 Mailbox full)", "full"},
     {"Mar  1 10:00:00 m postfix/smtp[1]: 1111111111: to=<a@b>, relay=b[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced (host b said: 550 sorry)", "does not exist"},
+    {"Mar  1 10:00:00 m postfix/smtpd[1]: warning: 1111111111: queue file size limit exceeded", "message_size_limit"},
+    {"Mar  1 10:00:00 m postie/smtpd[1]: warning: non-SMTP command from x[192.0.2.1]: POST / HTTP/1.1", "HTTP"},
+    {"Mar  1 10:00:00 m postie/smtpd[1]: improper command pipelining after CONNECT from x[192.0.2.1]: EHLO x", "554 5.5.0"},
+    {"Mar  1 10:00:00 m postie/smtpd[1]: warning: disallowed <NUL> received from x[192.0.2.1] after MAIL", "NUL"},
+    {"Mar  1 10:00:00 m postie/smtpd[1]: warning: malformed UTF-8 received from x[192.0.2.1] after EHLO", "UTF-8"},
     {"Mar  1 10:00:00 m postfix/local[1]: 1111111111: to=<a@b>, relay=local, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)", NULL},
     /* issue 13 */
     {"Mar  1 10:00:00 m postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[192.0.2.1]: 450 4.2.0 <a@b>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/b.html; from=<c@d> to=<a@b> proto=ESMTP helo=<x>", "greylisting"},

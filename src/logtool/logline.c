@@ -374,6 +374,19 @@ static const char *logline_stamp_unix(const char *p, const char *end,
 
 /* ---- queue IDs ------------------------------------------------------------ */
 
+bool logline_is_size_limit(const logline *ll, logstr *why_r)
+{
+    static const char what[] = "queue file size limit exceeded";
+    logstr t = ll->severity_text;
+    size_t n = sizeof(what) - 1;
+    if (ll->event != LOGE_WARNING || t.p == NULL || t.n < n ||
+        memcmp(t.p + t.n - n, what, n) != 0)
+        return false;
+    why_r->p = t.p + t.n - n;
+    why_r->n = n;
+    return true;
+}
+
 bool logline_is_queue_id(const char *s, size_t n)
 {
     if (n < 5 || n > 24)
@@ -845,6 +858,16 @@ static bool logline_severity(const char *p, const char *end, logline *ll)
         return false;
     ll->event = e;
     ll->severity_text = logline_str(t, end);
+    /* "warning: QID: queue file size limit exceeded" (Postfix's smtpd and
+     * cleanup put the queue ID after the severity): the line belongs to
+     * that message. */
+    const char *qc = memchr(t, ':', (size_t)(end - t) < 26 ? (size_t)(end - t) : 26);
+    if (qc != NULL && qc + 1 < end && qc[1] == ' ') {
+        if (qc - t == 7 && memcmp(t, "NOQUEUE", 7) == 0)
+            ll->noqueue = true;
+        else if (logline_is_queue_id(t, (size_t)(qc - t)))
+            ll->queue_id = logline_str(t, qc);
+    }
     /* "warning: unknown[1.2.3.4]: SASL LOGIN authentication failed: ..." */
     if (e == LOGE_WARNING) {
         const char *sa = logline_find(t, end, LIT(": SASL "));

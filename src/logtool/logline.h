@@ -243,5 +243,9 @@ const char *logline_status_name(enum logline_status s);
 
 /* Does s look like a Postfix/postie queue ID (short hex or long form)? */
 bool logline_is_queue_id(const char *s, size_t n);
+/* Is the line Postfix's "warning: QID: queue file size limit exceeded"
+ * (the message passed message_size_limit and was refused with 552 5.3.4;
+ * no reject line follows)?  Its reason text into *why_r when it is. */
+bool logline_is_size_limit(const logline *ll, logstr *why_r);
 
 #endif

@@ -73,6 +73,13 @@ static const logline_case logline_cases[] = {
      LOGF_POSTFIX, LOGE_LOST, "-", "smtpd", NULL, NULL, NULL, NULL, "192.0.2.9", NULL, NULL, NULL, NULL, 0, 0},
     {"Mar  1 10:00:02 mail postfix/smtpd[5]: warning: unknown[192.0.2.9]: SASL LOGIN authentication failed: UGFzc3dvcmQ6",
      LOGF_POSTFIX, LOGE_SASL_FAIL, "-", "smtpd", NULL, NULL, NULL, NULL, "192.0.2.9", NULL, NULL, NULL, NULL, 0, 0},
+    /* the queue ID after the severity: smtpd's size-limit warning */
+    {"Mar  1 10:00:02 mail postfix/smtpd[5]: warning: 3AB1C2D3E4: queue file size limit exceeded",
+     LOGF_POSTFIX, LOGE_WARNING, "3AB1C2D3E4", "smtpd", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0},
+    {"Mar  1 10:00:02 mail postie/smtpd[5]: warning: NOQUEUE: queue file size limit exceeded",
+     LOGF_POSTIE, LOGE_WARNING, "-", "smtpd", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0},
+    {"Mar  1 10:00:02 mail postie/smtpd[5]: warning: non-SMTP command from x[192.0.2.9]: POST / HTTP/1.1",
+     LOGF_POSTIE, LOGE_WARNING, "-", "smtpd", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0},
     {"Mar  1 10:00:02 mail postfix/pickup[8]: 3AB1C2D3E4: uid=1000 from=<bob>",
      LOGF_POSTFIX, LOGE_PICKUP, "3AB1C2D3E4", "pickup", "bob", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0},
     {"Mar  1 10:00:02 mail postfix/postsuper[8]: 3AB1C2D3E4: placed on hold",
@@ -307,6 +314,15 @@ static void test_logline_fields(void)
     TEST_TRUE(logline_is_queue_id("4cbdb56t4MzPjfw", 15));
     TEST_TRUE(!logline_is_queue_id("Deleted", 7));
     TEST_TRUE(!logline_is_queue_id("warning", 7));
+    logstr why;
+    const char *big = "Feb 14 15:05:48 host postfix/smtpd[1]: warning: B19371EA3E8B: queue file size limit exceeded";
+    logline_parse(&ctx, big, strlen(big), &ll);
+    TEST_TRUE(logline_is_size_limit(&ll, &why));
+    TEST_EQ_STR(logline_test_str(why), "queue file size limit exceeded");
+    const char *other = "Feb 14 15:05:48 host postfix/smtpd[1]: warning: B19371EA3E8B: write queue file: No space left on device";
+    logline_parse(&ctx, other, strlen(other), &ll);
+    TEST_TRUE(!logline_is_size_limit(&ll, &why));
+    TEST_EQ_STR(logline_test_str(ll.queue_id), "B19371EA3E8B");
 }
 
 int main(void)

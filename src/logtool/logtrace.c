@@ -1116,6 +1116,13 @@ void logtrace_line(logtrace *t, const logline *ll)
         if (!logstr_eq(ll->program, "smtpd") || ll->event == LOGE_DISCARD)
             logtrace_mark_done(t, m);
         break;
+    case LOGE_WARNING: {
+        /* Too big: smtpd dropped the queue file (Postfix logs no removal). */
+        logstr why;
+        if (logline_is_size_limit(ll, &why))
+            logtrace_mark_done(t, m);
+        break;
+    }
     default:
         break;
     }

@@ -110,6 +110,14 @@ static void logtrace_print_summarise(const logtrace_msg *m, logtrace_summary *s)
             s->rejected = true;
             s->reject_text = ll.reject_text.p ? ll.reject_text : ll.body;
             break;
+        case LOGE_WARNING: {
+            logstr why;
+            if (logline_is_size_limit(&ll, &why)) {
+                s->rejected = true;
+                s->reject_text = why;
+            }
+            break;
+        }
         case LOGE_HOLD: s->held = true; break;
         case LOGE_RELEASED: s->held = false; break;
         case LOGE_DISCARD: s->discarded = true; break;

@@ -142,6 +142,12 @@ void smtpd_conf_load(void)
     smtpd_cf.forbid_bare_lf_reject =
         strcmp(bare, "reject") == 0 || strcmp(bare, "yes") == 0;
     smtpd_cf.disable_vrfy = var_bool("disable_vrfy_command");
+    char why[512];
+    if (mail_forbid_parse(var_str("smtpd_forbidden_commands"), &smtpd_cf.forbidden, why,
+                          sizeof(why)) < 0)
+        msg_warn("smtpd_forbidden_commands: %s: ignored", why);
+    smtpd_cf.forbid_unauth_pipelining = var_bool("smtpd_forbid_unauth_pipelining");
+    smtpd_cf.greet_pause = (double)var_time("smtpd_greet_pause");
     mynetworks_free(&smtpd_cf.mynetworks);
     smtpd_cf.mynetworks = mynetworks_from_conf();
     conf_free_list(&smtpd_cf.relay_domains);
@@ -242,8 +248,8 @@ static void smtpd_accept_ready(smtpd_session *s)
         if (smtpd_slots != NULL)
             s->conn_slot = conn_slots_add(smtpd_slots, s->addr, getpid(), event_now());
         smtpd_deadline_start(s, event_now());
-        smtpd_session_pregreet(s);
-        smtpd_session_greet(s);
+        if (smtpd_session_pregreet(s) == 0)
+            smtpd_session_greet(s);
     }
     event_add(s->fd, EVENT_READ, smtpd_session_event, s);
     smtpd_session_flush(s);

@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 
 #include "cleanup/cleanup.h"
+#include "global/mail_forbid.h"
 #include "smtpd/smtpd_data.h"
 #include "util/buf.h"
 
@@ -112,6 +113,8 @@ typedef struct smtpd_session {
     int count_ok[SMTPD_C_COUNT], count_all[SMTPD_C_COUNT];
     double start, last_io;
     bool pipelining_logged;
+    bool greet_pending;     /* smtpd_greet_pause under way: no 220 yet */
+    uint64_t greet_timer;
     bool bare_lf_logged;
     bool stopping;          /* graceful stop requested */
     bool closed;            /* done: smtpd.c frees it after the event */
@@ -150,10 +153,19 @@ void smtpd_session_log_connect(smtpd_session *s);
 extern void (*smtpd_session_output_hook)(smtpd_session *s, const char *p,
                                          size_t n);
 /* Before the greeting: a client that already talks is logged as Postfix
- * does ("improper command pipelining after CONNECT"). */
-void smtpd_session_pregreet(smtpd_session *s);
-/* Queue the 220 greeting. */
+ * does ("improper command pipelining after CONNECT") and, with
+ * smtpd_forbid_unauth_pipelining, refused with 554 5.5.0.  Returns 1 when
+ * the session was ended, else 0. */
+int smtpd_session_pregreet(smtpd_session *s);
+/* Queue the 220 greeting, now or after smtpd_greet_pause (the caller
+ * flushes). */
 void smtpd_session_greet(smtpd_session *s);
+/* The client sent ahead where RFC 2920 does not allow it (what is the
+ * pending input): log as Postfix does, once, and with
+ * smtpd_forbid_unauth_pipelining end the session with 554 5.5.0.  Returns
+ * 1 when the session was ended, else 0. */
+int smtpd_session_unsync(smtpd_session *s, const char *after, const char *data,
+                         size_t n);
 /* Feed input octets (the socket reader and the fuzzer call this). */
 void smtpd_session_input(smtpd_session *s, const char *p, size_t n);
 /* Queue a reply line; a '-' after the code makes a continuation line. */
@@ -175,6 +187,9 @@ void smtpd_session_tx_free(smtpd_session *s);
 /* Log "NOQUEUE: reject: CMD from host[addr]: REPLY; from=<> to=<> ..." */
 void smtpd_session_log_reject(smtpd_session *s, const char *cmd,
                               const char *reply, const char *to);
+/* message_size_limit is passed: log Postfix's "warning: ID: queue file
+ * size limit exceeded", once per message, and keep no more content. */
+void smtpd_session_too_big(smtpd_session *s);
 /* The content line callback of smtpd_data: into cleanup. */
 void smtpd_session_content(const char *line, size_t len, void *ctx);
 /* Handlers for the socket (smtpd.c registers them). */
@@ -190,6 +205,9 @@ void smtpd_cmd_run(smtpd_session *s, char *line);
 /* Content of DATA ended / BDAT chunk done: finish the message. */
 void smtpd_cmd_data_end(smtpd_session *s);
 void smtpd_cmd_bdat_end(smtpd_session *s);
+/* Must this command line be the last of a pipelined group (RFC 2920
+ * section 3.1)? */
+bool smtpd_cmd_ends_group(const char *line);
 
 /* ---- smtpd_check.c ---- */
 /* Recipient policy at RCPT.  Returns 1 accept, 0 reject (*reply_r a new
@@ -241,6 +259,9 @@ typedef struct smtpd_conf {
     int hard_error_limit, soft_error_limit, junk_limit;
     double error_sleep;          /* smtpd_error_sleep_time */
     bool forbid_bare_lf_reject;  /* smtpd_forbid_bare_newline = reject */
+    mail_forbid forbidden;       /* smtpd_forbidden_commands */
+    bool forbid_unauth_pipelining;  /* smtpd_forbid_unauth_pipelining */
+    double greet_pause;          /* smtpd_greet_pause */
     bool disable_vrfy;
     struct mynetworks *mynetworks;
     char **relay_domains;

@@ -375,7 +375,10 @@ static int smtpd_cmd_data_check(smtpd_session *s, char *args)
     if (s->in->len > 0) {
         /* RFC 2920 section 3.1: DATA ends a pipelined group; content sent
          * before the 354 would be read as commands by one server and as
-         * text by another. */
+         * text by another.  Hang up (smtpd_forbid_unauth_pipelining), or
+         * refuse the DATA as Postfix's reject_unauth_pipelining does. */
+        if (smtpd_session_unsync(s, "DATA", s->in->data, s->in->len))
+            return -1;
         const char *reply = "503 5.5.0 Error: improper use of SMTP command pipelining";
         smtpd_session_log_reject(s, "DATA", reply, NULL);
         smtpd_session_reply(s, "%s", reply);
@@ -412,7 +415,14 @@ static void smtpd_cmd_finish(smtpd_session *s, enum smtpd_counter counter)
     char *reply = NULL;
     s->where = "END-OF-MESSAGE";
     if (tx->too_big || tx->data.size > smtpd_cf.message_size_limit) {
-        reply = mem_strdup("552 5.3.4 Error: message file too big");
+        /* Postfix logs no reject line here: its warning went out when the
+         * limit was passed (smtpd_session_too_big), and the reply is the
+         * one of its cleanup status CLEANUP_STAT_SIZE. */
+        smtpd_session_too_big(s);
+        smtpd_session_reply(s, "552 5.3.4 Error: message file too big");
+        s->errors++;
+        smtpd_session_tx_free(s);
+        return;
     } else if (tx->data.long_lines) {
         /* RFC 5321 section 4.5.3.1.6 and 4.5.3.1.10. */
         reply = mem_strdup("500 5.5.2 Error: message line too long");
@@ -493,7 +503,7 @@ static int smtpd_cmd_bdat_check(smtpd_session *s, char *args)
     tx->bdat_left = n;
     tx->bdat_last = last;
     if (tx->bytes + n > smtpd_cf.message_size_limit)
-        tx->too_big = true;
+        smtpd_session_too_big(s);
     s->mode = SMTPD_MODE_BDAT;
     s->state = SMTPD_ST_BDAT;
     return 0;
@@ -509,6 +519,13 @@ void smtpd_cmd_bdat_end(smtpd_session *s)
 {
     smtpd_tx *tx = s->tx;
     s->mode = SMTPD_MODE_CMD;
+    /* RFC 3030 section 4.2: BDAT commands may be pipelined only when
+     * PIPELINING was offered.  Without it, what follows the chunk was sent
+     * before its reply: a BDAT ... LAST hidden in an HTTP body ends here,
+     * before the message is committed. */
+    if (!s->esmtp && s->in->len > 0 &&
+        smtpd_session_unsync(s, "BDAT", s->in->data, s->in->len))
+        return;
     if (tx->bdat_discard) {
         const char *reply = tx->bdat_reply;
         tx->bdat_discard = false;
@@ -596,6 +613,19 @@ static void smtpd_cmd_vrfy(smtpd_session *s, char *args)
     mem_free(&addr);
 }
 
+bool smtpd_cmd_ends_group(const char *line)
+{
+    /* RFC 2920 section 3.1 names EHLO, DATA, VRFY, EXPN, TURN, QUIT and
+     * NOOP; HELO changes the state as EHLO does. */
+    static const char *const last[] = {"EHLO", "HELO", "DATA", "VRFY", "EXPN",
+                                        "TURN", "QUIT", "NOOP"};
+    size_t n = strcspn(line, " ");
+    for (size_t i = 0; i < sizeof(last) / sizeof(last[0]); i++)
+        if (n == 4 && strncasecmp(line, last[i], 4) == 0)
+            return true;
+    return false;
+}
+
 /* clang-format off */
 static const smtpd_cmd smtpd_cmds[] = {
     {"EHLO", SMTPD_C_EHLO, SMTPD_ST_ANY, NULL, false, smtpd_cmd_helo_check, smtpd_cmd_ehlo},
@@ -630,6 +660,16 @@ void smtpd_cmd_run(smtpd_session *s, char *line)
     if (c->name == NULL) {
         s->count_all[SMTPD_C_UNKNOWN]++;
         s->where = "UNKNOWN";
+        /* Not SMTP at all: an HTTP request (GET, POST, CONNECT, "Host:")
+         * sent to the mail port, TLS or binary junk.  Postfix hangs up
+         * with its own words (smtpd_forbidden_commands), so that an HTTP
+         * body carrying SMTP commands is never read. */
+        if (mail_forbid_match(&smtpd_cf.forbidden, line, n) ||
+            mail_forbid_is_header(line, n)) {
+            msg_warn("non-SMTP command from %s: %.100s", s->namaddr, line);
+            smtpd_session_end(s, "221 2.7.0 Error: I can break rules, too. Goodbye.");
+            return;
+        }
         smtpd_session_reply(s, "502 5.5.2 Error: command not recognized");
         s->errors++;
         return;

@@ -23,7 +23,17 @@
  *   lost connection after DATA (123 bytes) from host[addr]
  *   timeout after RCPT from host[addr]
  *   too many errors after RCPT from host[addr]
+ *   improper command pipelining after CONNECT from host[addr]: EHLO x
+ *   warning: non-SMTP command from host[addr]: POST / HTTP/1.1 (smtpd_cmd.c)
+ *   warning: disallowed <NUL> received from host[addr] after MAIL
+ *   warning: malformed UTF-8 received from host[addr] after EHLO
+ *   warning: QUEUEID: queue file size limit exceeded
  *   disconnect from host[addr] ehlo=1 mail=1 rcpt=0/1 quit=1 commands=3/4
+ *
+ * Sending ahead (RFC 2920): the checks look only at what is already
+ * buffered - at the greeting (a peek), after a command that must end a
+ * group, after a BDAT chunk without PIPELINING - so they cost nothing;
+ * smtpd_greet_pause adds a wait before the greeting, on a timer.
  */
 #include "smtpd/smtpd.h"
 
@@ -39,6 +49,7 @@
 #include "util/events.h"
 #include "util/mem.h"
 #include "util/msg.h"
+#include "util/utf8.h"
 
 static const char *const smtpd_counter_names[SMTPD_C_COUNT] = {
     "helo", "ehlo", "mail", "rcpt", "data", "bdat", "rset", "noop", "vrfy",
@@ -78,25 +89,70 @@ smtpd_session *smtpd_session_new(int fd, const struct sockaddr *sa,
     return s;
 }
 
-void smtpd_session_pregreet(smtpd_session *s)
+int smtpd_session_unsync(smtpd_session *s, const char *after, const char *data,
+                         size_t n)
+{
+    /* Postfix logs the first violation of a session; with
+     * smtpd_forbid_unauth_pipelining (Postfix 3.9's default) it also hangs
+     * up, so that nothing sent ahead is ever read as commands: a browser's
+     * POST body, or a bot that does not wait for replies. */
+    size_t k = 0;
+    while (k < n && k < 100 && data[k] != '\r' && data[k] != '\n' && data[k] != '\0')
+        k++;
+    if (!s->pipelining_logged || smtpd_cf.forbid_unauth_pipelining)
+        msg_info("improper command pipelining after %s from %s: %.*s", after,
+                 s->namaddr, (int)k, data);
+    s->pipelining_logged = true;
+    if (!smtpd_cf.forbid_unauth_pipelining)
+        return 0;
+    smtpd_session_end(s, "554 5.5.0 Error: SMTP protocol synchronization");
+    return 1;
+}
+
+int smtpd_session_pregreet(smtpd_session *s)
 {
     /* RFC 5321 section 3.1: the client waits for the greeting.  Spam
      * software often does not; what is already in the socket at accept
-     * time was sent before any greeting existed.  Peek, do not read: the
-     * session still processes it as usual. */
+     * time was sent before any greeting existed.  Peek, do not read: with
+     * smtpd_forbid_unauth_pipelining = no the session still processes it
+     * as usual.  This costs one system call and no waiting; a longer look
+     * is smtpd_greet_pause. */
     char peek[128];
-    ssize_t n = s->fd >= 0 ? recv(s->fd, peek, sizeof(peek) - 1, MSG_PEEK | MSG_DONTWAIT)
+    ssize_t n = s->fd >= 0 ? recv(s->fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT)
                            : -1;
     if (n <= 0)
+        return 0;
+    return smtpd_session_unsync(s, "CONNECT", peek, (size_t)n);
+}
+
+static void smtpd_session_pump(smtpd_session *s);
+
+/* smtpd_greet_pause is over: greet, and serve what waited meanwhile (only
+ * with smtpd_forbid_unauth_pipelining = no). */
+static void smtpd_session_greet_due(void *ctx)
+{
+    smtpd_session *s = ctx;
+    s->greet_timer = 0;
+    s->greet_pending = false;
+    if (s->closed || s->mode == SMTPD_MODE_CLOSING)
         return;
-    peek[n] = '\0';
-    s->pipelining_logged = true;
-    msg_info("improper command pipelining after CONNECT from %s: %.*s", s->namaddr,
-             (int)strcspn(peek, "\r\n"), peek);
+    smtpd_session_reply(s, "220 %s", var_str("smtpd_banner"));
+    smtpd_session_flush(s);
+    if (!s->closed && s->in->len > 0)
+        smtpd_session_pump(s);
 }
 
 void smtpd_session_greet(smtpd_session *s)
 {
+    /* sendmail's greet_pause, postscreen's greet wait: a client that
+     * talks before the banner shows itself.  Trusted clients (mynetworks)
+     * are not made to wait.  The wait is a timer: the process serves its
+     * other sessions meanwhile. */
+    if (smtpd_cf.greet_pause > 0 && !s->mynetworks && s->fd >= 0) {
+        s->greet_pending = true;
+        s->greet_timer = event_timer(smtpd_cf.greet_pause, smtpd_session_greet_due, s);
+        return;
+    }
     smtpd_session_reply(s, "220 %s", var_str("smtpd_banner"));
 }
 
@@ -188,7 +244,9 @@ void smtpd_session_counts(const smtpd_session *s, buf *out)
             buf_printf(out, " %s=%d/%d", smtpd_counter_names[i], s->count_ok[i],
                        s->count_all[i]);
     }
-    if (ok == all)
+    /* Postfix writes "commands=0/0" for a session without any command
+     * (a port scan, a talker before the greeting). */
+    if (ok == all && all > 0)
         buf_printf(out, " commands=%d", all);
     else
         buf_printf(out, " commands=%d/%d", ok, all);
@@ -226,8 +284,20 @@ void smtpd_session_free(smtpd_session **sp)
     smtpd_session_tx_free(s);
     if (s->pause_timer != 0)
         event_cancel(s->pause_timer);
+    if (s->greet_timer != 0)
+        event_cancel(s->greet_timer);
     if (s->fd >= 0) {
         event_remove(s->fd);
+        /* A short lingering close: input that is still unread when the
+         * socket closes (a refused pipeline, the rest of an HTTP body, a
+         * talker before the greeting: peeked, not read) makes the kernel
+         * answer with a RST, which can destroy the last reply before the
+         * client reads it.  End our side with a FIN first, then take what
+         * has already arrived; bounded, never waiting. */
+        shutdown(s->fd, SHUT_WR);
+        char junk[4096];
+        for (int i = 0; i < 16 && recv(s->fd, junk, sizeof(junk), MSG_DONTWAIT) > 0; i++)
+            continue;
         close(s->fd);
     }
     buf_free(&s->in);
@@ -273,6 +343,27 @@ static void smtpd_session_line(smtpd_session *s, size_t lf)
     }
     if (!crlf && smtpd_session_bare_lf(s) < 0)
         return;
+    /* A NUL would end the line early for every string function after this
+     * point: "RCPT TO:<a@x>\0<b@y>" would be taken as <a@x>, while a
+     * filter or a log reader may see the rest.  Refuse the line whole. */
+    if (memchr(line, '\0', len) != NULL) {
+        buf_consume(s->in, lf + 1);
+        msg_warn("disallowed <NUL> received from %s after %s", s->namaddr, s->where);
+        s->errors++;
+        smtpd_session_reply(s, "500 5.5.2 Error: bad syntax");
+        return;
+    }
+    /* RFC 6531 section 3.3 and RFC 6532 section 3.1: non-ASCII in
+     * commands is UTF-8, well-formed (RFC 3629); latin-1, overlong forms
+     * and surrogates are refused as Postfix does, before any parser sees
+     * them. */
+    if (!utf8_valid(line, len)) {
+        buf_consume(s->in, lf + 1);
+        msg_warn("malformed UTF-8 received from %s after %s", s->namaddr, s->where);
+        s->errors++;
+        smtpd_session_reply(s, "500 5.5.2 Error: bad UTF-8 syntax");
+        return;
+    }
     char cmd[SMTPD_CMD_LINE_MAX + 1];
     memcpy(cmd, line, len);
     cmd[len] = '\0';
@@ -285,17 +376,27 @@ static void smtpd_session_line(smtpd_session *s, size_t lf)
     }
     buf_consume(s->in, lf + 1);
     /* RFC 2920 section 3.1: only a client that saw PIPELINING in an EHLO
-     * reply may send the next command before this reply.  Postfix logs
-     * the violation; so do we, once per session (the DATA check rejects
-     * the dangerous case). */
+     * reply may send the next command before this reply, and even then
+     * not after EHLO, HELO, DATA, VRFY, NOOP or QUIT, whose replies change
+     * what may come next.  Postfix logs the violation and, with
+     * smtpd_forbid_unauth_pipelining, hangs up (smtpd_session_unsync). */
     bool may_pipeline = s->esmtp;
     smtpd_cmd_run(s, cmd);
-    if (s->in->len > 0 && !may_pipeline && !s->pipelining_logged &&
-        s->mode == SMTPD_MODE_CMD) {
-        s->pipelining_logged = true;
-        msg_info("improper command pipelining after %s from %s: %.*s", s->where,
-                 s->namaddr, (int)strcspn(s->in->data, "\r\n"), s->in->data);
-    }
+    if (s->in->len > 0 && s->mode == SMTPD_MODE_CMD &&
+        (!may_pipeline || smtpd_cmd_ends_group(cmd)))
+        smtpd_session_unsync(s, s->where, s->in->data, s->in->len);
+}
+
+void smtpd_session_too_big(smtpd_session *s)
+{
+    smtpd_tx *tx = s->tx;
+    if (tx->too_big)
+        return;
+    tx->too_big = true;
+    /* Postfix's smtpd writes this when message_size_limit is passed and
+     * then replies 552 5.3.4 without a reject line; logwatch and pflogsumm
+     * count it as a warning. */
+    msg_warn("%s: queue file size limit exceeded", tx->id[0] ? tx->id : "NOQUEUE");
 }
 
 /* Content line callback: into the queue file unless the message is
@@ -305,13 +406,11 @@ void smtpd_session_content(const char *line, size_t len, void *ctx)
     smtpd_session *s = ctx;
     smtpd_tx *tx = s->tx;
     if (tx->data.size > smtpd_cf.message_size_limit)
-        tx->too_big = true;
+        smtpd_session_too_big(s);
     if (tx->too_big || tx->data.long_lines || tx->bdat_discard || tx->cl == NULL)
         return;
     cleanup_line(tx->cl, line, len);
 }
-
-static void smtpd_session_pump(smtpd_session *s);
 
 void smtpd_session_wake(smtpd_session *s)
 {
@@ -408,6 +507,20 @@ static void smtpd_session_pump(smtpd_session *s)
 
 void smtpd_session_input(smtpd_session *s, const char *p, size_t n)
 {
+    if (s->greet_pending && n > 0) {
+        /* Talk during smtpd_greet_pause: sent before any greeting. */
+        if (smtpd_session_unsync(s, "CONNECT", p, n)) {
+            event_cancel(s->greet_timer);
+            s->greet_timer = 0;
+            s->greet_pending = false;
+            smtpd_session_flush(s);
+            return;
+        }
+        /* Kept for after the greeting, as far as the buffer goes. */
+        size_t room = s->in->max - s->in->len;
+        buf_append(s->in, p, n < room ? n : room);
+        return;
+    }
     while (n > 0 && s->mode != SMTPD_MODE_CLOSING) {
         size_t room = s->in->max - s->in->len;
         size_t k = n < room ? n : room;
@@ -476,8 +589,8 @@ void smtpd_session_event(int fd, int events, void *ctx)
     size_t room = s->in->max - s->in->len;
     if (room == 0) {
         /* Paused until the client reads its replies, or until the error
-         * sleep is over. */
-        event_modify(fd, s->pause_timer || s->waiting ? 0 : EVENT_WRITE);
+         * sleep or the greeting pause is over. */
+        event_modify(fd, s->pause_timer || s->waiting || s->greet_pending ? 0 : EVENT_WRITE);
         return;
     }
     ssize_t n = read(fd, tmp, room < sizeof(tmp) ? room : sizeof(tmp));

@@ -173,6 +173,7 @@ def test_pipelined_group_gets_its_replies_in_order(postie):
     postie.wait_for_mail("carol")
 
 
+@pytest.mark.postie_conf(smtpd_forbid_unauth_pipelining="no")
 def test_pipelining_without_ehlo_is_logged_as_postfix_does(postie):
     with start(postie, ehlo=False) as r:
         r.send(f"MAIL FROM:<a@example.org>\r\nRCPT TO:<{local_rcpt(postie)}>\r\n")
@@ -182,6 +183,7 @@ def test_pipelining_without_ehlo_is_logged_as_postfix_does(postie):
                         r"localhost\[127\.0\.0\.1\]: RCPT TO:<")
 
 
+@pytest.mark.postie_conf(smtpd_forbid_unauth_pipelining="no")
 def test_content_sent_with_data_before_354_is_refused(postie):
     with start(postie) as r:
         r.send(f"MAIL FROM:<a@example.org>\r\nRCPT TO:<{local_rcpt(postie)}>\r\n"
