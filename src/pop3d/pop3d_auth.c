@@ -47,6 +47,7 @@
 #include "pop3d/pop3d_maildir.h"
 #include "pop3d/pop3d_proto.h"
 #include "pop3d/pop3d_session.h"
+#include "util/base64.h"
 #include "util/fsutil.h"
 #include "util/mem.h"
 #include "util/msg.h"
@@ -91,21 +92,13 @@ static void pop3d_auth_peer(int fd, pop3d_peer *p)
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
         pop3d_auth_addr(&ss, p->lip, sizeof(p->lip));
     /* Dovecot's session=<...>: random bytes in base64, one id for the
-     * login lines and the session's lines. */
-    static const char b64[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+     * login lines and the session's lines (12 octets: 16 characters, no
+     * padding). */
     unsigned char r[12];
     if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
         for (size_t i = 0; i < sizeof(r); i++)
             r[i] = (unsigned char)(rand() ^ getpid());
-    for (int i = 0, o = 0; i < 12; i += 3) {
-        unsigned v = ((unsigned)r[i] << 16) | ((unsigned)r[i + 1] << 8) | r[i + 2];
-        p->sid[o++] = b64[(v >> 18) & 63];
-        p->sid[o++] = b64[(v >> 12) & 63];
-        p->sid[o++] = b64[(v >> 6) & 63];
-        p->sid[o++] = b64[v & 63];
-    }
-    p->sid[16] = '\0';
+    base64_encode(r, sizeof(r), p->sid, sizeof(p->sid));
     p->start = time(NULL);
 }
 

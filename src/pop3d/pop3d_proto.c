@@ -1,5 +1,5 @@
 /*
- * pop3d_proto - command lines, multi-line encoding, base64, blocking I/O;
+ * pop3d_proto - command lines, multi-line encoding, blocking I/O;
  * see pop3d_proto.h.
  */
 #include "pop3d/pop3d_proto.h"
@@ -120,54 +120,6 @@ long long pop3d_proto_crlf_size(const char *p, size_t n, bool *cr_state)
     }
     *cr_state = cr;
     return size;
-}
-
-static int pop3d_proto_b64(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-long pop3d_proto_base64_decode(const char *in, size_t n, char *out,
-                               size_t outlen)
-{
-    if (n % 4 != 0)
-        return -1;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 4) {
-        int v[4];
-        int pad = 0;
-        for (int k = 0; k < 4; k++) {
-            if (in[i + k] == '=' && i + 4 == n && k >= 2) {
-                v[k] = 0;
-                pad++;
-                continue;
-            }
-            if (pad)
-                return -1; /* data after padding */
-            v[k] = pop3d_proto_b64((unsigned char)in[i + k]);
-            if (v[k] < 0)
-                return -1;
-        }
-        unsigned long w = ((unsigned long)v[0] << 18) | ((unsigned long)v[1] << 12) |
-                          ((unsigned long)v[2] << 6) | (unsigned long)v[3];
-        char b[3] = {(char)(w >> 16), (char)(w >> 8), (char)w};
-        int take = 3 - pad;
-        if (o + (size_t)take > outlen)
-            return -1;
-        memcpy(out + o, b, (size_t)take);
-        o += (size_t)take;
-    }
-    return (long)o;
 }
 
 /* ---- blocking I/O ---- */

@@ -1,11 +1,12 @@
 /*
  * pop3d_proto - the byte-level pieces of POP3 that both processes use:
  * command lines with RFC 2449's length limit, the multi-line response
- * encoding of RFC 1939 section 3 (CRLF line ends, dot-stuffing), base64
- * for AUTH PLAIN (RFC 5034), and blocking I/O with a timeout, in clear
- * text or over TLS (RFC 2595 STLS; OpenSSL).
+ * encoding of RFC 1939 section 3 (CRLF line ends, dot-stuffing), and
+ * blocking I/O with a timeout, in clear text or over TLS (RFC 2595 STLS;
+ * OpenSSL).
  *
- * Does not: interpret commands (pop3d_login, pop3d_session).
+ * Does not: interpret commands (pop3d_login, pop3d_session), base64
+ * (util/base64).
  */
 #ifndef POSTIE_POP3D_POP3D_PROTO_H
 #define POSTIE_POP3D_POP3D_PROTO_H
@@ -47,11 +48,6 @@ void pop3d_proto_dot_end(pop3d_dot *st, buf *out);
 /* The size in octets of content once its line ends are CR LF (RFC 1939
  * section 11: the "exact size" LIST reports, before dot-stuffing). */
 long long pop3d_proto_crlf_size(const char *p, size_t n, bool *cr_state);
-
-/* Decode base64 (RFC 4648, padding required).  Returns the length, or -1
- * for bad input or when out (outlen octets) is too small. */
-long pop3d_proto_base64_decode(const char *in, size_t n, char *out,
-                               size_t outlen);
 
 /* Blocking I/O on a non-blocking socket with an idle limit; through ssl
  * once TLS is on. */

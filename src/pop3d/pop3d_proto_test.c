@@ -1,7 +1,7 @@
 /*
  * pop3d_proto_test - command lines and the RFC 2449 limit, keyword
  * splitting, dot-stuffing with LF -> CRLF across chunk boundaries, the
- * CR LF size, base64.
+ * CR LF size.
  */
 #include "pop3d/pop3d_proto.h"
 
@@ -155,39 +155,11 @@ static void test_pop3d_proto_crlf_size(void)
     }
 }
 
-static void test_pop3d_proto_base64(void)
-{
-    static const struct {
-        const char *in;
-        long want_len;
-        const char *want;
-    } cases[] = {
-        {"AGFsaWNlAHB3", 9, "\0alice\0pw"},
-        {"YQ==", 1, "a"},
-        {"YWI=", 2, "ab"},
-        {"", 0, ""},
-        {"YQ=", -1, NULL},
-        {"Y===", -1, NULL},
-        {"YQ==YQ==", -1, NULL},
-        {"Y!==", -1, NULL},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char out[64];
-        long n = pop3d_proto_base64_decode(cases[i].in, strlen(cases[i].in), out, sizeof(out));
-        TEST_EQ_INT(n, cases[i].want_len);
-        if (n > 0)
-            TEST_TRUE(memcmp(out, cases[i].want, (size_t)n) == 0);
-    }
-    char small[2];
-    TEST_EQ_INT(pop3d_proto_base64_decode("YWJj", 4, small, sizeof(small)), -1);
-}
-
 int main(void)
 {
     TEST_RUN(test_pop3d_proto_line_splits_and_limits);
     TEST_RUN(test_pop3d_proto_split_keywords);
     TEST_RUN(test_pop3d_proto_dot_stuffs_and_makes_crlf);
     TEST_RUN(test_pop3d_proto_crlf_size);
-    TEST_RUN(test_pop3d_proto_base64);
     return test_done();
 }
