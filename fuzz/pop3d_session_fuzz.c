@@ -89,14 +89,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pop3d_login_init(&l, 3);
     l.tls_offer = tls_offer;
     l.tls_auth_only = auth_only;
-    buf *in = buf_new(4096);
+    /* The client's bytes go into a conn with pop3d's limits, as in the
+     * login process (no descriptor: the reads are simulated). */
+    conn *fc = pop3d_proto_conn(-1, 1);
+    buf *in = fc->in;
     buf *out = buf_new(1 << 16);
-    bool skip = false;
     int checks = 0;
     bool closed = false;
     pop3d_maildir *md = NULL;
-    pop3d_io io = {.fd = fuzz_null, .timeout = 1};
-    pop3d_session sess = {.io = &io, .user = "fuzz", .sid = "fuzz"};
+    conn *io = pop3d_proto_conn(fuzz_null, 1);
+    pop3d_session sess = {.io = io, .user = "fuzz", .sid = "fuzz"};
     size_t i = 0;
     while (i < size && !closed) {
         size_t j = i;
@@ -111,22 +113,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (;;) {
             char *line = NULL;
             size_t len;
-            int r = pop3d_proto_line(in, &skip, &line, &len);
-            if (r == 0)
+            int r = conn_line_take(fc, &line, &len);
+            if (r == CONN_AGAIN)
                 break;
-            if (r == 1 && (len > POP3D_LINE_MAX || strlen(line) > len))
+            if (r == CONN_LINE && (len > POP3D_LINE_MAX || strlen(line) > len))
                 abort(); /* the splitter broke its limit */
+            if (r == CONN_TOOLONG)
+                line = NULL; /* as the login process: no text of it is used */
             if (md != NULL) {
-                bool go_on = fuzz_session_line(&sess, line ? line : "", r == 2, out);
-                mem_free(&line);
+                bool go_on = fuzz_session_line(&sess, line ? line : "", r == CONN_TOOLONG, out);
                 if (!go_on) {
                     closed = true;
                     break;
                 }
                 continue;
             }
-            enum pop3d_login_act a = pop3d_login_line(&l, line ? line : "", r == 2, out);
-            mem_free(&line);
+            enum pop3d_login_act a = pop3d_login_line(&l, line ? line : "", r == CONN_TOOLONG, out);
             if (a == POP3D_LOGIN_VERIFY) {
                 if (strlen(l.user) > POP3D_USER_MAX || strlen(l.pass) > POP3D_LINE_MAX)
                     abort();
@@ -152,7 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 /* As the login process: pipelined clear text is dropped
                  * before the handshake. */
                 buf_reset(in);
-                skip = false;
+                fc->skip = false;
                 pop3d_login_tls_started(&l);
                 buf_reset(out);
                 break;
@@ -167,7 +169,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     pop3d_maildir_free(&md);
-    buf_free(&in);
+    conn_free(&fc);
+    conn_release(&io); /* fuzz_null serves every run */
     buf_free(&out);
     return 0;
 }

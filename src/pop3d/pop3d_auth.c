@@ -48,6 +48,7 @@
 #include "pop3d/pop3d_maildir.h"
 #include "pop3d/pop3d_proto.h"
 #include "pop3d/pop3d_session.h"
+#include "util/base64.h"
 #include "util/fsutil.h"
 #include "util/mem.h"
 #include "util/msg.h"
@@ -92,21 +93,13 @@ static void pop3d_auth_peer(int fd, pop3d_peer *p)
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
         pop3d_auth_addr(&ss, p->lip, sizeof(p->lip));
     /* Dovecot's session=<...>: random bytes in base64, one id for the
-     * login lines and the session's lines. */
-    static const char b64[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+     * login lines and the session's lines (12 octets: 16 characters, no
+     * padding). */
     unsigned char r[12];
     if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
         for (size_t i = 0; i < sizeof(r); i++)
             r[i] = (unsigned char)(rand() ^ getpid());
-    for (int i = 0, o = 0; i < 12; i += 3) {
-        unsigned v = ((unsigned)r[i] << 16) | ((unsigned)r[i + 1] << 8) | r[i + 2];
-        p->sid[o++] = b64[(v >> 18) & 63];
-        p->sid[o++] = b64[(v >> 12) & 63];
-        p->sid[o++] = b64[(v >> 6) & 63];
-        p->sid[o++] = b64[v & 63];
-    }
-    p->sid[16] = '\0';
+    base64_encode(r, sizeof(r), p->sid, sizeof(p->sid));
     p->start = time(NULL);
 }
 
@@ -137,13 +130,14 @@ static void pop3d_auth_login_log(const pop3d_peer *p, const pop3d_login *l,
 /* After a login over TLS: relay between the client (TLS) and the session
  * (clear text on rel) until either side closes.  The session applies the
  * idle limit; this only follows it. */
-static void pop3d_auth_relay(pop3d_io *io, int rel)
+static void pop3d_auth_relay(conn *io, int rel)
 {
-    char tmp[16384];
-    /* Non-blocking, so that each write has the idle limit: a client that
-     * floods commands while its session writes cannot wedge both. */
-    fcntl(rel, F_SETFL, fcntl(rel, F_GETFL) | O_NONBLOCK);
-    pop3d_io side = {.fd = rel, .timeout = io->timeout};
+    /* Non-blocking (conn makes it so), so that each write has the idle
+     * limit: a client that floods commands while its session writes
+     * cannot wedge both. */
+    conn *side = conn_new(rel, POP3D_IN_MAX, POP3D_LINE_MAX, 1 << 16);
+    side->timeout = io->timeout;
+    buf_reset(io->in); /* handed over in the 'T' packet already */
     for (;;) {
         struct pollfd pfd[2] = {{.fd = io->fd, .events = POLLIN},
                                 {.fd = rel, .events = POLLIN}};
@@ -154,22 +148,25 @@ static void pop3d_auth_relay(pop3d_io *io, int rel)
             break;
         }
         if (pending || pfd[0].revents) {
-            ERR_clear_error();
-            int n = SSL_read(io->ssl, tmp, sizeof(tmp));
+            ssize_t n = conn_fill(io);
             if (n > 0) {
-                if (pop3d_io_write(&side, tmp, (size_t)n) < 0)
+                int w = conn_write(side, io->in->data, io->in->len);
+                buf_reset(io->in);
+                if (w < 0)
                     break;
-            } else {
-                int e = SSL_get_error(io->ssl, n);
-                if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
-                    break;
+            } else if (n != CONN_AGAIN) {
+                break;
             }
         }
         if (pfd[1].revents) {
-            ssize_t n = read(rel, tmp, sizeof(tmp));
-            if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            ssize_t n = conn_fill(side);
+            if (n == CONN_AGAIN)
                 continue;
-            if (n <= 0 || pop3d_io_write(io, tmp, (size_t)n) < 0)
+            if (n < 0)
+                break;
+            int w = conn_write(io, side->in->data, side->in->len);
+            buf_reset(side->in);
+            if (w < 0)
                 break;
         }
     }
@@ -179,7 +176,7 @@ static void pop3d_auth_relay(pop3d_io *io, int rel)
 static void pop3d_auth_login(int fd, int sp, int rel, const pop3d_conf *cf,
                              const pop3d_peer *p)
 {
-    pop3d_io io = {.fd = fd, .in = buf_new(4096), .timeout = cf->timeout};
+    conn *io = pop3d_proto_conn(fd, cf->timeout);
     pop3d_login l;
     pop3d_login_init(&l, cf->attempt_limit);
     l.tls_offer = cf->tls != NULL;
@@ -190,7 +187,7 @@ static void pop3d_auth_login(int fd, int sp, int rel, const pop3d_conf *cf,
         char why[sizeof(pop3d_auth_tls_note) - 8];
         if (cf->tls == NULL)
             snprintf(why, sizeof(why), "no certificate for pop3s");
-        if (cf->tls == NULL || pop3d_io_tls(&io, cf->tls, why, sizeof(why)) < 0) {
+        if (cf->tls == NULL || pop3d_proto_tls(io, cf->tls, why, sizeof(why)) < 0) {
             snprintf(pop3d_auth_tls_note, sizeof(pop3d_auth_tls_note), "%s", why);
             pop3d_auth_login_log(p, &l, "Disconnected");
             _exit(0);
@@ -200,46 +197,43 @@ static void pop3d_auth_login(int fd, int sp, int rel, const pop3d_conf *cf,
     buf *out = buf_new(8192);
     pop3d_login_greeting(out);
     for (;;) {
-        if (out->len && pop3d_io_write(&io, out->data, out->len) < 0) {
+        if (out->len && conn_write(io, out->data, out->len) < 0) {
             pop3d_auth_login_log(p, &l, "Disconnected");
             _exit(0);
         }
         buf_reset(out);
         char *line = NULL;
         size_t len;
-        int r = pop3d_io_line(&io, &line, &len);
-        if (r == -1) {
-            pop3d_io_printf(&io, "-ERR Disconnected for inactivity.\r\n");
+        int r = conn_line(io, &line, &len);
+        if (r == CONN_TIMEOUT) {
+            pop3d_proto_say(io, "-ERR Disconnected for inactivity.\r\n");
             pop3d_auth_login_log(p, &l, "Disconnected: Inactivity");
             _exit(0);
         }
-        if (r <= 0) {
+        if (r < 0) {
             pop3d_auth_login_log(p, &l, "Disconnected");
             _exit(0);
         }
-        enum pop3d_login_act a = pop3d_login_line(&l, line ? line : "", r == 2, out);
-        if (line) {
-            memset(line, 0, len); /* it may have carried a password */
-            mem_free(&line);
-        }
+        enum pop3d_login_act a = pop3d_login_line(&l, r == CONN_TOOLONG ? "" : line,
+                                                  r == CONN_TOOLONG, out);
+        memset(line, 0, len); /* it may have carried a password */
         if (a == POP3D_LOGIN_CLOSE) {
-            pop3d_io_write(&io, out->data, out->len);
+            conn_write(io, out->data, out->len);
             pop3d_auth_login_log(p, &l, l.quit ? "Disconnected" : "Aborted login");
             _exit(0);
         }
         if (a == POP3D_LOGIN_STARTTLS) {
-            if (pop3d_io_write(&io, out->data, out->len) < 0) {
+            if (conn_write(io, out->data, out->len) < 0) {
                 pop3d_auth_login_log(p, &l, "Disconnected");
                 _exit(0);
             }
             buf_reset(out);
             /* RFC 2595 section 4 (and the STARTTLS command injection
              * class of bugs): nothing the client sent before the
-             * handshake may be read as if it came through TLS. */
-            buf_reset(io.in);
-            io.skip = false;
+             * handshake may be read as if it came through TLS; conn
+             * drops it when TLS starts. */
             char why[sizeof(pop3d_auth_tls_note) - 8];
-            if (pop3d_io_tls(&io, cf->tls, why, sizeof(why)) < 0) {
+            if (pop3d_proto_tls(io, cf->tls, why, sizeof(why)) < 0) {
                 snprintf(pop3d_auth_tls_note, sizeof(pop3d_auth_tls_note), "%s", why);
                 pop3d_auth_login_log(p, &l, "Disconnected");
                 _exit(0);
@@ -264,7 +258,7 @@ static void pop3d_auth_login(int fd, int sp, int rel, const pop3d_conf *cf,
         ssize_t n = sent < 0 ? -1 : recv(sp, ans, sizeof(ans) - 1, 0);
         if (n <= 0) {
             memset(l.pass, 0, sizeof(l.pass));
-            pop3d_io_printf(&io, "-ERR [SYS/TEMP] Internal error, try again later.\r\n");
+            pop3d_proto_say(io, "-ERR [SYS/TEMP] Internal error, try again later.\r\n");
             pop3d_auth_login_log(p, &l, "Disconnected");
             _exit(1);
         }
@@ -276,18 +270,18 @@ static void pop3d_auth_login(int fd, int sp, int rel, const pop3d_conf *cf,
              * after its login command. */
             msg_info("pop3-login: Login: user=<%s>, method=%s, rip=%s, lip=%s, "
                      "mpid=%d, %ssession=<%s>", ans + 1, l.method, p->rip, p->lip,
-                     (int)getppid(), io.ssl ? "TLS, " : "", p->sid);
+                     (int)getppid(), io->ssl ? "TLS, " : "", p->sid);
             char rest[4097];
-            rest[0] = io.ssl ? 'T' : 'R';
-            size_t k = io.skip ? 0 : io.in->len;
-            memcpy(rest + 1, io.in->data, k);
+            rest[0] = io->ssl ? 'T' : 'R';
+            size_t k = io->skip ? 0 : io->in->len;
+            memcpy(rest + 1, io->in->data, k);
             send(sp, rest, 1 + k, 0);
-            if (io.ssl)
-                pop3d_auth_relay(&io, rel);
+            if (io->ssl)
+                pop3d_auth_relay(io, rel);
             _exit(0);
         }
         if (a == POP3D_LOGIN_CLOSE) {
-            pop3d_io_write(&io, out->data, out->len);
+            conn_write(io, out->data, out->len);
             pop3d_auth_login_log(p, &l, "Aborted login");
             _exit(0);
         }
@@ -389,15 +383,15 @@ static int pop3d_auth_become(const mail_user *u, char **why_r)
 static int pop3d_auth_session(int fd, const pop3d_conf *cf, const pop3d_peer *p,
                               const mail_user *u, const char *rest, size_t restlen)
 {
-    pop3d_io io = {.fd = fd, .in = buf_new(4096), .timeout = cf->timeout};
-    buf_append(io.in, rest, restlen);
+    conn *io = pop3d_proto_conn(fd, cf->timeout);
+    buf_append(io->in, rest, restlen);
     char *why = NULL;
     int pid = (int)getpid();
     const char *hm = var_str("home_mailbox");
     if (*hm == '\0' || hm[strlen(hm) - 1] != '/') {
         /* mbox needs locking against local and a rewrite at UPDATE;
          * postie's POP3 serves Maildir only. */
-        pop3d_io_printf(&io, "-ERR [SYS/PERM] This server serves Maildir "
+        pop3d_proto_say(io, "-ERR [SYS/PERM] This server serves Maildir "
                              "mailboxes only.\r\n");
         msg_error("pop3(%s)<%d><%s>: mailbox is mbox (home_mailbox = %s): "
                   "pop3d serves Maildir only (home_mailbox ending in /)",
@@ -405,7 +399,7 @@ static int pop3d_auth_session(int fd, const pop3d_conf *cf, const pop3d_peer *p,
         return 0;
     }
     if (pop3d_auth_become(u, &why) < 0) {
-        pop3d_io_printf(&io, "-ERR [SYS/TEMP] Internal error, try again later.\r\n");
+        pop3d_proto_say(io, "-ERR [SYS/TEMP] Internal error, try again later.\r\n");
         msg_error("pop3(%s)<%d><%s>: %s", u->name, pid, p->sid, why);
         mem_free(&why);
         return 1;
@@ -424,22 +418,22 @@ static int pop3d_auth_session(int fd, const pop3d_conf *cf, const pop3d_peer *p,
     mem_free(&path);
     if (r == -2) {
         /* RFC 2449 section 8.1.2: [IN-USE], the maildrop is locked. */
-        pop3d_io_printf(&io, "-ERR [IN-USE] Mailbox is locked by another POP3 session.\r\n");
+        pop3d_proto_say(io, "-ERR [IN-USE] Mailbox is locked by another POP3 session.\r\n");
         msg_info("pop3(%s)<%d><%s>: Disconnected: Mailbox is locked by another "
                  "POP3 session", u->name, pid, p->sid);
         return 0;
     }
     if (r < 0) {
-        pop3d_io_printf(&io, "-ERR [SYS/TEMP] Couldn't open the mailbox.\r\n");
+        pop3d_proto_say(io, "-ERR [SYS/TEMP] Couldn't open the mailbox.\r\n");
         msg_error("pop3(%s)<%d><%s>: Couldn't open INBOX: %s", u->name, pid,
                   p->sid, err);
         mem_free(&err);
         return 1;
     }
-    pop3d_session s = {.io = &io, .md = md, .user = u->name, .sid = p->sid};
+    pop3d_session s = {.io = io, .md = md, .user = u->name, .sid = p->sid};
     pop3d_session_run(&s);
     pop3d_maildir_free(&md);
-    buf_free(&io.in);
+    conn_release(&io); /* the caller closes fd */
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/base64.h"
 
 /* Commands that were neither valid nor in state before the connection
  * ends: a client that speaks no POP3 is not kept talking. */
@@ -80,7 +81,7 @@ static enum pop3d_login_act pop3d_login_plain(pop3d_login *l, const char *b64,
                                               buf *out)
 {
     char dec[POP3D_LINE_MAX + 1];
-    long n = pop3d_proto_base64_decode(b64, strlen(b64), dec, sizeof(dec) - 1);
+    long n = base64_decode(b64, strlen(b64), dec, sizeof(dec) - 1);
     if (n < 0)
         return pop3d_login_bad(l, out, "-ERR Invalid base64 data in response.\r\n");
     dec[n] = '\0';

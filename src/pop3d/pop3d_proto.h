@@ -1,11 +1,12 @@
 /*
  * pop3d_proto - the byte-level pieces of POP3 that both processes use:
  * command lines with RFC 2449's length limit, the multi-line response
- * encoding of RFC 1939 section 3 (CRLF line ends, dot-stuffing), base64
- * for AUTH PLAIN (RFC 5034), and blocking I/O with a timeout, in clear
- * text or over TLS (RFC 2595 STLS; OpenSSL).
+ * encoding of RFC 1939 section 3 (CRLF line ends, dot-stuffing), and
+ * pop3d's settings of the connection layer (limits, TLS in Dovecot's
+ * log words).
  *
- * Does not: interpret commands (pop3d_login, pop3d_session).
+ * Does not: interpret commands (pop3d_login, pop3d_session), read or
+ * write sockets or run TLS (util/conn), base64 (util/base64).
  */
 #ifndef POSTIE_POP3D_POP3D_PROTO_H
 #define POSTIE_POP3D_POP3D_PROTO_H
@@ -17,15 +18,11 @@
 #include <openssl/ssl.h>
 
 #include "util/buf.h"
+#include "util/conn.h"
 
-/* RFC 2449 section 4: a command line is at most 255 octets with its CRLF. */
+/* RFC 2449 section 4: a command line is at most 255 octets with its CRLF
+ * (the line limit of pop3d's conn: longer is CONN_TOOLONG). */
 #define POP3D_LINE_MAX 255
-
-/* Take one line (without CR LF) out of in.  1: *line_r and *len_r point into
- * a copy the caller frees; 0: no complete line yet; 2: a line longer than
- * POP3D_LINE_MAX was seen (its bytes are dropped up to its LF, *skip
- * remembers that across calls). */
-int pop3d_proto_line(buf *in, bool *skip, char **line_r, size_t *len_r);
 
 /* Split "CMD args" into an upper-case keyword (at most 4 letters in RFC
  * 1939, RFC 2449 allows up to 40 ASCII octets) and the argument text.
@@ -48,28 +45,18 @@ void pop3d_proto_dot_end(pop3d_dot *st, buf *out);
  * section 11: the "exact size" LIST reports, before dot-stuffing). */
 long long pop3d_proto_crlf_size(const char *p, size_t n, bool *cr_state);
 
-/* Decode base64 (RFC 4648, padding required).  Returns the length, or -1
- * for bad input or when out (outlen octets) is too small. */
-long pop3d_proto_base64_decode(const char *in, size_t n, char *out,
-                               size_t outlen);
-
-/* Blocking I/O on a non-blocking socket with an idle limit; through ssl
- * once TLS is on. */
-typedef struct pop3d_io {
-    int fd;
-    buf *in;
-    bool skip;
-    double timeout;
-    SSL *ssl;
-} pop3d_io;
-/* Server side of a TLS handshake on io->fd (RFC 2595 section 4): 0, or -1
- * with a reason in why (for the log). */
-int pop3d_io_tls(pop3d_io *io, SSL_CTX *ctx, char *why, size_t whylen);
-/* 1 line, 2 too long, 0 peer closed, -1 timeout, -2 error. */
-int pop3d_io_line(pop3d_io *io, char **line_r, size_t *len_r);
-/* Write everything; 0 or -1. */
-int pop3d_io_write(pop3d_io *io, const char *p, size_t n);
-int pop3d_io_printf(pop3d_io *io, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/* The connection of the login process and of the session (util/conn):
+ * command lines of at most POP3D_LINE_MAX octets, POP3D_IN_MAX read ahead
+ * (what the login process hands to the session after a pipelined
+ * login), timeout seconds of idle limit per step.  fd becomes the
+ * conn's. */
+#define POP3D_IN_MAX 4096
+conn *pop3d_proto_conn(int fd, double timeout);
+/* Server side of a TLS handshake (RFC 2595 section 4), from the first
+ * byte or after STLS (conn drops clear text read before it): 0, or -1
+ * with a reason in why for the log, in Dovecot's words. */
+int pop3d_proto_tls(conn *c, SSL_CTX *ctx, char *why, size_t whylen);
+/* Send one fixed reply now: 0 or -1. */
+int pop3d_proto_say(conn *c, const char *reply);
 
 #endif

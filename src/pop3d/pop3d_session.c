@@ -86,7 +86,7 @@ static int pop3d_session_flush(pop3d_session *s, buf *out)
 {
     int r = 0;
     if (out->len > 0)
-        r = pop3d_io_write(s->io, out->data, out->len);
+        r = conn_write(s->io, out->data, out->len);
     buf_reset(out);
     return r;
 }
@@ -126,7 +126,7 @@ static int pop3d_session_send(pop3d_session *s, int i, long lines, buf *out,
         pop3d_proto_dot(&dot, tmp, take, enc);
         sent += (long long)(enc->len - before);
         if (enc->len + 2 * sizeof(tmp) + 8 > enc->max) {
-            if (pop3d_io_write(s->io, enc->data, enc->len) < 0) {
+            if (conn_write(s->io, enc->data, enc->len) < 0) {
                 r = -1;
                 break;
             }
@@ -145,7 +145,7 @@ static int pop3d_session_send(pop3d_session *s, int i, long lines, buf *out,
     close(fd);
     if (r == 0) {
         pop3d_proto_dot_end(&dot, enc);
-        r = pop3d_io_write(s->io, enc->data, enc->len);
+        r = conn_write(s->io, enc->data, enc->len);
     }
     buf_free(&enc);
     m->seen = true;
@@ -280,20 +280,17 @@ void pop3d_session_run(pop3d_session *s)
     for (;;) {
         char *line = NULL;
         size_t len;
-        int r = pop3d_io_line(s->io, &line, &len);
-        if (r == 0)
-            break;
-        if (r == -1) {
+        int r = conn_line(s->io, &line, &len);
+        if (r == CONN_TIMEOUT) {
             /* RFC 1939 section 3: an autologout timer of at least ten
              * minutes; no UPDATE state, nothing is deleted. */
             why = "Inactivity";
-            pop3d_io_printf(s->io, "-ERR Disconnected for inactivity.\r\n");
+            pop3d_proto_say(s->io, "-ERR Disconnected for inactivity.\r\n");
             break;
         }
         if (r < 0)
             break;
-        int c = pop3d_session_line(s, line ? line : "", r == 2, out);
-        mem_free(&line);
+        int c = pop3d_session_line(s, r == CONN_TOOLONG ? "" : line, r == CONN_TOOLONG, out);
         int w = pop3d_session_flush(s, out);
         if (c == 1) {
             why = "Logged out";

@@ -17,7 +17,7 @@
 #include "util/buf.h"
 
 typedef struct pop3d_session {
-    pop3d_io *io;
+    conn *io;
     pop3d_maildir *md;
     const char *user;
     const char *sid;             /* session id, as in the login lines */

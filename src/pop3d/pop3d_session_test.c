@@ -42,17 +42,17 @@ static char *test_pop3d_session_run(const char *const *lines, int *quit_r)
         TEST_TRUE(!"maildir open");
         return mem_strdup("");
     }
-    pop3d_io io = {.fd = sv[0], .in = buf_new(4096), .timeout = 5};
-    pop3d_session s = {.io = &io, .md = md, .user = "u", .sid = "x"};
+    conn *io = pop3d_proto_conn(sv[0], 5);
+    pop3d_session s = {.io = io, .md = md, .user = "u", .sid = "x"};
     buf *out = buf_new(1 << 16);
     int r = 0;
     for (int i = 0; lines[i] && r == 0; i++) {
         r = pop3d_session_line(&s, lines[i], false, out);
-        pop3d_io_write(&io, out->data, out->len);
+        conn_write(io, out->data, out->len);
         buf_reset(out);
     }
     *quit_r = r;
-    close(sv[0]);
+    conn_free(&io); /* closes sv[0] */
     buf *got = buf_new(1 << 20);
     char tmp[4096];
     ssize_t n;
@@ -62,7 +62,6 @@ static char *test_pop3d_session_run(const char *const *lines, int *quit_r)
     char *res = mem_strdup(buf_str(got));
     buf_free(&got);
     buf_free(&out);
-    buf_free(&io.in);
     pop3d_maildir_free(&md);
     return res;
 }
@@ -136,13 +135,13 @@ static void test_pop3d_session_retr_is_one_write(void)
     pop3d_maildir *md = NULL;
     char *err = NULL;
     TEST_EQ_INT(pop3d_maildir_open(test_dir, &md, &err), 0);
-    pop3d_io io = {.fd = sv[0], .in = buf_new(4096), .timeout = 5};
-    pop3d_session s = {.io = &io, .md = md, .user = "u", .sid = "x"};
+    conn *io = conn_new(sv[0], 4096, 256, 1 << 16);
+    pop3d_session s = {.io = io, .md = md, .user = "u", .sid = "x"};
     buf *out = buf_new(1 << 16);
     TEST_EQ_INT(pop3d_session_line(&s, "RETR 2", false, out), 0);
     if (out->len > 0)
-        pop3d_io_write(&io, out->data, out->len);
-    close(sv[0]);
+        conn_write(io, out->data, out->len);
+    conn_free(&io); /* closes sv[0]: the reader below sees the end */
     int records = 0;
     char tmp[4096], got[4096] = "";
     ssize_t n;
@@ -155,7 +154,6 @@ static void test_pop3d_session_retr_is_one_write(void)
     TEST_EQ_INT(records, 1);
     TEST_EQ_STR(got, "+OK 11 octets\r\nS: x\r\n\r\n..\r\n.\r\n");
     buf_free(&out);
-    buf_free(&io.in);
     pop3d_maildir_free(&md);
 }
 

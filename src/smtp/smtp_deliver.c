@@ -136,7 +136,8 @@ static int smtp_deliver_connect(smtp_job *job, const smtp_dest *d,
                            s->namaddr);
             return -1;
         }
-        s->io = smtp_io_connect((struct sockaddr *)&sun, sizeof(sun), t);
+        s->io = conn_connect((struct sockaddr *)&sun, sizeof(sun), t, SMTP_IN_MAX,
+                             SMTP_LINE_MAX, SMTP_OUT_MAX);
         if (s->io == NULL) {
             smtp_last_none(last, "4.4.1", "connect to %s: %s", s->namaddr,
                            strerror(errno));
@@ -166,7 +167,8 @@ static int smtp_deliver_connect(smtp_job *job, const smtp_dest *d,
         memcpy(&sin6->sin6_addr, a->addr, 16);
         sl = sizeof(*sin6);
     }
-    s->io = smtp_io_connect((struct sockaddr *)&ss, sl, t);
+    s->io = conn_connect((struct sockaddr *)&ss, sl, t, SMTP_IN_MAX, SMTP_LINE_MAX,
+                         SMTP_OUT_MAX);
     if (s->io == NULL) {
         smtp_last_none(last, "4.4.1", "connect to %s: %s", s->relay,
                        errno == ETIMEDOUT ? "Connection timed out"
@@ -192,7 +194,7 @@ static void smtp_deliver_hosts(smtp_job *job, smtp_sess *s)
 {
     smtp_last last;
     memset(&last, 0, sizeof(last));
-    if (s->io != NULL && smtp_io_stale(s->io)) {
+    if (s->io != NULL && conn_input_waiting(s->io)) {
         /* The server spoke while we were idle (a 421 before its own
          * time-out, a close): that connection is done. */
         s->broken = true;
@@ -283,7 +285,7 @@ static void smtp_deliver_hosts(smtp_job *job, smtp_sess *s)
         if (o == SMTP_RETRY_PLAIN) {
             msg_info("%s: %s; trying again without TLS", job->req->id,
                      last.text);
-            smtp_io_free(&s->io);
+            conn_free(&s->io);
             plain_retry = true;
             i--; /* the same address once more */
             continue;

@@ -12,9 +12,17 @@
 
 #include "global/deliver_request.h"
 #include "global/queue_file.h"
-#include "smtp/smtp_io.h"
+#include "util/conn.h"
 
 #define SMTP_TEXT_MAX 4096
+
+/* The connection's limits (util/conn): reply lines longer than
+ * SMTP_LINE_MAX with their CRLF are cut (RFC 5321 section 4.5.3.1.5 says
+ * 512), SMTP_IN_MAX read ahead (pipelined replies), SMTP_OUT_MAX queued
+ * (one pipelined group of commands plus a body chunk). */
+#define SMTP_LINE_MAX 4096
+#define SMTP_IN_MAX 16384
+#define SMTP_OUT_MAX (1 << 22)
 
 /* One recipient of the request and its result so far. */
 typedef struct smtp_rcpt {
@@ -54,7 +62,7 @@ typedef struct smtp_job {
 
 /* One connection to one host, possibly reused for more requests. */
 typedef struct smtp_sess {
-    smtp_io *io;
+    conn *io;
     char host[256];            /* the name we looked up (MX host) */
     char addr[1024];           /* printable address, or the socket path */
     int port;                  /* 0 for a unix socket */

@@ -9,7 +9,7 @@
  * at SMTP_REPLY_TEXT_MAX.  The status is the enhanced code when the server
  * gave one of the reply's class, else the class alone (X.0.0).
  *
- * Does not: any I/O (smtp_io reads the lines).
+ * Does not: any I/O (util/conn reads the lines).
  */
 #ifndef POSTIE_SMTP_SMTP_REPLY_H
 #define POSTIE_SMTP_SMTP_REPLY_H

@@ -91,12 +91,15 @@ static int smtp_read(smtp_sess *s, smtp_reply *r, double timeout,
                      smtp_line_fn each)
 {
     smtp_reply_init(r);
-    char line[SMTP_IO_LINE_MAX];
+    s->io->timeout = timeout;
     for (;;) {
-        ssize_t n = smtp_io_line(s->io, line, sizeof(line), timeout);
-        if (n < 0)
+        char *line;
+        size_t n;
+        /* A line over SMTP_LINE_MAX is cut, the rest of it dropped
+         * (CONN_TOOLONG gives its beginning). */
+        if (conn_line(s->io, &line, &n) < 0)
             return -1;
-        int st = smtp_reply_line(r, line, (size_t)n);
+        int st = smtp_reply_line(r, line, n);
         if (st < 0) {
             errno = EPROTO;
             return -1;
@@ -108,8 +111,38 @@ static int smtp_read(smtp_sess *s, smtp_reply *r, double timeout,
     }
 }
 
+/* Send what is queued, within timeout seconds: 0, or -1 with errno. */
+static int smtp_flush(smtp_sess *s, double timeout)
+{
+    s->io->timeout = timeout;
+    return conn_flush(s->io);
+}
+
+/* The TLS handshake as a client (RFC 3207 section 4): 0, or -1 with the
+ * reason in why (the certificate's, OpenSSL's, or the time limit). */
+static int smtp_starttls(smtp_sess *s, SSL_CTX *ctx, const char *sni,
+                         const char *verify_name, double timeout, char *why,
+                         size_t whylen)
+{
+    s->io->timeout = timeout;
+    if (conn_tls_client(s->io, ctx, sni, verify_name) == 0)
+        return 0;
+    if (errno == ENOMEM) {
+        snprintf(why, whylen, "cannot create TLS state");
+    } else if (errno == ETIMEDOUT) {
+        snprintf(why, whylen, "timeout during the TLS handshake");
+    } else if (s->io->tls_verify != X509_V_OK) {
+        snprintf(why, whylen, "certificate verification failed: %s",
+                 X509_verify_cert_error_string(s->io->tls_verify));
+    } else {
+        const char *rs = s->io->tls_err ? ERR_reason_error_string(s->io->tls_err) : NULL;
+        snprintf(why, whylen, "%s", rs ? rs : "handshake failure");
+    }
+    return -1;
+}
+
 /* The texts of a failed read or write, by stage (Postfix's words). */
-static void smtp_io_failure(smtp_sess *s, smtp_last *last, const char *stage)
+static void smtp_session_io_failure(smtp_sess *s, smtp_last *last, const char *stage)
 {
     s->broken = true;
     if (errno == ETIMEDOUT)
@@ -164,12 +197,12 @@ static enum smtp_outcome smtp_session_hello(smtp_job *job, smtp_sess *s,
     s->starttls = s->dsn = s->size = false;
     s->size_max = 0;
     s->ehlo_lines = 0;
-    smtp_io_printf(s->io, "%s %s\r\n", verb, helo);
+    conn_printf(s->io, "%s %s\r\n", verb, helo);
     smtp_reply r;
     char stage[64];
     snprintf(stage, sizeof(stage), "performing the %s handshake", verb);
-    if (smtp_io_flush(s->io, t) < 0 || smtp_read(s, &r, t, smtp_ehlo_line) < 0) {
-        smtp_io_failure(s, last, stage);
+    if (smtp_flush(s, t) < 0 || smtp_read(s, &r, t, smtp_ehlo_line) < 0) {
+        smtp_session_io_failure(s, last, stage);
         return SMTP_NEXT;
     }
     if (smtp_reply_class(&r) == 2) {
@@ -182,9 +215,9 @@ static enum smtp_outcome smtp_session_hello(smtp_job *job, smtp_sess *s,
                       "host %s refused to talk to me: %s", s->namaddr, r.text);
         return SMTP_NEXT;
     }
-    smtp_io_printf(s->io, "HELO %s\r\n", helo);
-    if (smtp_io_flush(s->io, t) < 0 || smtp_read(s, &r, t, NULL) < 0) {
-        smtp_io_failure(s, last, "performing the HELO handshake");
+    conn_printf(s->io, "HELO %s\r\n", helo);
+    if (smtp_flush(s, t) < 0 || smtp_read(s, &r, t, NULL) < 0) {
+        smtp_session_io_failure(s, last, "performing the HELO handshake");
         return SMTP_NEXT;
     }
     if (smtp_reply_class(&r) != 2) {
@@ -221,10 +254,10 @@ static enum smtp_outcome smtp_session_tls(smtp_job *job, smtp_sess *s,
                                           smtp_last *last)
 {
     double t = (double)var_time("smtp_starttls_timeout");
-    smtp_io_printf(s->io, "STARTTLS\r\n");
+    conn_printf(s->io, "STARTTLS\r\n");
     smtp_reply r;
-    if (smtp_io_flush(s->io, t) < 0 || smtp_read(s, &r, t, NULL) < 0) {
-        smtp_io_failure(s, last, "sending STARTTLS");
+    if (smtp_flush(s, t) < 0 || smtp_read(s, &r, t, NULL) < 0) {
+        smtp_session_io_failure(s, last, "sending STARTTLS");
         return SMTP_NEXT;
     }
     if (smtp_reply_class(&r) != 2) {
@@ -240,7 +273,7 @@ static enum smtp_outcome smtp_session_tls(smtp_job *job, smtp_sess *s,
     bool is_name = s->host[0] && strchr(s->addr, '/') == NULL &&
                    strcmp(s->host, s->addr) != 0;
     int rc = ctx == NULL ? -1
-                         : smtp_io_starttls(s->io, ctx, is_name ? s->host : NULL,
+                         : smtp_starttls(s, ctx, is_name ? s->host : NULL,
                                             s->tls_level == SMTP_TLS_VERIFY
                                                 ? s->host
                                                 : NULL,
@@ -289,7 +322,7 @@ enum smtp_outcome smtp_session_open(smtp_job *job, smtp_sess *s,
     double t = (double)var_time("smtp_helo_timeout");
     smtp_reply r;
     if (smtp_read(s, &r, t, NULL) < 0) {
-        smtp_io_failure(s, last, "receiving the initial server greeting");
+        smtp_session_io_failure(s, last, "receiving the initial server greeting");
         return SMTP_NEXT;
     }
     if (smtp_reply_class(&r) != 2) {
@@ -324,13 +357,13 @@ void smtp_session_close(smtp_sess *s)
     if (!s->broken) {
         /* RFC 5321 section 4.1.1.10: QUIT, and wait for its reply so the
          * server does not see a lost connection. */
-        smtp_io_printf(s->io, "QUIT\r\n");
+        conn_printf(s->io, "QUIT\r\n");
         double t = (double)var_time("smtp_quit_timeout");
         smtp_reply r;
-        if (smtp_io_flush(s->io, t) == 0)
+        if (smtp_flush(s, t) == 0)
             (void)smtp_read(s, &r, t, NULL);
     }
-    smtp_io_free(&s->io);
+    conn_free(&s->io);
 }
 
 /* ---- the transaction ---- */
@@ -367,7 +400,7 @@ static bool smtp_any_decided(const smtp_job *job)
 static enum smtp_outcome smtp_broken(smtp_job *job, smtp_sess *s,
                                      smtp_last *last, const char *stage)
 {
-    smtp_io_failure(s, last, stage);
+    smtp_session_io_failure(s, last, stage);
     if (!smtp_any_decided(job))
         return SMTP_NEXT;
     smtp_fail_open(job, last->dsn, last->relay, last->text);
@@ -383,11 +416,11 @@ static void smtp_dsn_mail(smtp_sess *s, const smtp_job *job)
         return;
     const char *ret = queue_msg_attr(job->m, "dsn_ret");
     if (ret != NULL)
-        smtp_io_printf(s->io, " RET=%s", ret);
+        conn_printf(s->io, " RET=%s", ret);
     const char *envid = queue_msg_attr(job->m, "dsn_envid");
     buf *b = buf_new(4 * DSN_ENVID_MAX);
     if (envid != NULL && dsn_param_xtext_encode(envid, b) == 0)
-        smtp_io_printf(s->io, " ENVID=%s", b->data);
+        conn_printf(s->io, " ENVID=%s", b->data);
     buf_free(&b);
 }
 
@@ -405,7 +438,7 @@ static void smtp_dsn_rcpt(smtp_sess *s, const smtp_job *job, smtp_rcpt *rc)
     snprintf(name, sizeof(name), "dsn_notify.%d", rc->dr->index);
     const char *notify = queue_msg_attr(job->m, name);
     if (notify != NULL && dsn_param_notify_attr(notify) != 0) {
-        smtp_io_printf(s->io, " NOTIFY=%s", notify);
+        conn_printf(s->io, " NOTIFY=%s", notify);
         rc->dsn_passed = true;
     }
     const char *o = rc->dr->orcpt;
@@ -414,7 +447,7 @@ static void smtp_dsn_rcpt(smtp_sess *s, const smtp_job *job, smtp_rcpt *rc)
     const char *semi = strchr(o, ';');
     buf *b = buf_new(4 * DSN_ORCPT_MAX);
     if (dsn_param_xtext_encode(semi ? semi + 1 : o, b) == 0 && b->len <= DSN_ORCPT_MAX)
-        smtp_io_printf(s->io, " ORCPT=%.*s;%s", semi ? (int)(semi - o) : 6,
+        conn_printf(s->io, " ORCPT=%.*s;%s", semi ? (int)(semi - o) : 6,
                        semi ? o : "rfc822", b->data);
     buf_free(&b);
 }
@@ -446,7 +479,7 @@ static int smtp_send_body(smtp_job *job, smtp_sess *s)
             break;
         }
         if (smtp_body_encode(&b, chunk, (size_t)n, s->io->out) < 0 ||
-            smtp_io_flush(s->io, t) < 0) {
+            smtp_flush(s, t) < 0) {
             ret = -1;
             break;
         }
@@ -494,17 +527,17 @@ enum smtp_outcome smtp_session_mail(smtp_job *job, smtp_sess *s,
         return SMTP_DONE;
 
     /* MAIL FROM with the parameters the server announced. */
-    smtp_io_printf(s->io, "MAIL FROM:<%s>", job->req->sender);
+    conn_printf(s->io, "MAIL FROM:<%s>", job->req->sender);
     if (s->esmtp) {
         if (s->size)
-            smtp_io_printf(s->io, " SIZE=%zu", size);
+            conn_printf(s->io, " SIZE=%zu", size);
         if (job->need_8bit && s->eightbit)
-            smtp_io_printf(s->io, " BODY=8BITMIME");
+            conn_printf(s->io, " BODY=8BITMIME");
         if (job->need_utf8 && s->smtputf8)
-            smtp_io_printf(s->io, " SMTPUTF8");
+            conn_printf(s->io, " SMTPUTF8");
         smtp_dsn_mail(s, job);
     }
-    smtp_io_printf(s->io, "\r\n");
+    conn_printf(s->io, "\r\n");
 
     double tmail = (double)var_time("smtp_mail_timeout");
     double trcpt = (double)var_time("smtp_rcpt_timeout");
@@ -515,17 +548,17 @@ enum smtp_outcome smtp_session_mail(smtp_job *job, smtp_sess *s,
      * replies come in order.  Without PIPELINING, one at a time. */
     bool pipe = s->pipelining;
     if (!pipe) {
-        if (smtp_io_flush(s->io, tmail) < 0 || smtp_read(s, &r, tmail, NULL) < 0)
+        if (smtp_flush(s, tmail) < 0 || smtp_read(s, &r, tmail, NULL) < 0)
             return smtp_broken(job, s, last, "sending MAIL FROM");
     } else {
         for (size_t i = 0; i < job->nrs; i++)
             if (!job->rs[i].final) {
-                smtp_io_printf(s->io, "RCPT TO:<%s>", job->rs[i].dr->addr);
+                conn_printf(s->io, "RCPT TO:<%s>", job->rs[i].dr->addr);
                 smtp_dsn_rcpt(s, job, &job->rs[i]);
-                smtp_io_printf(s->io, "\r\n");
+                conn_printf(s->io, "\r\n");
             }
-        smtp_io_printf(s->io, "DATA\r\n");
-        if (smtp_io_flush(s->io, tmail) < 0 || smtp_read(s, &r, tmail, NULL) < 0)
+        conn_printf(s->io, "DATA\r\n");
+        if (smtp_flush(s, tmail) < 0 || smtp_read(s, &r, tmail, NULL) < 0)
             return smtp_broken(job, s, last, "sending MAIL FROM");
     }
     if (smtp_reply_class(&r) != 2) {
@@ -549,10 +582,10 @@ enum smtp_outcome smtp_session_mail(smtp_job *job, smtp_sess *s,
         if (rc->final)
             continue;
         if (!pipe) {
-            smtp_io_printf(s->io, "RCPT TO:<%s>", rc->dr->addr);
+            conn_printf(s->io, "RCPT TO:<%s>", rc->dr->addr);
             smtp_dsn_rcpt(s, job, rc);
-            smtp_io_printf(s->io, "\r\n");
-            if (smtp_io_flush(s->io, trcpt) < 0)
+            conn_printf(s->io, "\r\n");
+            if (smtp_flush(s, trcpt) < 0)
                 return smtp_broken(job, s, last, "sending RCPT TO");
         }
         if (smtp_read(s, &r, trcpt, NULL) < 0)
@@ -577,14 +610,14 @@ enum smtp_outcome smtp_session_mail(smtp_job *job, smtp_sess *s,
     if (!pipe) {
         if (accepted == 0) {
             /* Nothing to send; RSET keeps the connection clean. */
-            smtp_io_printf(s->io, "RSET\r\n");
-            if (smtp_io_flush(s->io, tmail) < 0 ||
+            conn_printf(s->io, "RSET\r\n");
+            if (smtp_flush(s, tmail) < 0 ||
                 smtp_read(s, &r, tmail, NULL) < 0)
                 s->broken = true;
             return SMTP_DONE;
         }
-        smtp_io_printf(s->io, "DATA\r\n");
-        if (smtp_io_flush(s->io, tdata) < 0)
+        conn_printf(s->io, "DATA\r\n");
+        if (smtp_flush(s, tdata) < 0)
             return smtp_broken(job, s, last, "sending DATA command");
     }
     if (smtp_read(s, &r, tdata, NULL) < 0)
@@ -599,9 +632,9 @@ enum smtp_outcome smtp_session_mail(smtp_job *job, smtp_sess *s,
     if (accepted == 0) {
         /* RFC 2920 section 3.1: a server that said 354 with no valid
          * recipient gets an empty message, which it must refuse. */
-        smtp_io_printf(s->io, ".\r\n");
+        conn_printf(s->io, ".\r\n");
         double tdone = (double)var_time("smtp_data_done_timeout");
-        if (smtp_io_flush(s->io, tdone) < 0 || smtp_read(s, &r, tdone, NULL) < 0)
+        if (smtp_flush(s, tdone) < 0 || smtp_read(s, &r, tdone, NULL) < 0)
             s->broken = true;
         return SMTP_DONE;
     }
@@ -619,7 +652,7 @@ enum smtp_outcome smtp_session_mail(smtp_job *job, smtp_sess *s,
     double tdone = (double)var_time("smtp_data_done_timeout");
     const char *stage =
         "sending end of data -- message may be sent more than once";
-    if (smtp_io_flush(s->io, tdone) < 0)
+    if (smtp_flush(s, tdone) < 0)
         return smtp_broken(job, s, last, stage);
 
     /* SMTP: one reply for all (RFC 5321 4.1.1.4); LMTP: one per accepted
@@ -629,7 +662,7 @@ enum smtp_outcome smtp_session_mail(smtp_job *job, smtp_sess *s,
         if (rc->final || !rc->accepted)
             continue;
         if (smtp_read(s, &r, tdone, NULL) < 0) {
-            smtp_io_failure(s, last, stage);
+            smtp_session_io_failure(s, last, stage);
             smtp_fail_accepted(job, last->dsn, last->relay, last->text);
             return SMTP_DONE;
         }

@@ -237,7 +237,7 @@ static void run_case(const tcase *c)
                     .rs = rs, .nrs = 2, .final_host = !c->more_hosts};
     smtp_sess s;
     memset(&s, 0, sizeof(s));
-    s.io = smtp_io_new(sv[0]);
+    s.io = conn_new(sv[0], SMTP_IN_MAX, SMTP_LINE_MAX, SMTP_OUT_MAX);
     snprintf(s.host, sizeof(s.host), "mx.x.test");
     snprintf(s.addr, sizeof(s.addr), "192.0.2.1");
     snprintf(s.namaddr, sizeof(s.namaddr), "mx.x.test[192.0.2.1]");

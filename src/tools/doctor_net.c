@@ -40,6 +40,7 @@
 #include "global/mail_conf.h"
 #include "tools/doctor.h"
 #include "util/conf.h"
+#include "util/conn.h"
 #include "util/fsutil.h"
 #include "util/mem.h"
 
@@ -161,41 +162,60 @@ typedef struct doctor_net_tls_info {
     enum doctor_status cert;   /* fail: expired; warn: expires within 14 days */
 } doctor_net_tls_info;
 
+/* The greeting line out of a conn's read: GREETED, SILENT or CLOSED, and
+ * the line up to its first CR or LF (a greeting cut short by a close
+ * still counts: the server spoke). */
+static doctor_net_probe_result doctor_net_greeting(conn *c, bool tls, char *line,
+                                                   size_t linelen)
+{
+    char *got = NULL;
+    size_t len = 0;
+    doctor_net_probe_result out;
+    int r = conn_line(c, &got, &len);
+    if (r == CONN_LINE || r == CONN_TOOLONG) {
+        out = PROBE_GREETED;
+    } else if (c->in->len > 0 && (r != CONN_TIMEOUT || tls)) {
+        got = c->in->data;
+        len = c->in->len;
+        out = PROBE_GREETED;
+    } else {
+        out = r == CONN_EOF || (r == CONN_ERROR && !tls) ? PROBE_CLOSED : PROBE_SILENT;
+    }
+    if (len > linelen - 1)
+        len = linelen - 1;
+    if (got != NULL)
+        memcpy(line, got, len);
+    line[out == PROBE_GREETED ? len : 0] = '\0';
+    line[strcspn(line, "\r\n")] = '\0';
+    return out;
+}
+
 /* Implicit TLS: handshake (no verification: a private CA or a
  * self-signed certificate is the admin's choice), the certificate's
- * dates, then the greeting through TLS.  The socket is blocking with
- * send and receive timeouts here, which bounds each step. */
-static doctor_net_probe_result doctor_net_probe_tls(int fd, double timeout, const char *proto,
+ * dates, then the greeting through TLS.  Each step has the timeout. */
+static doctor_net_probe_result doctor_net_probe_tls(conn *c, double timeout, const char *proto,
                                             char *line, size_t linelen, char *err,
                                             size_t errlen, doctor_net_tls_info *ti)
 {
-    int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0)
-        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-    struct timeval tv = {(time_t)timeout, (suseconds_t)((timeout - (double)(time_t)timeout) * 1e6)};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    c->timeout = timeout;
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (ctx == NULL) {
         snprintf(err, errlen, "TLS: cannot make a context");
         return PROBE_ERROR;
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-    SSL *ssl = SSL_new(ctx);
     doctor_net_probe_result out = PROBE_TLS_FAILED;
-    ERR_clear_error();
-    if (ssl == NULL || SSL_set_fd(ssl, fd) != 1 || SSL_connect(ssl) != 1) {
-        unsigned long e = ERR_get_error();
+    if (conn_tls_client(c, ctx, NULL, NULL) < 0) {
         char why[200];
-        if (e != 0)
-            ERR_error_string_n(e, why, sizeof(why));
+        if (c->tls_err != 0)
+            ERR_error_string_n(c->tls_err, why, sizeof(why));
         else
-            snprintf(why, sizeof(why), "%s", errno == EAGAIN || errno == EWOULDBLOCK
-                                                 ? "no answer in time" : "connection closed");
+            snprintf(why, sizeof(why), "%s", errno == ETIMEDOUT ? "no answer in time"
+                                                               : "connection closed");
         snprintf(err, errlen, "TLS handshake failed: %s", why);
         goto done;
     }
-    X509 *cert = SSL_get1_peer_certificate(ssl);
+    X509 *cert = SSL_get1_peer_certificate(c->ssl);
     char subject[160] = "none";
     int days = 0, secs = 0;
     ti->cert = DOCTOR_OK;
@@ -210,41 +230,19 @@ static doctor_net_probe_result doctor_net_probe_tls(int fd, double timeout, cons
         }
         X509_free(cert);
     }
-    snprintf(ti->text, sizeof(ti->text), "%s, certificate %s, %s %d day%s", SSL_get_version(ssl),
+    snprintf(ti->text, sizeof(ti->text), "%s, certificate %s, %s %d day%s", SSL_get_version(c->ssl),
              subject, days < 0 || secs < 0 ? "expired" : "expires in",
              days < 0 ? -days : days, (days == 1 || days == -1) ? "" : "s");
-    size_t got = 0;
-    out = PROBE_SILENT;
-    while (got < linelen - 1) {
-        int n = SSL_read(ssl, line + got, (int)(linelen - 1 - got));
-        if (n <= 0) {
-            int e = SSL_get_error(ssl, n);
-            out = got ? PROBE_GREETED
-                      : e == SSL_ERROR_ZERO_RETURN ? PROBE_CLOSED : PROBE_SILENT;
-            break;
-        }
-        got += (size_t)n;
-        line[got] = '\0';
-        if (memchr(line, '\n', got) != NULL) {
-            out = PROBE_GREETED;
-            break;
-        }
-    }
-    line[got] = '\0';
-    line[strcspn(line, "\r\n")] = '\0';
+    out = doctor_net_greeting(c, true, line, linelen);
     if (out == PROBE_GREETED) {
         const char *bye = strcmp(proto, "imap") == 0 ? "a LOGOUT\r\n" : "QUIT\r\n";
-        if (SSL_write(ssl, bye, (int)strlen(bye)) <= 0) {
-            /* the greeting is what counts */
-        }
+        (void)conn_write(c, bye, strlen(bye)); /* the greeting is what counts */
     } else if (out == PROBE_SILENT) {
         snprintf(err, errlen, "TLS is up, but no greeting within %gs", timeout);
     } else {
         snprintf(err, errlen, "TLS is up, but the server closed without a greeting");
     }
 done:
-    if (ssl != NULL)
-        SSL_free(ssl);
     SSL_CTX_free(ctx);
     return out;
 }
@@ -272,83 +270,44 @@ static doctor_net_probe_result doctor_net_probe(const char *host, int port, cons
         snprintf(err, errlen, "not an address of this host");
         return PROBE_NOT_LOCAL;
     }
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        freeaddrinfo(res);
-        if (implicit)
-            return PROBE_SKIPPED;
-        snprintf(err, errlen, "socket: %s", strerror(errno));
-        return PROBE_ERROR;
-    }
-    int rc = connect(fd, res->ai_addr, res->ai_addrlen);
-    freeaddrinfo(res);
+    /* One deadline for the connection and the greeting. */
     double deadline = doctor_net_now() + timeout;
-    if (rc < 0 && errno == EINPROGRESS) {
-        struct pollfd p = {fd, POLLOUT, 0};
-        int ms = (int)(timeout * 1000);
-        if (poll(&p, 1, ms) <= 0) {
-            close(fd);
+    conn *c = conn_connect(res->ai_addr, res->ai_addrlen, timeout, 4096, linelen, 64);
+    freeaddrinfo(res);
+    if (c == NULL) {
+        int e = errno;
+        if (e == ETIMEDOUT) {
             snprintf(err, errlen, "no answer to the connection within %gs", timeout);
             return PROBE_CONNECT_TIMEOUT;
         }
-        int soerr = 0;
-        socklen_t sl = sizeof(soerr);
-        getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
-        errno = soerr;
-        rc = soerr ? -1 : 0;
-    }
-    if (rc < 0) {
-        int e = errno;
-        close(fd);
         if (implicit && (e == EADDRNOTAVAIL || e == ENETUNREACH || e == EAFNOSUPPORT))
             return PROBE_SKIPPED; /* no ::1 here: IPv4 alone is fine */
         snprintf(err, errlen, "%s", strerror(e));
         return e == ECONNREFUSED ? PROBE_REFUSED : PROBE_ERROR;
     }
     if (tls) {
-        doctor_net_probe_result pr = doctor_net_probe_tls(fd, timeout, proto, line, linelen, err,
+        doctor_net_probe_result pr = doctor_net_probe_tls(c, timeout, proto, line, linelen, err,
                                                   errlen, ti);
-        close(fd);
+        conn_free(&c);
         return pr;
     }
-    size_t got = 0;
-    doctor_net_probe_result out = PROBE_SILENT;
-    while (got < linelen - 1) {
-        double left = deadline - doctor_net_now();
-        struct pollfd p = {fd, POLLIN, 0};
-        if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) <= 0)
-            break;
-        ssize_t n = read(fd, line + got, linelen - 1 - got);
-        if (n <= 0) {
-            out = got ? PROBE_GREETED : PROBE_CLOSED;
-            break;
-        }
-        got += (size_t)n;
-        line[got] = '\0';
-        if (memchr(line, '\n', got) != NULL) {
-            out = PROBE_GREETED;
-            break;
-        }
-    }
-    line[got] = '\0';
-    line[strcspn(line, "\r\n")] = '\0';
+    double left = deadline - doctor_net_now();
+    c->timeout = left > 0 ? left : 0;
+    doctor_net_probe_result out = doctor_net_greeting(c, false, line, linelen);
     if (out == PROBE_GREETED) {
         /* Say goodbye, so the server logs a clean session. */
         const char *bye = strcmp(proto, "imap") == 0 ? "a LOGOUT\r\n" : "QUIT\r\n";
-        if (write(fd, bye, strlen(bye)) < 0) {
-            /* the greeting is what counts */
-        }
-        struct pollfd p = {fd, POLLIN, 0};
-        char junk[512];
-        if (poll(&p, 1, 200) > 0 && read(fd, junk, sizeof(junk)) < 0) {
-            /* nothing to do */
-        }
+        char *junk;
+        size_t jl;
+        c->timeout = 0.2;
+        if (conn_write(c, bye, strlen(bye)) == 0)
+            (void)conn_line(c, &junk, &jl); /* its answer, briefly */
     } else if (out == PROBE_SILENT) {
         snprintf(err, errlen, "connected, but no greeting within %gs", timeout);
     } else {
         snprintf(err, errlen, "connected, but closed without a greeting");
     }
-    close(fd);
+    conn_free(&c);
     return out;
 }
 
