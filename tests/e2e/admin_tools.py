@@ -110,3 +110,49 @@ def smtp_send(env, src, rcpt, subject="hello"):
         s.quit()
     finally:
         s.close()
+
+
+LOGWATCH = "/usr/sbin/logwatch"
+
+
+def have_logwatch():
+    return os.path.isfile(LOGWATCH) and os.path.isfile(
+        "/usr/share/logwatch/scripts/services/postfix")
+
+
+def run_logwatch(tmp, log, services, detail="high"):
+    """logwatch on LOG (as /var/log/postie.log would be read) with
+    contrib/logwatch as its /etc/logwatch, for the services given; returns
+    its report.  logwatch has no option for its configuration directory:
+    as root, the contrib files are bind-mounted on /etc/logwatch in a
+    private mount namespace (the machine's /etc is never touched); else
+    a copy of the program with its ConfigDir pointed at them runs."""
+    tmp = str(tmp)
+    etc = os.path.join(tmp, "logwatch-etc")
+    shutil.copytree(os.path.join(CONTRIB, "logwatch"), etc)
+    cache = os.path.join(tmp, "logwatch-cache")
+    os.makedirs(cache)
+    with open(os.path.join(etc, "conf", "logwatch.conf"), "w") as f:
+        f.write(f"TmpDir = {cache}\n")  # not /var/cache/logwatch
+    logdir = os.path.join(tmp, "logwatch-logs")
+    os.makedirs(logdir)
+    shutil.copy(log, os.path.join(logdir, "postie.log"))
+    args = ["--logdir", logdir, "--range", "all", "--detail", detail,
+            "--output", "stdout"]
+    for s in services:
+        args += ["--service", s]
+    if os.geteuid() == 0 and shutil.which("unshare"):
+        cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+               'mount --bind "$0" /etc/logwatch && exec "$@"', etc, LOGWATCH, *args]
+    else:
+        prog = os.path.join(tmp, "logwatch")
+        with open(LOGWATCH) as f:
+            text = f.read()
+        assert 'my $ConfigDir = "/etc/logwatch";' in text
+        with open(prog, "w") as f:
+            f.write(text.replace('my $ConfigDir = "/etc/logwatch";',
+                                 f'my $ConfigDir = "{etc}";'))
+        cmd = ["perl", prog, *args]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout + r.stderr
