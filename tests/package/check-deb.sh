@@ -101,6 +101,11 @@ inroot dpkg -s mailutils >/dev/null || fail "mailutils not installed"
     fail "postdrop is $(inroot stat -c %U:%G:%a /usr/sbin/postdrop), want root:postdrop 2755"
 [ "$(readlink "$root/usr/sbin/sendmail")" = postie ] || fail "/usr/sbin/sendmail is not postie"
 step "ok: installed (postdrop setgid, sendmail link)"
+# The fail2ban and logwatch files of contrib/ (docs/admin-log-tools.md).
+for rel in $(cd "$here/contrib" && find fail2ban logwatch -type f ! -name '*.md' 2>/dev/null); do
+    [ -f "$root/etc/$rel" ] || fail "the package lacks /etc/$rel"
+done
+step "ok: fail2ban and logwatch files installed"
 
 # ---- 4. running without systemd ----
 inroot postie status >/dev/null 2>&1 || inroot postie start || fail "postie start"
