@@ -58,8 +58,24 @@ done
 work=$(mktemp -d /var/tmp/postie-fresh.XXXXXX)
 mounted=""
 root=""
+# Every process whose root is a chroot of ours (serve left running by a
+# failed check, its services): TERM, then KILL.
+kill_inside() { # dir
+    for sig in TERM KILL; do
+        pids=""
+        for p in /proc/[0-9]*; do
+            r=$(readlink "$p/root" 2>/dev/null) || continue
+            case "$r" in "$1" | "$1"/*) pids="$pids ${p#/proc/}" ;; esac
+        done
+        [ -n "$pids" ] || return 0
+        # shellcheck disable=SC2086
+        kill -$sig $pids 2>/dev/null
+        sleep 2
+    done
+}
 cleanup() {
     set +e
+    kill_inside "$work"
     for m in $mounted; do umount -l "$m"; done
     if ! grep -q " $work/" /proc/mounts; then rm -rf "$work"; else
         echo "fresh-machine: left $work (still mounted)" >&2; fi
@@ -96,6 +112,7 @@ new_root() {
         echo "127.0.1.1 $(hostname)" >>"$root/etc/hosts"
 }
 umount_root() {
+    kill_inside "$root"
     rest=""
     for m in $mounted; do
         case "$m" in "$root"/*) umount -l "$m" ;; *) rest="$rest $m" ;; esac
