@@ -30,6 +30,7 @@
 
 #include "global/mail_conf.h"
 #include "global/mail_users.h"
+#include "master/master_accounts.h"
 #include "master/master_instance.h"
 #include "master/master_listen.h"
 #include "master/master_pid.h"
@@ -41,6 +42,8 @@
 #include "util/msg.h"
 
 #define MASTER_DEFAULT_SERVE_DIR "postie-data"
+/* serve by root, when ./postie-data is out of mail_owner's reach. */
+#define MASTER_ROOT_SERVE_DIR "/var/lib/postie-serve"
 #define MASTER_STOP_GRACE 10.0   /* seconds before SIGKILL at stop */
 
 /* The services master knows how to run, in start order.  Only those that
@@ -347,6 +350,28 @@ static void master_on_signal(int fd, int events, void *ctx)
         event_stop();
 }
 
+/* "host:port" or "[v6]:port" of a listening socket as a client names it:
+ * bare IPv6 address (smtplib wants it so; curl and mutt get the brackets
+ * back from bracket_r), a wildcard reached through loopback. */
+static void master_banner_host(const char *label, char *host, size_t n,
+                               const char **port_r, bool *v6_r)
+{
+    const char *colon = strrchr(label, ':');
+    snprintf(host, n, "%.*s", (int)(colon - label), label);
+    *port_r = colon + 1;
+    *v6_r = false;
+    if (host[0] == '[') {
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = '\0';
+        *v6_r = true;
+    }
+    if (strcmp(host, "0.0.0.0") == 0) {
+        snprintf(host, n, "127.0.0.1");
+    } else if (strcmp(host, "::") == 0) {
+        snprintf(host, n, "::1");
+    }
+}
+
 static void master_print_banner(const master_instance_report *r,
                                 const char *exe)
 {
@@ -355,6 +380,7 @@ static void master_print_banner(const master_instance_report *r,
            r->created_dir ? " (made now)" : "");
     int k = 0;
     const char *smtp_label = NULL;
+    const char *pop_label = NULL;
     for (const master_known *m = master_known_services; m->name; m++, k++) {
         if (master_service_fn_of(m->name) == NULL)
             continue;
@@ -366,6 +392,8 @@ static void master_print_banner(const master_instance_report *r,
             mem_free(&labels);
             if (strcmp(m->name, "smtpd") == 0)
                 smtp_label = master_socks[k].v[0].label;
+            if (strcmp(m->name, "pop3d") == 0)
+                pop_label = master_socks[k].v[0].label;
         } else {
             printf("  %-7s %s\n", m->name, m->what);
         }
@@ -388,34 +416,46 @@ static void master_print_banner(const master_instance_report *r,
     char *to = r->first_user ? mem_strdup(r->first_user) : mail_users_first();
     if (to == NULL)
         to = mem_strdup("postmaster");
+    char host[128];
+    const char *port;
+    bool v6;
     if (smtp_label != NULL) {
-        char host[128];
-        const char *colon = strrchr(smtp_label, ':');
-        snprintf(host, sizeof(host), "%.*s", (int)(colon - smtp_label), smtp_label);
-        const char *port = colon + 1;
-        char *h = host;
-        if (h[0] == '[') { /* smtplib wants the bare IPv6 address */
-            h++;
-            h[strlen(h) - 1] = '\0';
-        }
-        /* A wildcard socket is reached through loopback. */
-        if (strcmp(h, "0.0.0.0") == 0)
-            h = (char *)"127.0.0.1";
-        else if (strcmp(h, "::") == 0)
-            h = (char *)"::1";
+        master_banner_host(smtp_label, host, sizeof(host), &port, &v6);
         printf("send a first message:\n"
                "  swaks --server %s --port %s --to %s@localhost\n"
                "  python3 -c 'import smtplib; smtplib.SMTP(\"%s\", %s).sendmail("
                "\"you@localhost\", [\"%s@localhost\"], \"Subject: hello\\n\\nfirst message\\n\")'\n",
-               h, port, to, h, port, to);
-        const char *hm = var_str("home_mailbox");
-        mail_user *u = NULL;
-        if (*hm && hm[strlen(hm) - 1] == '/' && mail_users_find(to, &u, NULL) == 1) {
-            char *home = mail_users_home(u);
-            printf("  then look in %s/%snew/ (and the log)\n", home, hm);
-            mem_free(&home);
-        }
-        mail_user_free(&u);
+               host, port, to, host, port, to);
+    }
+    /* mail(1) of mailutils runs the sendmail it was built with (Postfix's
+     * /usr/sbin/sendmail) and knows nothing of MAIL_CONFIG: its variable
+     * "sendmail" names the mailer (a sendmail:// URL). */
+    char *sm = mem_alloc(strlen(exe) + 16);
+    const char *slash = strrchr(exe, '/');
+    snprintf(sm, strlen(exe) + 16, "%.*ssendmail", (int)(slash ? slash - exe + 1 : 0), exe);
+    if (access(sm, X_OK) == 0)
+        printf("  echo hi | MAIL_CONFIG=%s mail -s hello -E 'set sendmail=sendmail://%s' "
+               "%s@localhost\n", dir, sm, to);
+    mem_free(&sm);
+    const char *hm = var_str("home_mailbox");
+    mail_user *u = NULL;
+    if (*hm && hm[strlen(hm) - 1] == '/' && mail_users_find(to, &u, NULL) == 1) {
+        char *home = mail_users_home(u);
+        printf("  then look in %s/%snew/ (and the log)\n", home, hm);
+        mem_free(&home);
+    }
+    mail_user_free(&u);
+    if (pop_label != NULL) {
+        /* RFC 1939: message 1 of the maildrop; RFC 2384: the pop:// URL.
+         * The password is known only on the first start. */
+        master_banner_host(pop_label, host, sizeof(host), &port, &v6);
+        const char *pw = r->first_user ? r->first_password : "PASSWORD";
+        printf("read it (POP3 on %s%s%s:%s, user %s):\n"
+               "  curl -u %s:%s pop3://%s%s%s:%s/1\n"
+               "  mutt -f pop://%s@%s%s%s:%s/\n",
+               v6 ? "[" : "", host, v6 ? "]" : "", port, to,
+               to, pw, v6 ? "[" : "", host, v6 ? "]" : "", port,
+               to, v6 ? "[" : "", host, v6 ? "]" : "", port);
     }
     printf("stop: Ctrl-C, or %s -c %s stop\n", exe, dir);
     mem_free(&to);
@@ -424,11 +464,17 @@ static void master_print_banner(const master_instance_report *r,
 
 /* Everything after the configuration is read; returns the exit status.
  * ready_fd >= 0 (daemon): write "ok" there once running. */
-/* Who the services run as: mail_owner when we are root, else unchanged. */
-static void master_identity(void)
+/* Who the services run as: mail_owner when we are root, else unchanged.
+ * serve makes the accounts that are missing (master_accounts.h). */
+static void master_identity(bool serve)
 {
     const char *owner = var_str("mail_owner");
     if (geteuid() == 0) {
+        char *err = NULL;
+        if (serve && (master_accounts_ensure_user(owner, "mail_owner", &err) < 0 ||
+                      master_accounts_ensure_user(var_str("pop3d_login_user"),
+                                                  "pop3d_login_user", &err) < 0))
+            msg_fatal("%s", err);
         struct passwd *pw = getpwnam(owner);
         if (pw == NULL)
             msg_fatal("mail_owner \"%s\" is not a user of this system: create "
@@ -569,8 +615,12 @@ static void master_check_report(const char *path, int line, const char *text,
         fprintf(stderr, "postie: %s: %s\n", path, text);
 }
 
-/* Make the instance's directory and configuration, then read it. */
-static void master_prepare(const char *dir, master_instance_report *rep)
+/* Make the instance's directory and configuration, then read it.
+ * serve: make missing accounts; implicit: the directory was not named
+ * (--dir, $MAIL_CONFIG), so serve may pick another one.  Returns false
+ * when serve should start over in MASTER_ROOT_SERVE_DIR. */
+static bool master_prepare(const char *dir, master_instance_report *rep,
+                           bool serve, bool implicit)
 {
     char *err = NULL;
     if (master_instance_conf(dir, rep, &err) < 0) {
@@ -588,26 +638,58 @@ static void master_prepare(const char *dir, master_instance_report *rep)
         exit(1);
     }
     mail_conf_read();
-    master_identity();
+    master_identity(serve);
+    /* The services run as mail_owner and read the instance by its path: a
+     * checkout in /root (mode 700) is out of their reach, and every service
+     * would die at start and be restarted in a loop.  serve without a named
+     * directory moves to one they can reach; otherwise stop and say why. */
+    char *blocker = NULL;
+    if (master_uid != (uid_t)-1 &&
+        !master_accounts_reachable(mail_conf_dir(), master_uid, master_gid, &blocker)) {
+        if (serve && implicit) {
+            printf("postie serve: %s is out of reach of mail_owner %s (%s is closed to "
+                   "it): the instance is %s instead\n", mail_conf_dir(),
+                   var_str("mail_owner"), blocker, MASTER_ROOT_SERVE_DIR);
+            mem_free(&blocker);
+            if (rep->created_conf) {
+                /* Made a moment ago, for nothing: leave no litter. */
+                char *conf = fs_join(mail_conf_dir(), MAIL_CONF_FILE);
+                unlink(conf);
+                mem_free(&conf);
+                if (rep->created_dir)
+                    rmdir(mail_conf_dir());
+            }
+            memset(rep, 0, sizeof(*rep));
+            return false;
+        }
+        fprintf(stderr, "postie: not starting: mail_owner %s cannot reach %s (%s is "
+                "closed to it); use a directory it can enter\n",
+                var_str("mail_owner"), mail_conf_dir(), blocker);
+        exit(1);
+    }
     if (master_instance_dirs(master_uid, master_gid, rep, &err) < 0) {
         fprintf(stderr, "postie: %s\n", err);
         exit(1);
     }
+    return true;
 }
 
 int master_serve_main(int argc, char **argv)
 {
     bool bad;
     const char *dir = master_dir_arg(argc, argv, "serve", &bad);
+    bool implicit = false;
     if (bad)
         return 64;
     if (dir == NULL) {
         const char *env = getenv("MAIL_CONFIG");
-        dir = env && *env ? env : MASTER_DEFAULT_SERVE_DIR;
+        implicit = !(env && *env);
+        dir = implicit ? MASTER_DEFAULT_SERVE_DIR : env;
     }
     master_instance_report rep;
     memset(&rep, 0, sizeof(rep));
-    master_prepare(dir, &rep);
+    if (!master_prepare(dir, &rep, true, implicit))
+        master_prepare(MASTER_ROOT_SERVE_DIR, &rep, true, false);
     return master_run(true, &rep);
 }
 
@@ -621,7 +703,7 @@ int master_start_main(int argc, char **argv)
         dir = master_default_dir();
     master_instance_report rep;
     memset(&rep, 0, sizeof(rep));
-    master_prepare(dir, &rep);
+    master_prepare(dir, &rep, false, false);
     char *data = var_path("data_directory");
     pid_t pid = master_pid_running(data);
     mem_free(&data);

@@ -23,6 +23,7 @@
 #include "global/mail_spool.h"
 #include "global/mail_users.h"
 #include "global/queue_file.h"
+#include "master/master_accounts.h"
 #include "util/buf.h"
 #include "util/conf.h"
 #include "util/fsutil.h"
@@ -161,15 +162,12 @@ static void master_instance_password(char *out, size_t n)
 }
 
 /* The first user's name: whoever runs serve, as mail to oneself is the
- * first thing one tries; root and odd login names get "postie". */
+ * first thing one tries (master_accounts_first_user says who for root). */
 static char *master_instance_user_name(void)
 {
-    if (getuid() != 0) {
-        struct passwd *pw = getpwuid(getuid());
-        if (pw != NULL && mail_users_name_ok(pw->pw_name))
-            return mem_strdup(pw->pw_name);
-    }
-    return mem_strdup("postie");
+    struct passwd *pw = getpwuid(getuid());
+    return master_accounts_first_user(getuid(), pw ? pw->pw_name : NULL,
+                                      getenv("SUDO_USER"));
 }
 
 /* Walk a directory by descriptors: every step is openat(O_NOFOLLOW) and
