@@ -653,9 +653,9 @@ static bool master_prepare(const char *dir, master_instance_report *rep,
             mem_free(&blocker);
             if (rep->created_conf) {
                 /* Made a moment ago, for nothing: leave no litter. */
-                char *conf = fs_join(mail_conf_dir(), MAIL_CONF_FILE);
-                unlink(conf);
-                mem_free(&conf);
+                char *made = fs_join(mail_conf_dir(), MAIL_CONF_FILE);
+                unlink(made);
+                mem_free(&made);
                 if (rep->created_dir)
                     rmdir(mail_conf_dir());
             }
