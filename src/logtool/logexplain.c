@@ -719,6 +719,13 @@ static const logexplain_other logexplain_others[] = {
     {"improper command pipelining after",
      "the client sent commands before the server's reply (talk before the greeting, or "
      "pipelining where it is not allowed): typical of spam robots"},
+    {"connection slots full (",
+     "every smtpd connection slot was taken: this client is served, and an idle connection "
+     "of the address holding the most slots is closed to make room (a flood of slow "
+     "connections, see smtpd_connection_limit)"},
+    {"evicted idle connection after ",
+     "this idle connection was closed (421 4.7.0) so that a client from another address "
+     "could be served: its address held the most slots while they were full"},
     {"added user ", "a mail user was added (postie user add)"},
     {"changed the password of user ", "a mail user's password was changed (postie user passwd)"},
     {"removed user ", "a mail user was removed (postie user del); the mailbox is kept"},

@@ -96,7 +96,9 @@ def documented_lines():
         if not m:
             continue
         if prog_col is not None:
-            prog = cells[prog_col]
+            # "qmgr, local, smtp, ...": the line is written by each; the
+            # first stands for them.
+            prog = cells[prog_col].split(",")[0].strip()
         else:
             prog = next((p for s, p in SECTION_PROGRAM.items() if section.startswith(s)), None)
         assert prog, f"no program for a row of section {section!r}: {text}"
