@@ -33,6 +33,7 @@
 #include "global/mail_forbid.h"
 #include "smtpd/smtpd_data.h"
 #include "util/buf.h"
+#include "util/conn.h"
 
 /* The service entry: "postie service smtpd". */
 int smtpd_service_main(int argc, char **argv);
@@ -105,8 +106,12 @@ typedef struct smtpd_session {
     int state;              /* SMTPD_ST_* */
     enum smtpd_mode mode;
     smtpd_tx *tx;
-    buf *in, *out;
-    bool in_toolong;        /* discarding the rest of an over-long line */
+    conn *c;                /* the connection (util/conn): I/O, TLS */
+    buf *in, *out;          /* c's input and output buffers */
+    /* A RCPT line that waits for DNS answers (see waiting below): taken
+     * out of the input already, run again when the answers are in. */
+    bool held;
+    char held_line[SMTPD_CMD_LINE_MAX + 1];
     int errors, junk;
     int last_code;          /* of the last reply, for the counters */
     const char *where;      /* "CONNECT", "EHLO", "DATA", ... for logs */

@@ -2,10 +2,13 @@
  * smtpd_session - one SMTP connection: input splitting by mode, reply
  * output with pipelining, the session's log lines.
  *
- * Input: octets go into s->in (at most SMTPD_IN_MAX) and are processed
- * until the buffer holds no complete unit: a command line, a piece of DATA
- * content, a piece of a BDAT chunk.  Replies are queued in s->out and
- * written when the input runs dry, so a pipelined group (RFC 2920 section
+ * I/O is the shared connection layer (util/conn.h), non-blocking under
+ * the event loop: conn_fill reads into s->in (c->in, at most
+ * SMTPD_IN_MAX), command lines come from conn_line_take, DATA and BDAT
+ * octets straight from s->in; replies are queued in s->out (c->out) and
+ * sent with conn_send.  Input is processed until the buffer holds no
+ * complete unit: a command line, a piece of DATA content, a piece of a
+ * BDAT chunk.  Replies are written when the input runs dry, so a pipelined group (RFC 2920 section
  * 3.2) gets its replies in one write; when the client does not read its
  * replies, processing pauses at SMTPD_OUT_HIGH instead of buffering more.
  *
@@ -61,10 +64,14 @@ smtpd_session *smtpd_session_create(int fd, const struct sockaddr *sa,
 {
     smtpd_session *s = mem_zalloc(sizeof(*s));
     s->fd = fd;
-    s->in = buf_new(SMTPD_IN_MAX);
     /* Replies stop being produced at SMTPD_OUT_HIGH; the slack covers
      * the one multi-line reply that may straddle it. */
-    s->out = buf_new(SMTPD_OUT_HIGH + 8192);
+    s->c = conn_new(fd, SMTPD_IN_MAX, SMTPD_CMD_LINE_MAX, SMTPD_OUT_HIGH + 8192);
+    /* "500 5.5.2 Error: line too long" answers the line once it is
+     * complete, as for any other command. */
+    s->c->toolong_at_end = true;
+    s->in = s->c->in;
+    s->out = s->c->out;
     s->state = SMTPD_ST_IDLE;
     s->mode = SMTPD_MODE_CMD;
     s->where = "CONNECT";
@@ -118,8 +125,7 @@ int smtpd_session_pregreet(smtpd_session *s)
      * as usual.  This costs one system call and no waiting; a longer look
      * is smtpd_greet_pause. */
     char peek[128];
-    ssize_t n = s->fd >= 0 ? recv(s->fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT)
-                           : -1;
+    ssize_t n = s->fd >= 0 ? conn_peek(s->c, peek, sizeof(peek)) : -1;
     if (n <= 0)
         return 0;
     return smtpd_session_unsync(s, "CONNECT", peek, (size_t)n);
@@ -286,6 +292,7 @@ void smtpd_session_free(smtpd_session **sp)
         event_cancel(s->pause_timer);
     if (s->greet_timer != 0)
         event_cancel(s->greet_timer);
+    s->in = s->out = NULL;
     if (s->fd >= 0) {
         event_remove(s->fd);
         /* A short lingering close: input that is still unread when the
@@ -293,15 +300,11 @@ void smtpd_session_free(smtpd_session **sp)
          * talker before the greeting: peeked, not read) makes the kernel
          * answer with a RST, which can destroy the last reply before the
          * client reads it.  End our side with a FIN first, then take what
-         * has already arrived; bounded, never waiting. */
-        shutdown(s->fd, SHUT_WR);
-        char junk[4096];
-        for (int i = 0; i < 16 && recv(s->fd, junk, sizeof(junk), MSG_DONTWAIT) > 0; i++)
-            continue;
-        close(s->fd);
+         * has already arrived; bounded, never waiting (conn_linger_free). */
+        conn_linger_free(&s->c);
+    } else {
+        conn_release(&s->c); /* no socket, or one the caller keeps */
     }
-    buf_free(&s->in);
-    buf_free(&s->out);
     mem_free(&s->helo);
     mem_free(sp);
 }
@@ -327,54 +330,22 @@ static int smtpd_session_bare_lf(smtpd_session *s)
     return -1;
 }
 
-/* One command line is complete in s->in at [0, lf]. */
-static void smtpd_session_line(smtpd_session *s, size_t lf)
+/* Run a command line that passed the checks of smtpd_session_line. */
+static void smtpd_session_command(smtpd_session *s, const char *line)
 {
-    char *line = s->in->data;
-    bool crlf = lf > 0 && line[lf - 1] == '\r';
-    size_t len = crlf ? lf - 1 : lf;
-    if (s->in_toolong || lf + 1 > SMTPD_CMD_LINE_MAX) {
-        s->in_toolong = false;
-        buf_consume(s->in, lf + 1);
-        msg_warn("command line too long from %s after %s", s->namaddr, s->where);
-        s->errors++;
-        smtpd_session_reply(s, "500 5.5.2 Error: line too long");
-        return;
-    }
-    if (!crlf && smtpd_session_bare_lf(s) < 0)
-        return;
-    /* A NUL would end the line early for every string function after this
-     * point: "RCPT TO:<a@x>\0<b@y>" would be taken as <a@x>, while a
-     * filter or a log reader may see the rest.  Refuse the line whole. */
-    if (memchr(line, '\0', len) != NULL) {
-        buf_consume(s->in, lf + 1);
-        msg_warn("disallowed <NUL> received from %s after %s", s->namaddr, s->where);
-        s->errors++;
-        smtpd_session_reply(s, "500 5.5.2 Error: bad syntax");
-        return;
-    }
-    /* RFC 6531 section 3.3 and RFC 6532 section 3.1: non-ASCII in
-     * commands is UTF-8, well-formed (RFC 3629); latin-1, overlong forms
-     * and surrogates are refused as Postfix does, before any parser sees
-     * them. */
-    if (!utf8_valid(line, len)) {
-        buf_consume(s->in, lf + 1);
-        msg_warn("malformed UTF-8 received from %s after %s", s->namaddr, s->where);
-        s->errors++;
-        smtpd_session_reply(s, "500 5.5.2 Error: bad UTF-8 syntax");
-        return;
-    }
     char cmd[SMTPD_CMD_LINE_MAX + 1];
-    memcpy(cmd, line, len);
-    cmd[len] = '\0';
-    /* A RCPT whose restrictions wait for DNS answers stays in the input
-     * and runs again when they are in: pipelined replies keep their order
-     * and the other sessions of the process go on meanwhile. */
+    snprintf(cmd, sizeof(cmd), "%s", line);
+    /* A RCPT whose restrictions wait for DNS answers is held and runs
+     * again when they are in: pipelined replies keep their order and the
+     * other sessions of the process go on meanwhile. */
     if (smtpd_check_wait(s, cmd)) {
+        if (!s->held)
+            memcpy(s->held_line, cmd, sizeof(cmd));
+        s->held = true;
         s->waiting = true;
         return;
     }
-    buf_consume(s->in, lf + 1);
+    s->held = false;
     /* RFC 2920 section 3.1: only a client that saw PIPELINING in an EHLO
      * reply may send the next command before this reply, and even then
      * not after EHLO, HELO, DATA, VRFY, NOOP or QUIT, whose replies change
@@ -385,6 +356,41 @@ static void smtpd_session_line(smtpd_session *s, size_t lf)
     if (s->in->len > 0 && s->mode == SMTPD_MODE_CMD &&
         (!may_pipeline || smtpd_cmd_ends_group(cmd)))
         smtpd_session_unsync(s, s->where, s->in->data, s->in->len);
+}
+
+/* One command line taken from the connection (conn_line_take's result
+ * rc, the line without its line end). */
+static void smtpd_session_line(smtpd_session *s, int rc, const char *line, size_t len)
+{
+    if (rc == CONN_TOOLONG) {
+        /* RFC 5321 section 4.5.3.1.4: 512 octets with the CRLF. */
+        msg_warn("command line too long from %s after %s", s->namaddr, s->where);
+        s->errors++;
+        smtpd_session_reply(s, "500 5.5.2 Error: line too long");
+        return;
+    }
+    if (s->c->bare_lf && smtpd_session_bare_lf(s) < 0)
+        return;
+    /* A NUL would end the line early for every string function after this
+     * point: "RCPT TO:<a@x>\0<b@y>" would be taken as <a@x>, while a
+     * filter or a log reader may see the rest.  Refuse the line whole. */
+    if (memchr(line, '\0', len) != NULL) {
+        msg_warn("disallowed <NUL> received from %s after %s", s->namaddr, s->where);
+        s->errors++;
+        smtpd_session_reply(s, "500 5.5.2 Error: bad syntax");
+        return;
+    }
+    /* RFC 6531 section 3.3 and RFC 6532 section 3.1: non-ASCII in
+     * commands is UTF-8, well-formed (RFC 3629); latin-1, overlong forms
+     * and surrogates are refused as Postfix does, before any parser sees
+     * them. */
+    if (!utf8_valid(line, len)) {
+        msg_warn("malformed UTF-8 received from %s after %s", s->namaddr, s->where);
+        s->errors++;
+        smtpd_session_reply(s, "500 5.5.2 Error: bad UTF-8 syntax");
+        return;
+    }
+    smtpd_session_command(s, line);
 }
 
 void smtpd_session_too_big(smtpd_session *s)
@@ -445,18 +451,18 @@ static void smtpd_session_tarpit(smtpd_session *s)
 static void smtpd_session_process(smtpd_session *s)
 {
     while (s->mode != SMTPD_MODE_CLOSING && s->out->len < SMTPD_OUT_HIGH &&
-           s->in->len > 0 && s->pause_timer == 0 && !s->waiting) {
+           (s->in->len > 0 || s->held) && s->pause_timer == 0 && !s->waiting) {
         if (s->mode == SMTPD_MODE_CMD) {
-            char *lf = memchr(s->in->data, '\n', s->in->len);
-            if (lf == NULL) {
-                if (s->in->len >= SMTPD_CMD_LINE_MAX) {
-                    /* Keep nothing of a line that is already too long. */
-                    s->in_toolong = true;
-                    buf_reset(s->in);
-                }
-                return;
+            if (s->held) {
+                smtpd_session_command(s, s->held_line);
+            } else {
+                char *line;
+                size_t len;
+                int rc = conn_line_take(s->c, &line, &len);
+                if (rc == CONN_AGAIN)
+                    return;
+                smtpd_session_line(s, rc, line, len);
             }
-            smtpd_session_line(s, (size_t)(lf - s->in->data));
             if (s->waiting)
                 return;
             if (s->errors >= smtpd_cf.hard_error_limit &&
@@ -505,17 +511,36 @@ static void smtpd_session_pump(smtpd_session *s)
     }
 }
 
+/* Talk during smtpd_greet_pause: sent before any greeting.  1 when the
+ * session was ended. */
+static int smtpd_session_greet_talk(smtpd_session *s, const char *p, size_t n)
+{
+    if (!smtpd_session_unsync(s, "CONNECT", p, n))
+        return 0;
+    event_cancel(s->greet_timer);
+    s->greet_timer = 0;
+    s->greet_pending = false;
+    smtpd_session_flush(s);
+    return 1;
+}
+
+/* conn_fill put new octets into s->in after its first had octets. */
+static void smtpd_session_received(smtpd_session *s, size_t had)
+{
+    if (s->greet_pending) {
+        /* Kept for after the greeting, unless the talk ends it. */
+        smtpd_session_greet_talk(s, s->in->data + had, s->in->len - had);
+        return;
+    }
+    if (s->mode != SMTPD_MODE_CLOSING)
+        smtpd_session_pump(s);
+}
+
 void smtpd_session_input(smtpd_session *s, const char *p, size_t n)
 {
     if (s->greet_pending && n > 0) {
-        /* Talk during smtpd_greet_pause: sent before any greeting. */
-        if (smtpd_session_unsync(s, "CONNECT", p, n)) {
-            event_cancel(s->greet_timer);
-            s->greet_timer = 0;
-            s->greet_pending = false;
-            smtpd_session_flush(s);
+        if (smtpd_session_greet_talk(s, p, n))
             return;
-        }
         /* Kept for after the greeting, as far as the buffer goes. */
         size_t room = s->in->max - s->in->len;
         buf_append(s->in, p, n < room ? n : room);
@@ -550,22 +575,18 @@ void smtpd_session_flush(smtpd_session *s)
      * the RCPT's own reply cannot overtake them.) */
     if (s->pause_timer != 0)
         return; /* the error sleep holds the reply back */
-    while (s->out->len > 0) {
-        ssize_t n = write(s->fd, s->out->data, s->out->len);
-        if (n > 0) {
-            buf_consume(s->out, (size_t)n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            event_modify(s->fd, EVENT_WRITE);
+    if (s->out->len > 0) {
+        int r = conn_send(s->c);
+        if (r == CONN_AGAIN) {
+            event_modify(s->fd, conn_want(s->c));
             return;
         }
-        /* The client is gone. */
-        buf_reset(s->out);
-        s->mode = SMTPD_MODE_CLOSING;
-        break;
+        if (r < 0) {
+            /* The client is gone. */
+            buf_reset(s->out);
+            s->c->out_off = 0;
+            s->mode = SMTPD_MODE_CLOSING;
+        }
     }
     if (s->mode == SMTPD_MODE_CLOSING) {
         s->closed = true;
@@ -585,18 +606,18 @@ void smtpd_session_event(int fd, int events, void *ctx)
     }
     if (!(events & EVENT_READ) || s->mode == SMTPD_MODE_CLOSING)
         return;
-    char tmp[16384];
-    size_t room = s->in->max - s->in->len;
-    if (room == 0) {
-        /* Paused until the client reads its replies, or until the error
-         * sleep or the greeting pause is over. */
-        event_modify(fd, s->pause_timer || s->waiting || s->greet_pending ? 0 : EVENT_WRITE);
+    size_t had = s->in->len;
+    ssize_t n = conn_fill(s->c);
+    if (n == CONN_AGAIN) {
+        if (conn_want(s->c) == 0) {
+            /* c->in is full: paused until the client reads its replies,
+             * or until the error sleep or the greeting pause is over. */
+            event_modify(fd, s->pause_timer || s->waiting || s->greet_pending
+                                 ? 0 : EVENT_WRITE);
+        }
         return;
     }
-    ssize_t n = read(fd, tmp, room < sizeof(tmp) ? room : sizeof(tmp));
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
-    if (n <= 0) {
+    if (n < 0) {
         char where[64];
         smtpd_session_where(s, where, sizeof(where));
         msg_info("lost connection after %s from %s", where, s->namaddr);
@@ -607,6 +628,6 @@ void smtpd_session_event(int fd, int events, void *ctx)
     }
     s->last_io = event_now();
     bool content = s->mode == SMTPD_MODE_DATA || s->mode == SMTPD_MODE_BDAT;
-    smtpd_session_input(s, tmp, (size_t)n);
+    smtpd_session_received(s, had);
     smtpd_deadline_read(s, (size_t)n, content, s->last_io); /* smtpd_deadline.c */
 }

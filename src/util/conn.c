@@ -110,6 +110,25 @@ void conn_free(conn **cp)
     mem_free(cp);
 }
 
+void conn_linger_free(conn **cp)
+{
+    conn *c = *cp;
+    if (c == NULL)
+        return;
+    if (c->ssl) {
+        SSL_shutdown(c->ssl);
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
+    if (c->fd >= 0) {
+        shutdown(c->fd, SHUT_WR);
+        char junk[4096];
+        for (int i = 0; i < 16 && recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT) > 0; i++)
+            continue;
+    }
+    conn_free(cp);
+}
+
 int conn_release(conn **cp)
 {
     conn *c = *cp;
@@ -170,6 +189,12 @@ int conn_line_take(conn *c, char **line_r, size_t *len_r)
         }
         buf_consume(in, (size_t)(lf - in->data) + 1);
         c->skip = false;
+        if (c->toolong_at_end) {
+            /* c->line still holds the line's first part. */
+            *line_r = c->line->data;
+            *len_r = c->line->len;
+            return CONN_TOOLONG;
+        }
         lf = memchr(in->data, '\n', in->len);
     }
     if (lf == NULL) {
@@ -180,7 +205,7 @@ int conn_line_take(conn *c, char **line_r, size_t *len_r)
                                     line_r, len_r);
             buf_reset(in);
             c->skip = true;
-            return rc;
+            return c->toolong_at_end ? CONN_AGAIN : rc;
         }
         return CONN_AGAIN;
     }
@@ -278,6 +303,16 @@ int conn_line(conn *c, char **line_r, size_t *len_r)
         if (w < 0)
             return CONN_ERROR;
     }
+}
+
+ssize_t conn_peek(conn *c, void *p, size_t n)
+{
+    if (c->fd < 0 || c->ssl != NULL)
+        return 0;
+    ssize_t r = recv(c->fd, p, n, MSG_PEEK | MSG_DONTWAIT);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return 0;
+    return r;
 }
 
 bool conn_input_waiting(const conn *c)

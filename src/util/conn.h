@@ -18,7 +18,7 @@
  * The descriptor is non-blocking in both cases, so no single call can wait
  * longer than its limit.
  *
- * How smtpd will use it (the next step of issue #10): the session keeps
+ * How smtpd uses it (smtpd_session.c): the session keeps
  * one conn per client; smtpd_session_event calls conn_fill on EVENT_READ,
  * takes command lines with conn_line_take (c->bare_lf tells it a line
  * ended in a bare LF, which RFC 5321 section 2.3.8 forbids and DATA must
@@ -88,6 +88,7 @@ typedef struct conn {
     buf *line;            /* the line conn_line* returned last */
     size_t line_max;      /* with the line end */
     bool skip;            /* inside a line that was too long */
+    bool toolong_at_end;  /* say CONN_TOOLONG when the long line ends */
     bool bare_lf;         /* the last line ended in LF without CR */
     bool failed;          /* output overflowed: nothing more is sent */
     double timeout;       /* seconds each blocking step may wait */
@@ -112,6 +113,11 @@ conn *conn_connect(const struct sockaddr *sa, socklen_t salen, double timeout,
 /* Send TLS close_notify (without waiting for the peer's), close fd, free;
  * *cp becomes NULL. */
 void conn_free(conn **cp);
+/* conn_free with a short lingering close: close_notify under TLS, then
+ * our FIN, then a bounded, non-waiting read of what already arrived, so
+ * that unread input does not make the kernel answer the last reply with
+ * a RST that destroys it before the peer reads it. */
+void conn_linger_free(conn **cp);
 /* Free without closing: returns the descriptor (for a caller that still
  * owns it).  A TLS state is freed without close_notify. */
 int conn_release(conn **cp);
@@ -120,7 +126,10 @@ int conn_release(conn **cp);
 
 /* Take one line out of c->in, no I/O: CONN_LINE, CONN_TOOLONG, or
  * CONN_AGAIN.  *line_r is NUL-terminated, writable (to wipe a password)
- * and valid until the next call. */
+ * and valid until the next call.  With c->toolong_at_end, a line that
+ * is too long is dropped as it comes and CONN_TOOLONG comes when its LF
+ * has arrived, not as soon as the line is known to be too long (an SMTP
+ * server replies to a command once the command is complete). */
 int conn_line_take(conn *c, char **line_r, size_t *len_r);
 /* Blocking: the next line, reading as needed.  CONN_LINE, CONN_TOOLONG,
  * CONN_EOF, CONN_TIMEOUT or CONN_ERROR. */
@@ -130,6 +139,10 @@ int conn_line(conn *c, char **line_r, size_t *len_r);
  * CONN_ERROR.  With c->in full it reads nothing and returns CONN_AGAIN
  * with conn_want 0: the owner takes input first. */
 ssize_t conn_fill(conn *c);
+/* Non-blocking look at what waits on the socket, without taking it (a
+ * client that talks before the greeting): octets copied to p, 0 for
+ * none or a closed connection, -1 with errno.  Clear text only. */
+ssize_t conn_peek(conn *c, void *p, size_t n);
 /* Is input waiting: in c->in, inside TLS, or on the socket (readable,
  * closed or in error)?  (A connection about to be reused: has the server
  * said 421 or gone away meanwhile?) */

@@ -80,6 +80,54 @@ static void test_conn_line_take_limits_and_line_ends(void)
     }
 }
 
+/* toolong_at_end (smtpd): the over-long line is answered when its LF
+ * comes, and only then; what follows it is the next line. */
+static void test_conn_line_toolong_at_end(void)
+{
+    conn *c = conn_new(-1, 4096, 8, 64);
+    c->toolong_at_end = true;
+    char *line;
+    size_t len;
+    buf_puts(c->in, "0123456789");
+    TEST_EQ_INT(conn_line_take(c, &line, &len), CONN_AGAIN);
+    buf_puts(c->in, "abcdef");
+    TEST_EQ_INT(conn_line_take(c, &line, &len), CONN_AGAIN);
+    buf_puts(c->in, "gh\r\nnext\r\n");
+    TEST_EQ_INT(conn_line_take(c, &line, &len), CONN_TOOLONG);
+    TEST_EQ_STR(line, "0123456");
+    TEST_EQ_INT(conn_line_take(c, &line, &len), CONN_LINE);
+    TEST_EQ_STR(line, "next");
+    /* With its LF in the same buffer: at once. */
+    buf_puts(c->in, "123456789\r\nok\n");
+    TEST_EQ_INT(conn_line_take(c, &line, &len), CONN_TOOLONG);
+    TEST_EQ_INT(conn_line_take(c, &line, &len), CONN_LINE);
+    TEST_EQ_STR(line, "ok");
+    TEST_TRUE(c->bare_lf);
+    conn_free(&c);
+}
+
+/* conn_peek looks without taking; conn_linger_free closes with a FIN
+ * (the peer reads everything sent, then EOF). */
+static void test_conn_peek_and_linger_close(void)
+{
+    int sv[2];
+    TEST_EQ_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    conn *c = conn_new(sv[0], 4096, 512, 4096);
+    char b[32];
+    TEST_EQ_INT(conn_peek(c, b, sizeof(b)), 0);
+    TEST_EQ_INT(write(sv[1], "EHLO x\r\n", 8), 8);
+    TEST_EQ_INT(conn_peek(c, b, sizeof(b)), 8);
+    TEST_EQ_INT(conn_fill(c), 8); /* still there to read */
+    conn_put(c, "bye\r\n", 5);
+    TEST_EQ_INT(conn_send(c), 1);
+    TEST_EQ_INT(write(sv[1], "unread", 6), 6);
+    conn_linger_free(&c);
+    TEST_TRUE(c == NULL);
+    TEST_EQ_INT(read(sv[1], b, sizeof(b)), 5);
+    TEST_EQ_INT(read(sv[1], b, sizeof(b)), 0);
+    close(sv[1]);
+}
+
 /* ---- blocking I/O over a socketpair ---- */
 
 static void test_conn_line_blocking_timeout_and_eof(void)
@@ -455,6 +503,8 @@ int main(void)
     signal(SIGPIPE, SIG_IGN); /* as every postie process: OpenSSL writes with write(2) */
     conn_test_make_cert();
     TEST_RUN(test_conn_line_take_limits_and_line_ends);
+    TEST_RUN(test_conn_line_toolong_at_end);
+    TEST_RUN(test_conn_peek_and_linger_close);
     TEST_RUN(test_conn_line_blocking_timeout_and_eof);
     TEST_RUN(test_conn_output_queue_flush_and_maximum);
     TEST_RUN(test_conn_send_nonblocking_on_a_full_socket);
