@@ -116,6 +116,11 @@ int cleanup_begin(cleanup *c, const cleanup_client *client)
         const char *helo = client->helo && *client->helo ? client->helo : client->name;
         buf_printf(b, "Received: from %.255s (%.255s [%s%s])\n", helo, client->name,
                    client->ipv6 ? "IPv6:" : "", client->addr);
+        /* Postfix's smtpd_tls_received_header comments (no client
+         * certificate is ever asked for). */
+        if (client->tls != NULL)
+            buf_printf(b, "\t(using %s)\n\t(No client certificate requested)\n",
+                       client->tls);
         buf_printf(b, "\tby %s (%s) with %s id %s", var_str("myhostname"),
                    var_str("mail_name"), client->proto, c->id);
     }

@@ -37,7 +37,9 @@ typedef struct cleanup_client {
     const char *name;   /* "unknown" when there is no verified name */
     const char *addr;   /* printable address; NULL: local submission */
     bool ipv6;
-    const char *proto;  /* SMTP, ESMTP, ... (RFC 3848) */
+    const char *proto;  /* SMTP, ESMTP, ESMTPS ... (RFC 3848) */
+    const char *tls;    /* "TLSv1.3 with cipher X (256/256 bits)" for the
+                         * Received header's comment, or NULL */
     long uid;           /* local submission: the submitter's uid, or -1 */
 } cleanup_client;
 

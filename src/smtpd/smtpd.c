@@ -156,6 +156,7 @@ void smtpd_conf_load(void)
     smtpd_cf.peername_lookup = var_bool("smtpd_peername_lookup");
     smtpd_dns_server_load();
     smtpd_check_conf_load(); /* after relay_domains and the DNS server */
+    smtpd_tls_conf_load();   /* a new context: a renewed certificate on reload */
     smtpd_client_limit = (int)var_int("smtpd_client_connection_count_limit");
 }
 

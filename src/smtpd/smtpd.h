@@ -13,13 +13,15 @@
  *   smtpd_peer.c     the client's name and printable address
  *   smtpd_data.c     content lines, dot-unstuffing, end of data
  *   smtpd_deadline.c per-request deadlines, minimum data rate
+ *   smtpd_tls.c      STARTTLS (RFC 3207): the server context, the
+ *                    handshake in the event loop, its log lines
  * (connection counts shared by the smtpd processes: global/conn_slots.c)
  *
  * The session (connection, HELO, counters, errors) is a struct apart from
  * the transaction (MAIL, RCPT, content), which is created at MAIL and
  * dropped at RSET, end of data or disconnect (OpenSMTPD's split).
  *
- * Does not: TLS or AUTH (later issues).
+ * Does not: AUTH, submission or implicit TLS (later steps of issue 11).
  */
 #ifndef POSTIE_SMTPD_SMTPD_H
 #define POSTIE_SMTPD_SMTPD_H
@@ -63,11 +65,12 @@ enum smtpd_mode {
     SMTPD_MODE_DATA,    /* DATA content up to CRLF.CRLF */
     SMTPD_MODE_BDAT,    /* a BDAT chunk of known size */
     SMTPD_MODE_CLOSING, /* last reply queued; close once written */
+    SMTPD_MODE_TLS,     /* STARTTLS: 220 going out, then the handshake */
 };
 
 /* Commands counted for the disconnect line, in Postfix's order. */
 enum smtpd_counter {
-    SMTPD_C_HELO, SMTPD_C_EHLO, SMTPD_C_MAIL, SMTPD_C_RCPT, SMTPD_C_DATA,
+    SMTPD_C_HELO, SMTPD_C_EHLO, SMTPD_C_STARTTLS, SMTPD_C_MAIL, SMTPD_C_RCPT, SMTPD_C_DATA,
     SMTPD_C_BDAT, SMTPD_C_RSET, SMTPD_C_NOOP, SMTPD_C_VRFY, SMTPD_C_HELP,
     SMTPD_C_QUIT, SMTPD_C_UNKNOWN, SMTPD_C_COUNT
 };
@@ -125,6 +128,8 @@ typedef struct smtpd_session {
     bool closed;            /* done: smtpd.c frees it after the event */
     int conn_slot;          /* in the shared connection table, or -1 */
     double deadline;        /* of the request under way (smtpd_deadline.c) */
+    double tls_deadline;    /* of the STARTTLS handshake under way */
+    char tls_facts[160];    /* "TLSv1.3 with cipher X (256/256 bits)"; "": clear */
     int deadline_cmds;      /* commands counted when it was set */
     double cmd_time;        /* when the last command completed, 0: none */
     uint64_t pause_timer;   /* error sleep under way: replies wait */
@@ -251,6 +256,20 @@ void smtpd_deadline_read(smtpd_session *s, size_t n, bool content, double now);
  * when a command completed without a read (after a DNS wait). */
 bool smtpd_deadline_expired(smtpd_session *s, double now);
 
+/* ---- smtpd_tls.c ---- */
+#define SMTPD_TLS_NONE 0
+#define SMTPD_TLS_MAY 1
+#define SMTPD_TLS_ENCRYPT 2
+/* (Re)make the server context from the smtpd_tls_* parameters into
+ * smtpd_cf (a new SSL_CTX: sessions under way keep the old one). */
+void smtpd_tls_conf_load(void);
+/* May this session be offered STARTTLS (a context, TLS not yet on)? */
+bool smtpd_tls_offered(const smtpd_session *s);
+/* The 220 to STARTTLS has gone out: start the handshake. */
+void smtpd_tls_begin(smtpd_session *s);
+/* The socket is ready for the handshake under way: one step. */
+void smtpd_tls_step(smtpd_session *s);
+
 /* ---- smtpd.c ---- */
 /* Per-process settings read once at start. */
 typedef struct smtpd_conf {
@@ -274,6 +293,11 @@ typedef struct smtpd_conf {
     struct sockaddr_storage dns_server;  /* first of dns_servers/resolv.conf */
     socklen_t dns_server_len;    /* 0: none known */
     bool dns_servers_set;        /* dns_servers given: ask even for loopback */
+    SSL_CTX *tls;                /* server context; NULL: no STARTTLS */
+    int tls_level;               /* smtpd_tls_security_level: SMTPD_TLS_* */
+    int tls_loglevel;            /* smtpd_tls_loglevel */
+    bool tls_received_header;    /* smtpd_tls_received_header */
+    double starttls_timeout;     /* smtpd_starttls_timeout */
 } smtpd_conf;
 extern smtpd_conf smtpd_cf;
 /* Read the parameters into smtpd_cf (also used by tests and the fuzzer). */

@@ -8,7 +8,7 @@
  * texts, so that clients and log readers see what they know.
  *
  * Commands: RFC 5321 section 4.1.1 (EHLO, HELO, MAIL, RCPT, DATA, RSET,
- * NOOP, QUIT, HELP, VRFY), RFC 3030 (BDAT), with the ESMTP parameters SIZE
+ * NOOP, QUIT, HELP, VRFY), RFC 3030 (BDAT), RFC 3207 (STARTTLS), with the ESMTP parameters SIZE
  * (RFC 1870), BODY (RFC 6152) and SMTPUTF8 (RFC 6531), and DSN (RFC 3461:
  * RET and ENVID on MAIL, NOTIFY and ORCPT on RCPT, kept in the queue file
  * as global/dsn_param.h says).
@@ -84,6 +84,9 @@ static void smtpd_cmd_ehlo(smtpd_session *s, char *args)
         smtpd_session_reply(s, "250-SIZE %llu", smtpd_cf.message_size_limit);
     if (!smtpd_cf.disable_vrfy)
         smtpd_session_reply(s, "250-VRFY");
+    /* RFC 3207 section 4.2: not offered again once TLS is on. */
+    if (smtpd_tls_offered(s))
+        smtpd_session_reply(s, "250-STARTTLS");
     smtpd_session_reply(s, "250-ENHANCEDSTATUSCODES");
     smtpd_session_reply(s, "250-8BITMIME");
     smtpd_session_reply(s, "250-DSN"); /* RFC 3461 section 4 */
@@ -104,6 +107,12 @@ static char *smtpd_cmd_prefix(char *args, const char *want)
 
 static int smtpd_cmd_mail_check(smtpd_session *s, char *args)
 {
+    /* smtpd_tls_security_level = encrypt (RFC 3207 section 4: a server
+     * may require TLS before it accepts mail): Postfix's reply. */
+    if (smtpd_cf.tls_level == SMTPD_TLS_ENCRYPT && s->c->ssl == NULL) {
+        smtpd_session_reply(s, "530 5.7.0 Must issue a STARTTLS command first");
+        return -1;
+    }
     char *p = smtpd_cmd_prefix(args, "FROM:");
     if (p == NULL) {
         smtpd_session_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
@@ -392,12 +401,15 @@ static void smtpd_cmd_content_begin(smtpd_session *s, bool dot_mode)
     smtpd_tx *tx = s->tx;
     smtpd_data_init(&tx->data, dot_mode, smtpd_session_content, s);
     tx->data_begun = true;
+    bool tls = s->tls_facts[0] != '\0';
     cleanup_client client = {
         .helo = s->helo, .name = s->name, .addr = s->addr, .ipv6 = s->ipv6,
-        .proto = s->esmtp ? "ESMTP" : "SMTP",
+        /* RFC 3848: ESMTPS is ESMTP under TLS. */
+        .proto = s->esmtp ? (tls ? "ESMTPS" : "ESMTP") : "SMTP",
+        .tls = tls && smtpd_cf.tls_received_header ? s->tls_facts : NULL,
     };
     if (tx->smtputf8)
-        client.proto = "UTF8SMTP"; /* RFC 6531 section 3.7.4 */
+        client.proto = tls ? "UTF8SMTPS" : "UTF8SMTP"; /* RFC 6531 section 3.7.4 */
     cleanup_begin(tx->cl, &client);
 }
 
@@ -546,6 +558,38 @@ void smtpd_cmd_bdat_end(smtpd_session *s)
     smtpd_cmd_finish(s, SMTPD_C_BDAT);
 }
 
+/* ---- STARTTLS (RFC 3207; smtpd_tls.c does the handshake) ---- */
+
+static int smtpd_cmd_starttls_check(smtpd_session *s, char *args)
+{
+    /* Postfix's replies, in its order. */
+    if (*args != '\0') {
+        smtpd_session_reply(s, "501 5.5.4 Syntax: STARTTLS");
+        return -1;
+    }
+    if (s->c->ssl != NULL) {
+        smtpd_session_reply(s, "554 5.5.1 Error: TLS already active");
+        return -1;
+    }
+    if (smtpd_cf.tls == NULL) {
+        if (smtpd_cf.tls_level == SMTPD_TLS_ENCRYPT)
+            smtpd_session_reply(s, "454 4.7.0 TLS not available due to local problem");
+        else
+            smtpd_session_reply(s, "502 5.5.1 Error: command not implemented");
+        return -1;
+    }
+    return 0;
+}
+
+static void smtpd_cmd_starttls(smtpd_session *s, char *args)
+{
+    smtpd_session_reply(s, "220 2.0.0 Ready to start TLS");
+    /* Nothing more is read in clear text: the handshake starts once this
+     * reply is out (smtpd_session_flush), and conn_tls_begin drops what
+     * the client sent after the command. */
+    s->mode = SMTPD_MODE_TLS;
+}
+
 /* ---- the rest ---- */
 
 static int smtpd_cmd_noargs_check(smtpd_session *s, char *args)
@@ -630,6 +674,8 @@ bool smtpd_cmd_ends_group(const char *line)
 static const smtpd_cmd smtpd_cmds[] = {
     {"EHLO", SMTPD_C_EHLO, SMTPD_ST_ANY, NULL, false, smtpd_cmd_helo_check, smtpd_cmd_ehlo},
     {"HELO", SMTPD_C_HELO, SMTPD_ST_ANY, NULL, false, smtpd_cmd_helo_check, smtpd_cmd_helo},
+    {"STARTTLS", SMTPD_C_STARTTLS, SMTPD_ST_IDLE, "503 5.5.1 Error: MAIL transaction in progress",
+     false, smtpd_cmd_starttls_check, smtpd_cmd_starttls},
     {"MAIL", SMTPD_C_MAIL, SMTPD_ST_IDLE, "503 5.5.1 Error: nested MAIL command", false,
      smtpd_cmd_mail_check, smtpd_cmd_mail},
     {"RCPT", SMTPD_C_RCPT, SMTPD_ST_MAIL | SMTPD_ST_RCPT,
@@ -654,7 +700,7 @@ void smtpd_cmd_run(smtpd_session *s, char *line)
         args++;
     const smtpd_cmd *c = smtpd_cmds;
     for (; c->name; c++)
-        if (n == 4 && strncasecmp(line, c->name, 4) == 0)
+        if (n == strlen(c->name) && strncasecmp(line, c->name, n) == 0)
             break;
     s->last_code = 0;
     if (c->name == NULL) {

@@ -14,6 +14,9 @@
  * Without them (smtpd_per_request_deadline = no), every read restarts
  * smtpd_timeout, as before Postfix 3.7.
  *
+ * The STARTTLS handshake ends at smtpd_starttls_timeout (Postfix's name)
+ * from its start, whatever it reads.
+ *
  * Does not: deadlines on writes (a client that does not read its replies
  * ends at the request deadline too, since it sends no next command).
  */
@@ -50,6 +53,10 @@ void smtpd_deadline_read(smtpd_session *s, size_t n, bool content, double now)
 
 bool smtpd_deadline_expired(smtpd_session *s, double now)
 {
+    /* The STARTTLS handshake has its own limit (smtpd_starttls_timeout),
+     * from the moment it starts. */
+    if (s->mode == SMTPD_MODE_TLS && s->c->ssl != NULL)
+        return now >= s->tls_deadline;
     if (smtpd_deadline_commands(s) != s->deadline_cmds) {
         s->cmd_time = now;
         smtpd_deadline_start(s, now);

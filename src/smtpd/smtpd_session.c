@@ -55,7 +55,7 @@
 #include "util/utf8.h"
 
 static const char *const smtpd_counter_names[SMTPD_C_COUNT] = {
-    "helo", "ehlo", "mail", "rcpt", "data", "bdat", "rset", "noop", "vrfy",
+    "helo", "ehlo", "starttls", "mail", "rcpt", "data", "bdat", "rset", "noop", "vrfy",
     "help", "quit", "unknown",
 };
 
@@ -188,6 +188,12 @@ void smtpd_session_end(smtpd_session *s, const char *fmt, ...)
 {
     if (s->mode == SMTPD_MODE_CLOSING)
         return;
+    if (s->mode == SMTPD_MODE_TLS) {
+        /* No clear-text reply can go into a TLS handshake: hang up. */
+        s->mode = SMTPD_MODE_CLOSING;
+        s->closed = true;
+        return;
+    }
     /* A RCPT waiting for DNS answers is dropped: its reply would follow
      * this one, and held replies must go out now. */
     smtpd_check_cancel(s);
@@ -215,6 +221,7 @@ void smtpd_session_timeout(smtpd_session *s)
     char where[64];
     smtpd_session_where(s, where, sizeof(where));
     msg_info("timeout after %s from %s", where, s->namaddr);
+    /* (In the STARTTLS handshake smtpd_session_end just hangs up.) */
     smtpd_session_end(s, "421 4.4.2 %s Error: timeout exceeded", smtpd_cf.myhostname);
     smtpd_session_flush(s);
 }
@@ -450,7 +457,8 @@ static void smtpd_session_tarpit(smtpd_session *s)
 /* Process as much buffered input as possible. */
 static void smtpd_session_process(smtpd_session *s)
 {
-    while (s->mode != SMTPD_MODE_CLOSING && s->out->len < SMTPD_OUT_HIGH &&
+    while (s->mode != SMTPD_MODE_CLOSING && s->mode != SMTPD_MODE_TLS &&
+           s->out->len < SMTPD_OUT_HIGH &&
            (s->in->len > 0 || s->held) && s->pause_timer == 0 && !s->waiting) {
         if (s->mode == SMTPD_MODE_CMD) {
             if (s->held) {
@@ -506,6 +514,7 @@ static void smtpd_session_pump(smtpd_session *s)
         smtpd_session_process(s);
         smtpd_session_flush(s);
         if (s->out->len > 0 || s->in->len == 0 || s->mode == SMTPD_MODE_CLOSING ||
+            s->mode == SMTPD_MODE_TLS ||
             (s->in->len == before && s->mode == mode))
             return;
     }
@@ -592,42 +601,74 @@ void smtpd_session_flush(smtpd_session *s)
         s->closed = true;
         return;
     }
+    if (s->mode == SMTPD_MODE_TLS && s->c->ssl == NULL) {
+        /* "220 2.0.0 Ready to start TLS" is out (in clear text). */
+        smtpd_tls_begin(s);
+        return;
+    }
     event_modify(s->fd, EVENT_READ);
+}
+
+/* Read what the socket (or TLS) has, and serve it. */
+static void smtpd_session_read(smtpd_session *s)
+{
+    /* A TLS record may hold more than one read takes: what OpenSSL keeps
+     * (SSL_pending) wakes no poll, so it is read now, as far as the input
+     * buffer goes. */
+    for (int round = 0; round < 16; round++) {
+        size_t had = s->in->len;
+        ssize_t n = conn_fill(s->c);
+        if (n == CONN_AGAIN) {
+            if (conn_want(s->c) == 0) {
+                /* c->in is full: paused until the client reads its
+                 * replies, or until the error sleep or the greeting pause
+                 * is over. */
+                event_modify(s->fd, s->pause_timer || s->waiting || s->greet_pending
+                                        ? 0 : EVENT_WRITE);
+            } else if (s->c->ssl != NULL) {
+                event_modify(s->fd, conn_want(s->c) | (s->out->len ? EVENT_WRITE : 0));
+            }
+            return;
+        }
+        if (n < 0) {
+            char where[64];
+            smtpd_session_where(s, where, sizeof(where));
+            msg_info("lost connection after %s from %s", where, s->namaddr);
+            s->mode = SMTPD_MODE_CLOSING;
+            s->closed = true;
+            buf_reset(s->out);
+            s->c->out_off = 0;
+            return;
+        }
+        s->last_io = event_now();
+        bool content = s->mode == SMTPD_MODE_DATA || s->mode == SMTPD_MODE_BDAT;
+        smtpd_session_received(s, had);
+        smtpd_deadline_read(s, (size_t)n, content, s->last_io); /* smtpd_deadline.c */
+        if (s->c->ssl == NULL || SSL_pending(s->c->ssl) <= 0 ||
+            s->mode == SMTPD_MODE_CLOSING || s->mode == SMTPD_MODE_TLS || s->closed)
+            return;
+    }
 }
 
 void smtpd_session_event(int fd, int events, void *ctx)
 {
     smtpd_session *s = ctx;
+    if (s->mode == SMTPD_MODE_TLS && s->c->ssl != NULL) {
+        smtpd_tls_step(s); /* the handshake under way */
+        return;
+    }
     if (events & EVENT_WRITE) {
         smtpd_session_flush(s);
-        if (s->out->len == 0 && s->mode != SMTPD_MODE_CLOSING)
+        if (s->out->len == 0 && s->mode != SMTPD_MODE_CLOSING &&
+            s->mode != SMTPD_MODE_TLS)
             smtpd_session_pump(s); /* input that waited for the client */
+        /* Under TLS a read may have waited for the socket to take a
+         * write (conn_want): read again now. */
+        if (s->c->ssl == NULL || s->out->len > 0 || s->mode == SMTPD_MODE_CLOSING ||
+            s->closed)
+            return;
+    } else if (!(events & EVENT_READ) || s->mode == SMTPD_MODE_CLOSING) {
         return;
     }
-    if (!(events & EVENT_READ) || s->mode == SMTPD_MODE_CLOSING)
-        return;
-    size_t had = s->in->len;
-    ssize_t n = conn_fill(s->c);
-    if (n == CONN_AGAIN) {
-        if (conn_want(s->c) == 0) {
-            /* c->in is full: paused until the client reads its replies,
-             * or until the error sleep or the greeting pause is over. */
-            event_modify(fd, s->pause_timer || s->waiting || s->greet_pending
-                                 ? 0 : EVENT_WRITE);
-        }
-        return;
-    }
-    if (n < 0) {
-        char where[64];
-        smtpd_session_where(s, where, sizeof(where));
-        msg_info("lost connection after %s from %s", where, s->namaddr);
-        s->mode = SMTPD_MODE_CLOSING;
-        s->closed = true;
-        buf_reset(s->out);
-        return;
-    }
-    s->last_io = event_now();
-    bool content = s->mode == SMTPD_MODE_DATA || s->mode == SMTPD_MODE_BDAT;
-    smtpd_session_received(s, had);
-    smtpd_deadline_read(s, (size_t)n, content, s->last_io); /* smtpd_deadline.c */
+    smtpd_session_read(s);
 }
