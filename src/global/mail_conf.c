@@ -249,6 +249,16 @@ static const char *mail_conf_rawval(const char *name, bool *known)
         *known = false;
         return NULL;
     }
+    if (strcmp(name, "smtpd_tls_cert_file") == 0 && p->def[0] == '\0') {
+        /* The certificate "postie serve" made, if it did (master_instance.c):
+         * TLS is on out of the box, and never silently on a system whose
+         * administrator chose none. */
+        static char made[4096];
+        char *data = var_path("data_directory");
+        snprintf(made, sizeof(made), "%s/%s", data, MAIL_CONF_SERVE_CERT);
+        mem_free(&data);
+        return access(made, F_OK) == 0 ? made : p->def;
+    }
     if (strcmp(name, "myhostname") == 0 && p->def[0] == '\0')
         return mc_host[0] ? mc_host : (mail_conf_identity(), mc_host);
     if (strcmp(name, "mydomain") == 0 && p->def[0] == '\0') {

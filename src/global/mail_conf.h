@@ -20,6 +20,10 @@
 #define POSTIE_VERSION "0.1"
 #define MAIL_CONF_DEFAULT_DIR "/etc/postie"
 #define MAIL_CONF_FILE "postie.conf"
+/* The self-signed certificate (with its key) that "postie serve" makes in
+ * data_directory; while it exists and smtpd_tls_cert_file is not set,
+ * it is smtpd_tls_cert_file's default (and so pop3d's). */
+#define MAIL_CONF_SERVE_CERT "serve-tls.pem"
 
 enum mail_conf_type {
     MCT_STR,   /* free text */

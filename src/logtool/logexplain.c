@@ -737,6 +737,9 @@ static const logexplain_other logexplain_others[] = {
     {"trying again without TLS",
      "the TLS handshake failed; the delivery is tried again in clear text "
      "(smtp_tls_security_level = may)"},
+    {"SSL_accept error from ",
+     "the client's TLS handshake after STARTTLS failed (not TLS, an old protocol, no "
+     "common cipher) or the client hung up during it: the session ends"},
     {"undeliverable postmaster notification discarded",
      "a notice to postmaster could not be delivered: dropped, so that notices cannot loop"},
     {"is below RFC 1939's 10 minutes",

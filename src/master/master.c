@@ -413,6 +413,9 @@ static void master_print_banner(const master_instance_report *r,
         printf("  users   %s (%s -c %s user list)\n", users, exe, dir);
     }
     mem_free(&users);
+    if (r->serve_cert)
+        printf("  tls     STARTTLS (smtpd) and STLS (pop3d) with the self-signed "
+               "certificate %s%s\n", r->serve_cert, r->made_cert ? " (made now)" : "");
     char *to = r->first_user ? mem_strdup(r->first_user) : mail_users_first();
     if (to == NULL)
         to = mem_strdup("postmaster");
@@ -671,6 +674,8 @@ static bool master_prepare(const char *dir, master_instance_report *rep,
         fprintf(stderr, "postie: %s\n", err);
         exit(1);
     }
+    if (serve)
+        master_instance_tls(master_uid, master_gid, rep); /* TLS out of the box */
     return true;
 }
 

@@ -19,6 +19,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
 #include "global/mail_conf.h"
 #include "global/mail_spool.h"
 #include "global/mail_users.h"
@@ -364,8 +370,101 @@ out:
     return rc;
 }
 
+/* A self-signed certificate for myhostname (and localhost, 127.0.0.1,
+ * ::1) with an EC P-256 key: quick to make at a first start, and known to
+ * every client of the field that does TLS 1.2 or 1.3.  0, or -1. */
+static int master_instance_cert_make(const char *path, uid_t uid, gid_t gid)
+{
+    int rc = -1;
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    char *tmp = mem_alloc(strlen(path) + 8);
+    sprintf(tmp, "%s.new", path);
+    FILE *f = NULL;
+    if (key == NULL || x == NULL)
+        goto out;
+    unsigned char serial[16];
+    if (RAND_bytes(serial, sizeof(serial)) != 1)
+        goto out;
+    serial[0] &= 0x7f; /* RFC 5280 section 4.1.2.2: positive */
+    BIGNUM *bn = BN_bin2bn(serial, sizeof(serial), NULL);
+    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x));
+    BN_free(bn);
+    X509_set_version(x, 2);
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    /* 825 days: the longest validity clients still accept for a leaf. */
+    X509_gmtime_adj(X509_getm_notAfter(x), 825L * 86400);
+    X509_set_pubkey(x, key);
+    const char *host = var_str("myhostname");
+    X509_NAME *n = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)host, -1,
+                               -1, 0);
+    X509_set_issuer_name(x, n);
+    char san[600];
+    snprintf(san, sizeof(san), "DNS:%.255s,DNS:localhost,IP:127.0.0.1,IP:::1", host);
+    X509V3_CTX v3;
+    X509V3_set_ctx_nodb(&v3);
+    X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
+    if (ext == NULL || X509_add_ext(x, ext, -1) != 1) {
+        X509_EXTENSION_free(ext);
+        goto out;
+    }
+    X509_EXTENSION_free(ext);
+    if (X509_sign(x, key, EVP_sha256()) <= 0)
+        goto out;
+    /* The key is in the file: only its owner reads it. */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
+        if (fd >= 0)
+            close(fd);
+        goto out;
+    }
+    if (uid != (uid_t)-1 && fchown(fd, uid, gid) < 0)
+        goto out;
+    if (PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) != 1 ||
+        PEM_write_X509(f, x) != 1 || fflush(f) != 0 || fsync(fd) != 0)
+        goto out;
+    if (fclose(f) != 0) {
+        f = NULL;
+        goto out;
+    }
+    f = NULL;
+    if (rename(tmp, path) < 0)
+        goto out;
+    rc = 0;
+out:
+    if (f != NULL)
+        fclose(f);
+    if (rc < 0)
+        unlink(tmp);
+    mem_free(&tmp);
+    X509_free(x);
+    EVP_PKEY_free(key);
+    return rc;
+}
+
+void master_instance_tls(uid_t uid, gid_t gid, master_instance_report *r)
+{
+    if (var_is_set("smtpd_tls_cert_file"))
+        return; /* the administrator's choice, a real certificate or none */
+    char *data = var_path("data_directory");
+    char *path = fs_join(data, MAIL_CONF_SERVE_CERT);
+    mem_free(&data);
+    if (access(path, F_OK) < 0) {
+        if (master_instance_cert_make(path, uid, gid) < 0) {
+            msg_warn("cannot make a self-signed certificate %s: %m: no TLS", path);
+            mem_free(&path);
+            return;
+        }
+        r->made_cert = true;
+    }
+    r->serve_cert = path;
+}
+
 void master_instance_report_free(master_instance_report *r)
 {
+    mem_free(&r->serve_cert);
     mem_free(&r->first_user);
     if (r->first_password)
         memset(r->first_password, 0, strlen(r->first_password));

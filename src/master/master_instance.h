@@ -19,6 +19,8 @@ typedef struct master_instance_report {
     bool created_conf;     /* postie.conf was written */
     char *first_user;      /* a user was made: its name (free it) */
     char *first_password;  /* and its password, shown once (free it) */
+    char *serve_cert;      /* serve's self-signed certificate (free it) */
+    bool made_cert;        /* ... made now */
 } master_instance_report;
 
 /* Make the configuration directory and postie.conf when missing (before the
@@ -29,6 +31,12 @@ int master_instance_conf(const char *dir, master_instance_report *r,
  * owner_uid/gid: who the services run as (-1: no change of owner). */
 int master_instance_dirs(uid_t owner_uid, gid_t owner_gid,
                          master_instance_report *r, char **err_r);
+/* serve: when smtpd_tls_cert_file is not set, make a self-signed
+ * certificate with its key (data_directory/MAIL_CONF_SERVE_CERT, owned by
+ * the services' user, mode 0600) unless it is there, so that STARTTLS and
+ * STLS are on out of the box.  Failing is no reason not to start: a
+ * warning, and no TLS. */
+void master_instance_tls(uid_t owner_uid, gid_t owner_gid, master_instance_report *r);
 void master_instance_report_free(master_instance_report *r);
 
 #endif

@@ -207,7 +207,7 @@ def test_encrypt_level_refuses_mail_before_starttls(postie_factory, cert):
 
 
 def test_no_certificate_no_starttls(postie_factory):
-    env = postie_factory()
+    env = postie_factory(conf={"smtpd_tls_cert_file": ""})
     c = Raw(env.smtp_port)
     try:
         c.reply()
@@ -301,3 +301,34 @@ def test_reload_takes_a_renewed_certificate_without_dropping_sessions(postie_fac
     finally:
         shutil.rmtree(d1, ignore_errors=True)
         shutil.rmtree(d2, ignore_errors=True)
+
+
+def test_serve_makes_a_certificate_so_starttls_is_on_out_of_the_box(postie_factory):
+    env = postie_factory(conf={"smtpd_tls_loglevel": "1"})
+    path = env.path("data", "serve-tls.pem")
+    assert f"self-signed certificate {path} (made now)" in env.stdout()
+    st = os.stat(path)
+    assert st.st_mode & 0o077 == 0  # the key is in it
+    with open(path, "rb") as f:
+        first = f.read()
+    assert b"PRIVATE KEY" in first and b"BEGIN CERTIFICATE" in first
+    with smtplib.SMTP("127.0.0.1", env.smtp_port, timeout=10) as s:
+        s.ehlo("c.example")
+        assert s.has_extn("starttls")
+        s.starttls(context=_ctx())
+        s.ehlo("c.example")
+        s.sendmail("a@example.org", [f"{env.user}@localhost"], "Subject: t\r\n\r\nserve tls\r\n")
+    env.wait_for_log(TLS_LINE)
+    env.wait_for_mail()
+    # A restart reuses it.
+    env.restart()
+    with open(path, "rb") as f:
+        assert f.read() == first
+
+
+def test_serve_makes_no_certificate_when_the_administrator_chose_none(postie_factory):
+    env = postie_factory(conf={"smtpd_tls_cert_file": ""})
+    assert not os.path.exists(env.path("data", "serve-tls.pem"))
+    with smtplib.SMTP("127.0.0.1", env.smtp_port, timeout=10) as s:
+        s.ehlo("c.example")
+        assert not s.has_extn("starttls")
