@@ -378,8 +378,9 @@ static int master_instance_cert_make(const char *path, uid_t uid, gid_t gid)
     int rc = -1;
     EVP_PKEY *key = EVP_EC_gen("P-256");
     X509 *x = X509_new();
-    char *tmp = mem_alloc(strlen(path) + 8);
-    sprintf(tmp, "%s.new", path);
+    size_t tl = strlen(path) + 8;
+    char *tmp = mem_alloc(tl);
+    snprintf(tmp, tl, "%s.new", path);
     FILE *f = NULL;
     if (key == NULL || x == NULL)
         goto out;
