@@ -669,6 +669,11 @@ void smtpd_session_event(int fd, int events, void *ctx)
             return;
     } else if (!(events & EVENT_READ) || s->mode == SMTPD_MODE_CLOSING) {
         return;
+    } else if (s->c->ssl != NULL && s->out->len > 0) {
+        /* A TLS write that waited for the socket to be readable. */
+        smtpd_session_flush(s);
+        if (s->closed)
+            return;
     }
     smtpd_session_read(s);
 }

@@ -69,6 +69,13 @@ static const struct {
 } cases[] = {
     {"helo and quit", "127.0.0.1", "HELO c\r\nQUIT\r\n",
      "250 mx.example.test\n221 2.0.0 Bye\n"},
+    /* No certificate here: Postfix's replies, arguments checked first,
+     * then the transaction (RFC 3207 section 4). */
+    {"starttls without a certificate", "127.0.0.1",
+     "HELO c\r\nSTARTTLS x\r\nSTARTTLS\r\nMAIL FROM:<>\r\nSTARTTLS\r\n",
+     "250 mx.example.test\n501 5.5.4 Syntax: STARTTLS\n"
+     "502 5.5.1 Error: command not implemented\n250 2.1.0 Ok\n"
+     "503 5.5.1 Error: MAIL transaction in progress\n"},
     {"mail needs no helo (Postfix)", "127.0.0.1",
      "MAIL FROM:<a@b.example>\r\nRCPT TO:<bob@localhost>\r\n",
      "250 2.1.0 Ok\n250 2.1.5 Ok\n"},

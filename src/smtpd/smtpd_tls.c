@@ -253,8 +253,9 @@ static void smtpd_tls_lost(smtpd_session *s)
 void smtpd_tls_begin(smtpd_session *s)
 {
     s->tls_deadline = event_now() + smtpd_cf.starttls_timeout;
-    /* Drops what the client sent after STARTTLS (RFC 3207 section 4.2). */
-    if (conn_tls_begin(s->c, smtpd_cf.tls, true, NULL, NULL) < 0) {
+    /* Drops what the client sent after STARTTLS (RFC 3207 section 4.2).
+     * (A reload in the meantime may have left no context at all.) */
+    if (smtpd_cf.tls == NULL || conn_tls_begin(s->c, smtpd_cf.tls, true, NULL, NULL) < 0) {
         smtpd_tls_print_errors();
         msg_info("lost connection after STARTTLS from %s", s->namaddr);
         s->mode = SMTPD_MODE_CLOSING;
