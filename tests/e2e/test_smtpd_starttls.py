@@ -217,11 +217,26 @@ def test_no_certificate_no_starttls(postie_factory):
         c.close()
 
 
+def _junk():
+    """What a broken or hostile client sends instead of a ClientHello:
+    plain text, a record header that lies about its length, zeros, and
+    seeded random records with a TLS handshake header in front."""
+    import random
+    rnd = random.Random(3207)
+    out = [b"GET / HTTP/1.0\r\n\r\n", b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00",
+           b"\x00" * 600]
+    for _ in range(12):
+        n = rnd.randrange(1, 3000)
+        body = bytes(rnd.randrange(256) for _ in range(n))
+        out.append(b"\x16\x03\x01" + min(n, 0xffff).to_bytes(2, "big") + body)
+    return out
+
+
 def test_garbage_instead_of_a_handshake_is_logged_as_postfix_does(postie_factory, cert):
     env = _env(postie_factory, cert)
     pids = env.service_pids("smtpd")
-    for junk in (b"GET / HTTP/1.0\r\n\r\n", b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00",
-                 b"\x00" * 600):
+    junks = _junk()
+    for junk in junks:
         c = Raw(env.smtp_port)
         try:
             c.reply()
@@ -238,7 +253,7 @@ def test_garbage_instead_of_a_handshake_is_logged_as_postfix_does(postie_factory
     env.wait_for_log(r"postie/smtpd\[\d+\]: SSL_accept error from localhost\[127\.0\.0\.1\]: -1$",
                      count=2)
     env.wait_for_log(r"postie/smtpd\[\d+\]: lost connection after STARTTLS from "
-                     r"localhost\[127\.0\.0\.1\]$", count=3)
+                     r"localhost\[127\.0\.0\.1\]$", count=len(junks))
     env.wait_for_log(r"postie/smtpd\[\d+\]: warning: TLS library problem: error:")
     # Nothing crashed: the same processes serve the next client over TLS.
     with smtplib.SMTP("127.0.0.1", env.smtp_port, timeout=10) as s:
