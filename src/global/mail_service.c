@@ -117,14 +117,14 @@ int mail_service_run(const mail_service_hooks *h)
     event_add(ms_sigfd, EVENT_READ, mail_service_on_signal, NULL);
     bool stopping = false;
     for (;;) {
-        if (h->turn != NULL)
-            h->turn();
         if (ms_reload) {
             ms_reload = false;
             mail_conf_reload();
             if (h->reload != NULL)
                 h->reload();
         }
+        if (h->turn != NULL)
+            h->turn();
         if (h->watch_master && ms_master > 1 && getppid() != ms_master)
             ms_stop = true;
         if (ms_stop && !stopping) {

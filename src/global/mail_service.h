@@ -14,9 +14,11 @@
  * loop: mail_service_run blocks them and reads them from a signalfd, as
  * master does, so no handler runs in signal context and a signal that
  * arrives just before the loop sleeps still wakes it.  What a service does
- * on each is its hooks' business (below); the order is always the same:
- * SIGHUP re-reads postie.conf (mail_conf_reload) and then calls .reload;
- * a stop calls .stop once, then the loop turns until .stopped says done.
+ * on each is its hooks' business (below).  One turn of the loop, always in
+ * this order: after a SIGHUP, re-read postie.conf (mail_conf_reload) and
+ * call .reload; call .turn; after a stop, call .stop once, then end the
+ * loop as soon as .stopped says so; sleep until an event, a timer or
+ * .wait seconds.
  *
  * Processes a service forks get the signal mask and dispositions a
  * service child had before (SIGTERM and SIGINT default, SIGHUP ignored,
@@ -53,7 +55,8 @@ typedef struct mail_service_hooks {
      * one we started with).  PR_SET_PDEATHSIG is not available everywhere
      * (gVisor), so services that must not outlive master look. */
     bool watch_master;
-    /* Every turn, before the loop sleeps: reap children, sweep sessions. */
+    /* Every turn, before the loop sleeps (and once before the first
+     * sleep): reap children, sweep sessions, scan a directory. */
     void (*turn)(void);
     /* After SIGHUP, once postie.conf has been read again. */
     void (*reload)(void);
