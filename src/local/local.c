@@ -90,6 +90,11 @@ static void local_reap(void)
     }
 }
 
+static void local_reload(void)
+{
+    local_deliver_init(); /* mail_owner may have changed */
+}
+
 int local_service_main(int argc, char **argv)
 {
     mail_service_init("local");
@@ -108,17 +113,8 @@ int local_service_main(int argc, char **argv)
           fcntl(local_listen_fd, F_GETFL) | O_NONBLOCK);
     event_add(local_listen_fd, EVENT_READ, local_accept, NULL);
 
-    for (;;) {
-        event_run_once(0.5);
-        local_reap();
-        if (mail_service_reload) {
-            mail_service_reload = 0;
-            mail_conf_reload();
-            local_deliver_init(); /* mail_owner may have changed */
-        }
-        if (mail_service_stop)
-            break;
-    }
+    mail_service_hooks hooks = {.wait = 0.5, .turn = local_reap, .reload = local_reload};
+    mail_service_run(&hooks);
     /* Stop taking requests; let the children finish their mailbox writes
      * and answer qmgr (which is waiting for them to stop cleanly). */
     event_remove(local_listen_fd);

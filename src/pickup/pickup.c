@@ -322,7 +322,7 @@ int pickup_scan(const char *queue_dir)
     qsort(names, n, sizeof(*names), pickup_cmp);
     int taken = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!mail_service_stop && pickup_file(queue_dir, names[i]) == 1)
+        if (!mail_service_stopping() && pickup_file(queue_dir, names[i]) == 1)
             taken++;
         mem_free(&names[i]);
     }
@@ -453,6 +453,22 @@ static void pickup_trigger(int fd, int events, void *ctx)
     pickup_wanted = true;
 }
 
+static char *pickup_qdir;
+static double pickup_last;
+
+/* Every turn: finished showq children go; a scan when woken or every
+ * PICKUP_SCAN_SECONDS. */
+static void pickup_turn(void)
+{
+    pickup_showq_reap();
+    double now = event_now();
+    if (pickup_wanted || now - pickup_last >= PICKUP_SCAN_SECONDS) {
+        pickup_wanted = false;
+        pickup_last = now;
+        pickup_scan(pickup_qdir);
+    }
+}
+
 int pickup_service_main(int argc, char **argv)
 {
     mail_service_init("pickup");
@@ -474,21 +490,9 @@ int pickup_service_main(int argc, char **argv)
         event_add(sfd, EVENT_READ, pickup_showq_accept, NULL);
     /* What waited in maildrop/ while postie was stopped goes first. */
     pickup_wanted = true;
-    double last = 0;
-    while (!mail_service_stop) {
-        if (mail_service_reload) {
-            mail_service_reload = 0;
-            mail_conf_reload();
-        }
-        double now = event_now();
-        if (pickup_wanted || now - last >= PICKUP_SCAN_SECONDS) {
-            pickup_wanted = false;
-            last = now;
-            pickup_scan(qdir);
-        }
-        event_run_once(1.0);
-        pickup_showq_reap();
-    }
+    pickup_qdir = qdir;
+    mail_service_hooks hooks = {.wait = 1.0, .turn = pickup_turn};
+    mail_service_run(&hooks);
     mem_free(&qdir);
     return 0;
 }

@@ -289,22 +289,13 @@ int pop3d_service_main(int argc, char **argv)
     if (n == 0)
         msg_fatal("pop3d gets its sockets from master: run postie serve or "
                   "postie start");
-    pid_t master_pid = getppid();
     for (int i = 0; i < n && pop3d_nlisten < POP3D_MAX_LISTEN; i++) {
         pop3d_listen_fd[pop3d_nlisten++] = first + i;
         event_add(first + i, EVENT_READ, pop3d_accept, NULL);
     }
-    while (!mail_service_stop) {
-        event_run_once(1.0);
-        pop3d_reap();
-        if (mail_service_reload) {
-            mail_service_reload = 0;
-            mail_conf_reload();
-            pop3d_conf_load();
-        }
-        if (master_pid > 1 && getppid() != master_pid)
-            break;
-    }
+    mail_service_hooks hooks = {.wait = 1.0, .watch_master = true,
+                                .turn = pop3d_reap, .reload = pop3d_conf_load};
+    mail_service_run(&hooks);
     /* Stop: sessions end without UPDATE (nothing deleted); each
      * supervisor takes its login process with it. */
     for (int i = 0; i < pop3d_nlisten; i++)

@@ -245,6 +245,22 @@ static void qmgr_recover(void)
     qmgr_list_free(v, n);
 }
 
+static double qmgr_stop_deadline;
+
+/* Graceful stop: start nothing new, let every delivery in flight report
+ * and be marked, so a restart delivers nothing twice.  Messages stay in
+ * active/ and are taken up at the next start. */
+static void qmgr_stop(void)
+{
+    qmgr_stopping = true;
+    qmgr_stop_deadline = event_now() + (double)var_time("local_delivery_timeout") + 60;
+}
+
+static bool qmgr_stopped(void)
+{
+    return qmgr_deliver_inflight() == 0 || event_now() > qmgr_stop_deadline;
+}
+
 int qmgr_service_main(int argc, char **argv)
 {
     mail_service_init("qmgr");
@@ -265,25 +281,6 @@ int qmgr_service_main(int argc, char **argv)
     qmgr_scan_soon();
     event_timer(qmgr_incoming_period(), qmgr_periodic, NULL);
 
-    double stop_deadline = 0;
-    for (;;) {
-        event_run_once(0.5);
-        if (mail_service_reload) {
-            mail_service_reload = 0;
-            mail_conf_reload();
-        }
-        if (mail_service_stop && !qmgr_stopping) {
-            /* Graceful stop: start nothing new, let every delivery in
-             * flight report and be marked, so a restart delivers nothing
-             * twice.  Messages stay in active/ and are taken up at the
-             * next start. */
-            qmgr_stopping = true;
-            stop_deadline =
-                event_now() + (double)var_time("local_delivery_timeout") + 60;
-        }
-        if (qmgr_stopping &&
-            (qmgr_deliver_inflight() == 0 || event_now() > stop_deadline))
-            break;
-    }
-    return 0;
+    mail_service_hooks hooks = {.wait = 0.5, .stop = qmgr_stop, .stopped = qmgr_stopped};
+    return mail_service_run(&hooks);
 }

@@ -315,6 +315,13 @@ static void smtp_reap(void)
     }
 }
 
+/* Every turn: idle children past their time go, ended ones are counted. */
+static void smtp_turn(void)
+{
+    smtp_cache_expire(false);
+    smtp_reap();
+}
+
 static int smtp_main(const char *name)
 {
     mail_service_init(name);
@@ -331,17 +338,8 @@ static int smtp_main(const char *name)
         smtp_listen_fd = smtp_bind(queue_dir, name);
     fcntl(smtp_listen_fd, F_SETFL, fcntl(smtp_listen_fd, F_GETFL) | O_NONBLOCK);
     event_add(smtp_listen_fd, EVENT_READ, smtp_accept, NULL);
-    for (;;) {
-        event_run_once(0.25);
-        smtp_cache_expire(false);
-        smtp_reap();
-        if (mail_service_reload) {
-            mail_service_reload = 0;
-            mail_conf_reload();
-        }
-        if (mail_service_stop)
-            break;
-    }
+    mail_service_hooks hooks = {.wait = 0.25, .turn = smtp_turn};
+    mail_service_run(&hooks);
     /* Stop taking requests; idle children QUIT; those in a conversation
      * get a few seconds to finish, then are stopped with the service
      * (qmgr delivers what they had again at the next start: at least

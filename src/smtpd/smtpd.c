@@ -413,13 +413,62 @@ static void smtpd_stop_listening(void)
     smtpd_nlisten = 0;
 }
 
+/* ---- the service loop (global/mail_service) ---- */
+
+static double smtpd_next_sweep, smtpd_stop_deadline;
+
+/* Every turn: sessions that ended go, and once a second the sweep. */
+static void smtpd_turn(void)
+{
+    smtpd_reap();
+    if (event_now() >= smtpd_next_sweep) {
+        smtpd_sweep();
+        smtpd_reap();
+        smtpd_next_sweep = event_now() + 1.0;
+    }
+}
+
+static void smtpd_reload(void)
+{
+    smtpd_conf_load();
+}
+
+static void smtpd_stop(void)
+{
+    smtpd_stop_listening();
+    smtpd_stop_deadline = event_now() + SMTPD_STOP_GRACE;
+}
+
+/* While stopping: a session in DATA or BDAT may finish its message until
+ * the grace is over; every other one gets 421 now. */
+static bool smtpd_stopped(void)
+{
+    bool late = event_now() >= smtpd_stop_deadline;
+    for (smtpd_session *s = smtpd_sessions; s; s = s->next) {
+        bool busy = s->mode == SMTPD_MODE_DATA || s->mode == SMTPD_MODE_BDAT ||
+                    s->state == SMTPD_ST_BDAT;
+        if (s->dns_step != SMTPD_PEER_DONE) {
+            s->closed = true; /* not greeted yet: just hang up */
+            continue;
+        }
+        if (s->mode != SMTPD_MODE_CLOSING && (late || !busy)) {
+            smtpd_session_end(s, "421 4.3.2 %s Service shutting down",
+                              smtpd_cf.myhostname);
+            smtpd_session_flush(s);
+        }
+        if (late && s->mode == SMTPD_MODE_CLOSING)
+            s->closed = true;
+    }
+    smtpd_reap();
+    return smtpd_sessions == NULL;
+}
+
 int smtpd_service_main(int argc, char **argv)
 {
     mail_service_init("smtpd");
     smtpd_conf_load();
     event_init();
     int first, n = mail_service_listen_fds(&first);
-    pid_t master_pid = n > 0 ? getppid() : 0; /* started by master */
     for (int i = 0; i < n; i++)
         smtpd_listen_add(first + i);
     if (n == 0)
@@ -436,49 +485,10 @@ int smtpd_service_main(int argc, char **argv)
     for (int i = 0; i < smtpd_nlisten; i++)
         event_add(smtpd_listen_fd[i], EVENT_READ, smtpd_accept, NULL);
 
-    double next_sweep = event_now() + 1.0, stop_deadline = 0;
-    for (;;) {
-        event_run_once(1.0);
-        smtpd_reap();
-        if (event_now() >= next_sweep) {
-            smtpd_sweep();
-            smtpd_reap();
-            next_sweep = event_now() + 1.0;
-        }
-        if (mail_service_reload) {
-            mail_service_reload = 0;
-            mail_conf_reload();
-            smtpd_conf_load();
-        }
-        /* Master gone (kill -9): end as on SIGTERM.  PR_SET_PDEATHSIG
-         * is not available everywhere (gVisor), so look for ourselves. */
-        if (master_pid > 1 && getppid() != master_pid)
-            mail_service_stop = 1;
-        if (mail_service_stop && stop_deadline == 0) {
-            smtpd_stop_listening();
-            stop_deadline = event_now() + SMTPD_STOP_GRACE;
-        }
-        if (stop_deadline > 0) {
-            bool late = event_now() >= stop_deadline;
-            for (smtpd_session *s = smtpd_sessions; s; s = s->next) {
-                bool busy = s->mode == SMTPD_MODE_DATA || s->mode == SMTPD_MODE_BDAT ||
-                            s->state == SMTPD_ST_BDAT;
-                if (s->dns_step != SMTPD_PEER_DONE) {
-                    s->closed = true; /* not greeted yet: just hang up */
-                    continue;
-                }
-                if (s->mode != SMTPD_MODE_CLOSING && (late || !busy)) {
-                    smtpd_session_end(s, "421 4.3.2 %s Service shutting down",
-                                      smtpd_cf.myhostname);
-                    smtpd_session_flush(s);
-                }
-                if (late && s->mode == SMTPD_MODE_CLOSING)
-                    s->closed = true;
-            }
-            smtpd_reap();
-            if (smtpd_sessions == NULL)
-                break;
-        }
-    }
-    return 0;
+    smtpd_next_sweep = event_now() + 1.0;
+    /* Started by master (its sockets): end when it is gone (kill -9). */
+    mail_service_hooks hooks = {.wait = 1.0, .watch_master = n > 0,
+                                .turn = smtpd_turn, .reload = smtpd_reload,
+                                .stop = smtpd_stop, .stopped = smtpd_stopped};
+    return mail_service_run(&hooks);
 }
