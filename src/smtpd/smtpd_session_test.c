@@ -359,8 +359,10 @@ static void test_log_lines(void)
     TEST_TRUE(strstr(text, "NOQUEUE: reject: MAIL from ") != NULL);
     TEST_TRUE(strstr(text, "improper command pipelining after CONNECT from "
                            "unknown[192.0.2.9]: EHLO early\n") != NULL);
-    TEST_TRUE(strstr(text, "warning: non-SMTP command from localhost[127.0.0.1]: "
-                           "POST / HTTP/1.1\n") != NULL);
+    /* 127.0.0.1's name is whatever /etc/hosts says (a minbase chroot has
+     * none): only the address and the line are the session's. */
+    TEST_TRUE(strstr(text, "warning: non-SMTP command from ") != NULL);
+    TEST_TRUE(strstr(text, "[127.0.0.1]: POST / HTTP/1.1\n") != NULL);
     TEST_TRUE(strstr(text, "warning: disallowed <NUL> received from ") != NULL);
     TEST_TRUE(strstr(text, "warning: malformed UTF-8 received from ") != NULL);
     TEST_TRUE(strstr(text, "improper command pipelining after BDAT from ") != NULL);

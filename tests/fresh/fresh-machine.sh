@@ -205,8 +205,12 @@ command2() { # who
         grep -E "passed|failed" "$log" | tail -4
         step "$who: ok: make test passed ($(( $(date +%s) - ts ))s)"
     else
-        grep -E "FAILED|passed|failed|Error" "$log" | tail -30
-        fail "$who: make test failed after $(( $(date +%s) - ts ))s (log: $log)"
+        # The lines that say what failed (a unit check's own line too),
+        # not the long list of passing unit files.
+        grep -E "FAIL|[Ff]ailed|Error|error:|passed" "$log" | grep -v "checks, 0 failed" | tail -40
+        # The chroot goes away with the work directory: keep the log.
+        cp "$log" "$cache/last-$who-make-test.log"
+        fail "$who: make test failed after $(( $(date +%s) - ts ))s (log kept: $cache/last-$who-make-test.log)"
     fi
 }
 
