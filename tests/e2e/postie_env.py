@@ -255,7 +255,18 @@ class PostieEnv:
         want = self.expected_services()
         wait_until(lambda: all(self.service_pids(s) for s in want), timeout,
                    f"services {want}")
+        # Master forks every process of a service at once, but a child
+        # still between fork and exec shows master's own argv: until none
+        # is left, service_pids would miss it (a slow sanitizer build
+        # showed one smtpd of two).
+        wait_until(lambda: not self.children_starting(), timeout,
+                   "every service process to have started")
         return self
+
+    def children_starting(self):
+        """Master's children still between fork and exec (argv is master's)."""
+        return [pid for pid in all_pids()
+                if proc_ppid(pid) == self.master_pid and proc_cmdline(pid)[1:2] == ["serve"]]
 
     def expected_services(self):
         """The services this build runs (from the serve banner)."""
