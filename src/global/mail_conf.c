@@ -19,6 +19,7 @@
 #include "global/mail_forbid.h"
 #include "util/buf.h"
 #include "util/conf.h"
+#include "util/fsutil.h"
 #include "util/mem.h"
 #include "util/msg.h"
 
@@ -210,18 +211,71 @@ void mail_conf_read_quietly(void)
     mc_quiet = false;
 }
 
+static char *mail_conf_path(void)
+{
+    return fs_join(mail_conf_dir(), MAIL_CONF_FILE);
+}
+
+/* A service that master started reads the text master checked, from the
+ * sealed memory file it inherited (MAIL_CONF_FD_ENV), not the file as it is
+ * now: after a refused reload the file holds values master rejected, and a
+ * service restarted then (a crash, a recycled process) would die on them
+ * and be restarted in a loop.  Once only: a SIGHUP comes after master
+ * accepted the file, and the service reads the file then.  NULL when there
+ * is nothing inherited. */
+static char *mail_conf_inherited(void)
+{
+    static bool taken;
+    const char *s = getenv(MAIL_CONF_FD_ENV);
+    if (taken || s == NULL)
+        return NULL;
+    taken = true;
+    char *end;
+    long fd = strtol(s, &end, 10);
+    unsetenv(MAIL_CONF_FD_ENV);
+    if (*s == '\0' || *end != '\0' || fd < 3 || fd > 65535)
+        msg_fatal("%s=%s: not a descriptor", MAIL_CONF_FD_ENV, s);
+    buf *b = buf_new(CONF_FILE_MAX);
+    char chunk[8192];
+    off_t off = 0;
+    for (;;) {
+        /* pread: the offset is shared with master and every sibling. */
+        ssize_t n = pread((int)fd, chunk, sizeof(chunk), off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            msg_fatal("read the configuration master passed (descriptor %ld): %m", fd);
+        if (n == 0)
+            break;
+        if (buf_append(b, chunk, (size_t)n) < 0)
+            msg_fatal("the configuration master passed is over %d bytes", CONF_FILE_MAX);
+        off += n;
+    }
+    close((int)fd); /* no program this service runs gets it */
+    char *text = mem_strdup(b->data);
+    buf_free(&b);
+    return text;
+}
+
 void mail_conf_read(void)
 {
-    char *path = mem_alloc(strlen(mail_conf_dir()) + sizeof(MAIL_CONF_FILE) + 2);
-    sprintf(path, "%s/%s", mail_conf_dir(), MAIL_CONF_FILE);
-    conf_free(&mc_file);
-    mc_file = conf_load(path, mc_quiet ? NULL : mail_conf_warn, NULL);
-    if (mc_file == NULL) {
+    char *text = mail_conf_inherited();
+    char *path = mail_conf_path();
+    if (text == NULL && (text = conf_read_file(path)) == NULL) {
         if (errno != ENOENT)
             msg_fatal("open %s: %m", path);
-        mc_file = conf_new();
-        mc_file->path = mem_strdup(path);
+        text = mem_strdup("");
     }
+    mail_conf_read_text(text);
+    mem_free(&text);
+    mem_free(&path);
+}
+
+void mail_conf_read_text(const char *text)
+{
+    char *path = mail_conf_path();
+    conf_free(&mc_file);
+    mc_file = conf_parse(text, path, mc_quiet ? NULL : mail_conf_warn, NULL);
     mem_free(&path);
     mail_conf_identity();
     for (size_t i = 0; i < mc_file->n && !mc_quiet; i++)
@@ -565,24 +619,33 @@ static void mail_conf_check_syntax(const char *path, int line,
 
 int mail_conf_check(mail_conf_report_fn report, void *ctx)
 {
-    mc_check ck = {report, ctx, 0};
-    char *path = mem_alloc(strlen(mail_conf_dir()) + sizeof(MAIL_CONF_FILE) + 2);
-    sprintf(path, "%s/%s", mail_conf_dir(), MAIL_CONF_FILE);
-    conf *c = conf_load(path, mail_conf_check_syntax, &ck);
-    if (c == NULL) {
-        char text[512];
-        snprintf(text, sizeof(text), "cannot read: %s", strerror(errno));
-        report(path, 0, text, ctx);
+    char *path = mail_conf_path();
+    char *text = conf_read_file(path);
+    if (text == NULL) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "cannot read: %s", strerror(errno));
+        report(path, 0, msg, ctx);
         mem_free(&path);
         return 1;
     }
+    mem_free(&path);
+    int bad = mail_conf_check_text(text, report, ctx);
+    mem_free(&text);
+    return bad;
+}
+
+int mail_conf_check_text(const char *text, mail_conf_report_fn report, void *ctx)
+{
+    mc_check ck = {report, ctx, 0};
+    char *path = mail_conf_path();
+    conf *c = conf_parse(text, path, mail_conf_check_syntax, &ck);
     for (size_t i = 0; i < c->n; i++) {
         const mail_conf_param *p = mail_conf_lookup(c->v[i].name);
-        char text[512];
+        char msg[512];
         if (p == NULL) {
-            snprintf(text, sizeof(text), "unknown parameter: %s", c->v[i].name);
+            snprintf(msg, sizeof(msg), "unknown parameter: %s", c->v[i].name);
             ck.problems++;
-            report(path, c->v[i].line, text, ctx);
+            report(path, c->v[i].line, msg, ctx);
             continue;
         }
         buf *b = buf_new(1 << 20);
@@ -592,9 +655,9 @@ int mail_conf_check(mail_conf_report_fn report, void *ctx)
         if (why == NULL)
             why = mail_conf_bad_special(p, b->data, tmp, sizeof(tmp));
         if (why != NULL) {
-            snprintf(text, sizeof(text), "%s = %s: %s", p->name, b->data, why);
+            snprintf(msg, sizeof(msg), "%s = %s: %s", p->name, b->data, why);
             ck.problems++;
-            report(path, c->v[i].line, text, ctx);
+            report(path, c->v[i].line, msg, ctx);
         }
         buf_free(&b);
     }

@@ -57,6 +57,11 @@ void mail_conf_read(void);
 /* The same without the warnings about unknown names (postie config check
  * reports them itself, once). */
 void mail_conf_read_quietly(void);
+/* Read text (postie.conf's content, as master checked it) instead of the
+ * file.  mail_conf_read itself takes the text master passed to a service
+ * it started: the descriptor named by $POSTIE_CONF_FD (master_conf.h). */
+void mail_conf_read_text(const char *text);
+#define MAIL_CONF_FD_ENV "POSTIE_CONF_FD"
 /* Re-read after SIGHUP. */
 void mail_conf_reload(void);
 
@@ -65,6 +70,8 @@ void mail_conf_reload(void);
 typedef void (*mail_conf_report_fn)(const char *path, int line,
                                     const char *text, void *ctx);
 int mail_conf_check(mail_conf_report_fn report, void *ctx);
+/* The same for text instead of the file (names the file in reports). */
+int mail_conf_check_text(const char *text, mail_conf_report_fn report, void *ctx);
 
 /* Values.  Asking for a name that is not in the table is a panic. */
 const char *var_str(const char *name);          /* expanded */

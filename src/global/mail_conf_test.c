@@ -5,7 +5,11 @@
  */
 #include "global/mail_conf.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "util/buf.h"
@@ -142,6 +146,29 @@ static void test_mail_conf_check_reports_file_and_line(void)
     }
 }
 
+/* A service started by master reads the text master passed (once), then
+ * the file on SIGHUP; a bad descriptor value is refused, never guessed. */
+static void test_mail_conf_reads_what_master_passed(void)
+{
+    mail_conf_set_dir(mc_test_dir);
+    mc_test_write("queue_run_delay = later\nrelayhost = from-file.test\n");
+    int fd = memfd_create("postie.conf", 0);
+    TEST_TRUE(fd >= 3);
+    const char *snap = "relayhost = from-master.test\n";
+    TEST_EQ_INT((int)write(fd, snap, strlen(snap)), (int)strlen(snap));
+    char v[16];
+    snprintf(v, sizeof(v), "%d", fd);
+    setenv(MAIL_CONF_FD_ENV, v, 1);
+    mail_conf_read();
+    TEST_EQ_STR(var_str("relayhost"), "from-master.test");
+    TEST_TRUE(getenv(MAIL_CONF_FD_ENV) == NULL);  /* not for its children */
+    TEST_TRUE(fcntl(fd, F_GETFD) < 0);            /* closed */
+    mail_conf_reload();                           /* SIGHUP: the file */
+    TEST_EQ_STR(var_str("relayhost"), "from-file.test");
+    mc_test_write("");
+    mail_conf_read();
+}
+
 int main(void)
 {
     if (mkdtemp(mc_test_dir) == NULL) {
@@ -151,6 +178,7 @@ int main(void)
     TEST_RUN(test_mail_conf_listen_entry);
     TEST_RUN(test_mail_conf_values);
     TEST_RUN(test_mail_conf_check_reports_file_and_line);
+    TEST_RUN(test_mail_conf_reads_what_master_passed);
     char *p = fs_join(mc_test_dir, MAIL_CONF_FILE);
     unlink(p);
     mem_free(&p);

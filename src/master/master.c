@@ -31,6 +31,7 @@
 #include "global/mail_conf.h"
 #include "global/mail_users.h"
 #include "master/master_accounts.h"
+#include "master/master_conf.h"
 #include "master/master_instance.h"
 #include "master/master_listen.h"
 #include "master/master_pid.h"
@@ -307,14 +308,12 @@ static void master_unbuilt_log(const char *path, int line, const char *text,
 static void master_reload(void)
 {
     int bad = 0;
-    mail_conf_check(master_reload_report, &bad);
-    if (bad > 0) {
+    if (master_conf_load(master_reload_report, &bad) > 0) {
         msg_warn("reload refused: %d bad value%s in %s/%s; still running with "
                  "the previous configuration", bad, bad == 1 ? "" : "s",
                  mail_conf_dir(), MAIL_CONF_FILE);
         return;
     }
-    mail_conf_reload();
     /* maillog_file, syslog_name or the time format may have changed: the
      * reload line already goes where the services will write. */
     master_logging(master_uid, master_gid, geteuid() == 0);
@@ -634,13 +633,11 @@ static bool master_prepare(const char *dir, master_instance_report *rep,
     /* Children and the commands printed in the banner find it this way. */
     setenv("MAIL_CONFIG", mail_conf_dir(), 1);
     int bad = 0;
-    mail_conf_check(master_check_report, &bad);
-    if (bad > 0) {
+    if (master_conf_load(master_check_report, &bad) > 0) {
         fprintf(stderr, "postie: not starting: fix %s/%s first (postie config check)\n",
                 mail_conf_dir(), MAIL_CONF_FILE);
         exit(1);
     }
-    mail_conf_read();
     master_identity(serve);
     /* The services run as mail_owner and read the instance by its path: a
      * checkout in /root (mode 700) is out of their reach, and every service

@@ -29,6 +29,7 @@
 extern char **environ;
 
 #include "global/mail_conf.h"
+#include "master/master_conf.h"
 #include "util/events.h"
 #include "util/mem.h"
 #include "util/msg.h"
@@ -152,6 +153,14 @@ static void master_spawn_exec(const master_svc *s)
         msg_error("%s: dup: %m", s->name);
         _exit(1);
     }
+    /* The configuration master checked (master_conf.h), out of the way of
+     * the sockets too; it is made inheritable once they are placed. */
+    int conf_fd = -1;
+    if (master_conf_fd() >= 0 &&
+        (conf_fd = fcntl(master_conf_fd(), F_DUPFD_CLOEXEC, 3 + n)) < 0) {
+        msg_error("%s: dup: %m", s->name);
+        _exit(1);
+    }
     if (n > 0) {
         /* Move the sockets out of 3..3+n first, so that placing them
          * cannot overwrite one that is still to be moved. */
@@ -176,6 +185,17 @@ static void master_spawn_exec(const master_svc *s)
     } else {
         unsetenv("LISTEN_FDS");
         unsetenv("LISTEN_PID");
+    }
+    if (conf_fd >= 0) {
+        char v[32];
+        if (fcntl(conf_fd, F_SETFD, 0) < 0) {
+            msg_error("%s: fcntl: %m", s->name);
+            _exit(1);
+        }
+        snprintf(v, sizeof(v), "%d", conf_fd);
+        setenv(MAIL_CONF_FD_ENV, v, 1);
+    } else {
+        unsetenv(MAIL_CONF_FD_ENV);
     }
     if (ms_drop && !s->privileged) {
         /* Group first: once the uid is gone, so is the right to change it. */

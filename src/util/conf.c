@@ -12,8 +12,6 @@
 #include "util/buf.h"
 #include "util/mem.h"
 
-#define CONF_FILE_MAX (4 * 1024 * 1024)
-
 conf *conf_new(void)
 {
     return mem_zalloc(sizeof(conf));
@@ -147,7 +145,7 @@ conf *conf_parse(const char *text, const char *path, conf_report_fn report,
     return c;
 }
 
-conf *conf_load(const char *path, conf_report_fn report, void *ctx)
+char *conf_read_file(const char *path)
 {
     FILE *fp = fopen(path, "re");
     if (fp == NULL)
@@ -159,14 +157,25 @@ conf *conf_load(const char *path, conf_report_fn report, void *ctx)
     while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
         if (buf_append(b, chunk, n) < 0)
             too_big = 1;
+    int failed = ferror(fp);
     fclose(fp);
-    if (too_big) {
+    if (too_big || failed) {
         buf_free(&b);
-        errno = EFBIG;
+        errno = too_big ? EFBIG : EIO;
         return NULL;
     }
-    conf *c = conf_parse(b->data, path, report, ctx);
+    char *text = mem_strdup(b->data);
     buf_free(&b);
+    return text;
+}
+
+conf *conf_load(const char *path, conf_report_fn report, void *ctx)
+{
+    char *text = conf_read_file(path);
+    if (text == NULL)
+        return NULL;
+    conf *c = conf_parse(text, path, report, ctx);
+    mem_free(&text);
     return c;
 }
 

@@ -25,11 +25,17 @@ typedef struct conf {
     char *path;
 } conf;
 
+/* The largest file read; a bigger one is refused (EFBIG). */
+#define CONF_FILE_MAX (4 * 1024 * 1024)
+
 /* Parse a file; on syntax errors call report(path, line, text) and go on.
  * Returns NULL (errno set) when the file cannot be read. */
 typedef void (*conf_report_fn)(const char *path, int line, const char *text,
                                void *ctx);
 conf *conf_load(const char *path, conf_report_fn report, void *ctx);
+/* The file's text (at most CONF_FILE_MAX bytes; a NUL ends it), to be
+ * freed; NULL with errno (EFBIG: too big) when it cannot be read. */
+char *conf_read_file(const char *path);
 /* Parse from memory (tests, embedded defaults). */
 conf *conf_parse(const char *text, const char *path, conf_report_fn report,
                  void *ctx);
