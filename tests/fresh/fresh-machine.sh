@@ -99,6 +99,11 @@ new_root() {
     root=$work/$1
     mkdir -p "$root"
     tar -C "$root" -xzf "$base"
+    # A machine's / is a mount point; a bare chroot directory is not, and
+    # "unshare -m" in it (tests that make a mount namespace) fails with
+    # "cannot change root filesystem propagation".  Bind it onto itself,
+    # before the mounts below, which go on top.
+    mount --bind "$root" "$root" && mounted="$root $mounted"
     for m in proc sys dev dev/pts; do mkdir -p "$root/$m"; done
     mount -t proc proc "$root/proc" && mounted="$root/proc $mounted"
     mount --rbind /sys "$root/sys" && mount --make-rslave "$root/sys" && mounted="$root/sys $mounted"
@@ -107,15 +112,20 @@ new_root() {
     mount --bind "$cache/archives" "$root/var/cache/apt/archives" &&
         mounted="$root/var/cache/apt/archives $mounted"
     cp /etc/resolv.conf "$root/etc/resolv.conf"
-    # debootstrap names the chroot after this machine; make that name resolve.
-    grep -q "$(hostname)" "$root/etc/hosts" 2>/dev/null ||
-        echo "127.0.1.1 $(hostname)" >>"$root/etc/hosts"
+    # debootstrap writes no /etc/hosts; every installed Debian (the
+    # installer, cloud images, containers) has one naming localhost and the
+    # machine, and getaddrinfo and reverse lookups read it first.
+    [ -s "$root/etc/hosts" ] || printf '%s\n' "127.0.0.1	localhost" \
+        "127.0.1.1	$(hostname)" "::1	localhost ip6-localhost ip6-loopback" \
+        "ff02::1	ip6-allnodes" "ff02::2	ip6-allrouters" >"$root/etc/hosts"
+    grep -q "$(hostname)" "$root/etc/hosts" ||
+        echo "127.0.1.1	$(hostname)" >>"$root/etc/hosts"
 }
 umount_root() {
     kill_inside "$root"
     rest=""
     for m in $mounted; do
-        case "$m" in "$root"/*) umount -l "$m" ;; *) rest="$rest $m" ;; esac
+        case "$m" in "$root" | "$root"/*) umount -l "$m" ;; *) rest="$rest $m" ;; esac
     done
     mounted=$rest
     rm -rf "$root"
