@@ -122,3 +122,29 @@ def postie(request):
         yield env
     finally:
         _finish(request, [env])
+
+
+@pytest.fixture
+def system_user():
+    """A throw-away system user (name pt + 8 hex) whose home is in a
+    temporary directory that every user may traverse (pytest's own tmp_path
+    is root's alone).  Skips where useradd fails (not root)."""
+    import pwd
+    import shutil
+    import subprocess
+    import tempfile
+    import uuid
+    name = "pt" + uuid.uuid4().hex[:8]
+    top = tempfile.mkdtemp(prefix="postie-home-")
+    os.chmod(top, 0o755)
+    home = os.path.join(top, name)
+    r = subprocess.run(["useradd", "-m", "-d", home, "-s", "/usr/sbin/nologin", name],
+                       capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        shutil.rmtree(top, ignore_errors=True)
+        pytest.skip("useradd failed: " + r.stderr)
+    try:
+        yield pwd.getpwnam(name)
+    finally:
+        subprocess.run(["userdel", "-r", name], capture_output=True, timeout=30)
+        shutil.rmtree(top, ignore_errors=True)

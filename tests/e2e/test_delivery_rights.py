@@ -4,10 +4,6 @@ writes as the mailbox's owner").  Run as root only."""
 
 import os
 import pwd
-import shutil
-import subprocess
-import tempfile
-import uuid
 
 import pytest
 
@@ -18,26 +14,6 @@ pytestmark = [
                        reason="needs smtpd, qmgr and local"),
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
 ]
-
-
-@pytest.fixture
-def system_user():
-    """A throw-away system user whose home is in a temporary directory that
-    every user may traverse (pytest's own tmp_path is root's alone)."""
-    name = "pt" + uuid.uuid4().hex[:8]
-    top = tempfile.mkdtemp(prefix="postie-home-")
-    os.chmod(top, 0o755)
-    home = os.path.join(top, name)
-    r = subprocess.run(["useradd", "-m", "-d", home, "-s", "/usr/sbin/nologin", name],
-                       capture_output=True, text=True, timeout=30)
-    if r.returncode != 0:
-        shutil.rmtree(top, ignore_errors=True)
-        pytest.skip("useradd failed: " + r.stderr)
-    try:
-        yield pwd.getpwnam(name)
-    finally:
-        subprocess.run(["userdel", "-r", name], capture_output=True, timeout=30)
-        shutil.rmtree(top, ignore_errors=True)
 
 
 def send(env, rcpt):

@@ -17,14 +17,9 @@ within a few seconds of the message, far sooner."""
 
 import grp
 import os
-import pwd
-import shutil
 import stat
-import subprocess
-import tempfile
 import threading
 import time
-import uuid
 
 import pytest
 
@@ -39,24 +34,6 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (another o
 MBOX = {"home_mailbox": "", "local_delivery_timeout": "30s"}
 NOBODY = 65534
 QUICK = 8  # seconds: a deferral must come this soon, not at the timeout
-
-
-@pytest.fixture
-def system_user():
-    name = "pt" + uuid.uuid4().hex[:8]
-    top = tempfile.mkdtemp(prefix="postie-home-")
-    os.chmod(top, 0o755)
-    home = os.path.join(top, name)
-    r = subprocess.run(["useradd", "-m", "-d", home, "-s", "/usr/sbin/nologin", name],
-                       capture_output=True, text=True, timeout=30)
-    if r.returncode != 0:
-        shutil.rmtree(top, ignore_errors=True)
-        pytest.skip("useradd failed: " + r.stderr)
-    try:
-        yield pwd.getpwnam(name)
-    finally:
-        subprocess.run(["userdel", "-r", name], capture_output=True, timeout=30)
-        shutil.rmtree(top, ignore_errors=True)
 
 
 def _send(env, rcpt, body="mbox test"):

@@ -4,11 +4,7 @@ uid.  Run as root only (useradd, and the shadow file is root's)."""
 
 import os
 import poplib
-import pwd
-import shutil
 import subprocess
-import tempfile
-import uuid
 
 import pytest
 
@@ -21,26 +17,6 @@ pytestmark = [
 ]
 
 PASSWORD = "Sys-user-pw-7"
-
-
-@pytest.fixture
-def system_user():
-    """A throw-away system user with a password, home in a directory every
-    user may traverse."""
-    name = "pp" + uuid.uuid4().hex[:8]
-    top = tempfile.mkdtemp(prefix="postie-home-")
-    os.chmod(top, 0o755)
-    home = os.path.join(top, name)
-    r = subprocess.run(["useradd", "-m", "-d", home, "-s", "/usr/sbin/nologin", name],
-                       capture_output=True, text=True, timeout=30)
-    if r.returncode != 0:
-        shutil.rmtree(top, ignore_errors=True)
-        pytest.skip("useradd failed: " + r.stderr)
-    try:
-        yield pwd.getpwnam(name)
-    finally:
-        subprocess.run(["userdel", "-r", name], capture_output=True, timeout=30)
-        shutil.rmtree(top, ignore_errors=True)
 
 
 def _set_password(name, password):
