@@ -493,3 +493,16 @@ class PostieEnv:
         """An smtplib.SMTP connected to this instance."""
         import smtplib
         return smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=timeout)
+
+    def send(self, subject="test", rcpt=None, sender="alice@example.org"):
+        """Send one message over SMTP (to this instance's first user unless
+        rcpt names another); returns its queue ID from the 250 reply."""
+        rcpt = rcpt or f"{self.user}@localhost"
+        with self.smtp() as s:
+            s.ehlo()
+            s.mail(sender)
+            s.rcpt(rcpt)
+            code, resp = s.data(f"From: {sender}\r\nSubject: {subject}\r\n\r\n"
+                                f"body of {subject}\r\n")
+            assert code == 250, (code, resp)
+            return re.search(rb"queued as ([0-9A-F]+)", resp).group(1).decode()

@@ -19,12 +19,6 @@ pytestmark = pytest.mark.skipif(
     reason="needs smtpd, qmgr and local")
 
 
-def _send(env, subject):
-    with env.smtp() as s:
-        s.sendmail("alice@example.org", [f"{env.user}@localhost"],
-                   f"From: alice@example.org\r\nSubject: {subject}\r\n\r\nbody\r\n")
-
-
 def _refuse_a_reload(env):
     env.wait_services_configured()
     env.write_conf({"queue_run_delay": "later"})
@@ -42,7 +36,7 @@ def test_qmgr_killed_after_a_refused_reload_comes_back_and_delivers(postie):
                15, "a new qmgr")
     [new] = postie.service_pids("qmgr")
     postie.wait_services_configured()
-    _send(postie, "after the refused reload")
+    postie.send("after the refused reload")
     postie.wait_for_mail(count=1, timeout=20)
     time.sleep(0.5)
     assert postie.service_pids("qmgr") == [new]

@@ -17,19 +17,6 @@ pytestmark = pytest.mark.skipif(
     reason="needs smtpd, qmgr and local")
 
 
-def send(env, subject, rcpt=None):
-    """Send one message; returns its queue ID from the 250 reply."""
-    rcpt = rcpt or f"{env.user}@localhost"
-    with env.smtp() as s:
-        s.ehlo()
-        s.mail("alice@example.org")
-        s.rcpt(rcpt)
-        code, resp = s.data(f"From: alice@example.org\r\nSubject: {subject}\r\n\r\n"
-                            f"body of {subject}\r\n")
-        assert code == 250
-        return re.search(rb"queued as ([0-9A-F]+)", resp).group(1).decode()
-
-
 def subjects(env, user=None):
     out = []
     for data in env.maildir_messages(user):
@@ -45,7 +32,7 @@ def settle(env, seconds=3):
 
 
 def test_kill_9_of_everything_right_after_250_delivers_once(postie):
-    qid = send(postie, "killed at once")
+    qid = postie.send("killed at once")
     postie.kill_all(signal.SIGKILL)
     postie.start()
     postie.wait_for_mail(count=1)
@@ -59,7 +46,7 @@ def test_kill_9_of_everything_with_the_message_still_queued_delivers_once(postie
     # qmgr frozen: the accepted message cannot have moved on when all die.
     [qmgr] = postie.service_pids("qmgr")
     os.kill(qmgr, signal.SIGSTOP)
-    qid = send(postie, "queued when killed")
+    qid = postie.send("queued when killed")
     assert os.path.exists(postie.path("queue", "incoming", qid))
     postie.kill_all(signal.SIGKILL)
     postie.start()
@@ -71,12 +58,12 @@ def test_kill_9_of_everything_with_the_message_still_queued_delivers_once(postie
 def test_kill_9_of_qmgr_mid_flow_master_restarts_it_and_flow_goes_on(postie):
     [qmgr] = postie.service_pids("qmgr")
     os.kill(qmgr, signal.SIGSTOP)
-    send(postie, "qmgr died")
+    postie.send("qmgr died")
     os.kill(qmgr, signal.SIGKILL)
     wait_until(lambda: postie.service_pids("qmgr") and qmgr not in postie.service_pids("qmgr"),
                15, "a new qmgr")
     postie.wait_for_mail(count=1, timeout=20)
-    send(postie, "after qmgr restart")
+    postie.send("after qmgr restart")
     postie.wait_for_mail(count=2, timeout=20)
     settle(postie, 2)
     assert sorted(subjects(postie)) == ["after qmgr restart", "qmgr died"]
@@ -90,7 +77,7 @@ def test_kill_9_of_local_mid_delivery_defers_and_the_new_local_delivers(postie):
     # answers; then it dies.
     os.kill(local, signal.SIGSTOP)
     at = len(postie.log_lines())
-    qid = send(postie, "local died")
+    qid = postie.send("local died")
     postie.wait_for_log(rf"qmgr\[\d+\]: {qid}: from=", start=at)
     time.sleep(0.3)
     os.kill(local, signal.SIGKILL)
@@ -109,7 +96,7 @@ def test_normal_restart_delivers_nothing_twice(postie):
     at = len(postie.log_lines())
     sent = [f"restart {i}" for i in range(15)]
     for s in sent:
-        send(postie, s)
+        postie.send(s)
     postie.restart()
     postie.wait_for_mail(count=len(sent), timeout=30)
     settle(postie)
@@ -127,7 +114,7 @@ def test_crash_between_maildir_write_and_mark_does_not_duplicate(postie):
     and counts it as done (docs/queue.md, "Deliveries and idempotence")."""
     [qmgr] = postie.service_pids("qmgr")
     os.kill(qmgr, signal.SIGSTOP)
-    qid = send(postie, "mark lost")
+    qid = postie.send("mark lost")
     # The queue file as accepted: its recipient is still '-'.
     data = open(postie.path("queue", "incoming", qid), "rb").read()
     postie.kill_all(signal.SIGKILL)

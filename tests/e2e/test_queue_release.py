@@ -22,19 +22,6 @@ pytestmark = pytest.mark.skipif(
     reason="needs smtpd, qmgr and local")
 
 
-def send(env, subject, rcpt=None):
-    """Send one message; returns its queue ID from the 250 reply."""
-    rcpt = rcpt or f"{env.user}@localhost"
-    with env.smtp() as s:
-        s.ehlo()
-        s.mail("alice@example.org")
-        s.rcpt(rcpt)
-        code, resp = s.data(f"From: alice@example.org\r\nSubject: {subject}\r\n\r\n"
-                            f"body of {subject}\r\n")
-        assert code == 250
-        return re.search(rb"queued as ([0-9A-F]+)", resp).group(1).decode()
-
-
 def read_lines(sock, n, timeout=15):
     """Read n LF-terminated lines from sock."""
     sock.settimeout(timeout)
@@ -57,7 +44,7 @@ def local_request(env, qid, rcpt, index=0):
 def queue_qmgr_frozen(env, subject):
     """A message accepted while qmgr is stopped, moved to active/ by hand as
     qmgr would: local's own view of a delivery request."""
-    qid = send(env, subject)
+    qid = env.send(subject)
     os.rename(env.path("queue", "incoming", qid), env.path("queue", "active", qid))
     return qid
 
@@ -208,8 +195,8 @@ def test_qmgr_starts_the_next_delivery_on_release_and_marks_only_on_the_result(p
     try:
         [qmgr] = postie.service_pids("qmgr")
         os.kill(qmgr, signal.SIGSTOP)
-        first = send(postie, "first")
-        second = send(postie, "second")
+        first = postie.send("first")
+        second = postie.send("second")
         agent.hold(first)
         at = len(postie.log_lines())
         os.kill(qmgr, signal.SIGCONT)
@@ -237,7 +224,7 @@ def test_kill_9_of_qmgr_between_release_and_result_delivers_again(postie):
     try:
         [qmgr] = postie.service_pids("qmgr")
         os.kill(qmgr, signal.SIGSTOP)
-        qid = send(postie, "held")
+        qid = postie.send("held")
         agent.hold(qid)
         at = len(postie.log_lines())
         os.kill(qmgr, signal.SIGCONT)
@@ -263,7 +250,7 @@ def test_an_agent_that_dies_after_release_is_a_deferral_and_the_retry_delivers(p
     try:
         [qmgr] = postie.service_pids("qmgr")
         os.kill(qmgr, signal.SIGSTOP)
-        qid = send(postie, "dropped")
+        qid = postie.send("dropped")
         agent.drop(qid)
         at = len(postie.log_lines())
         os.kill(qmgr, signal.SIGCONT)
@@ -290,7 +277,7 @@ def test_kill_9_of_qmgr_with_deliveries_in_flight_delivers_each_once(postie):
 
     def sender(part):
         for s in part:
-            send(postie, s)
+            postie.send(s)
             done.append(s)
 
     threads = [threading.Thread(target=sender, args=(subjects[k::4],)) for k in range(4)]
