@@ -161,6 +161,7 @@ class PostieEnv:
         self.stdout_path = os.path.join(self.tmp, "serve.out")
         self.stderr_path = os.path.join(self.tmp, "serve.err")
         self.starts = 0
+        self.pass_fds = ()  # descriptors serve inherits (sandbox tests)
         if write_conf:
             os.makedirs(self.dir)
             self.write_conf()
@@ -239,6 +240,7 @@ class PostieEnv:
             stderr=open(self.stderr_path, "a"),
             env=env,
             start_new_session=True,  # its own process group: kill_all
+            pass_fds=self.pass_fds,
         )
         self.master_pid = self.proc.pid
 
