@@ -141,9 +141,10 @@ static void master_spawn_cloexec_from(int low)
     }
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
-        int fd = atoi(de->d_name);
-        if (fd >= low && fd != dirfd(d))
-            fcntl(fd, F_SETFD, FD_CLOEXEC);
+        char *end;
+        long fd = strtol(de->d_name, &end, 10);
+        if (*end == '\0' && end != de->d_name && fd >= low && fd != dirfd(d))
+            fcntl((int)fd, F_SETFD, FD_CLOEXEC);
     }
     closedir(d);
 }
