@@ -6,6 +6,7 @@
 #   make lint       house rules: layers, prefixes, banned calls, parameters
 #   make test       everything: lint, unit + e2e, then both again under ASan+UBSan
 #   make fuzz       build the libFuzzer targets in fuzz/ (clang)
+#   make fuzz-smoke run each of them FUZZ_SECS (30) seconds, two at a time
 #   make SAN=1      build into build-san/ with -fsanitize=address,undefined
 #   make valgrind   the unit tests under valgrind (memory errors and leaks)
 #   make install    binary, links, man pages, systemd unit (PREFIX, DESTDIR;
@@ -40,7 +41,7 @@ LIB_C    := $(filter-out $(TEST_C) $(MAIN_C),$(ALL_C))
 LIB_O    := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_C))
 TEST_BIN := $(patsubst src/%.c,$(BUILD)/test/%,$(TEST_C))
 
-.PHONY: all unit e2e test san lint fuzz clean valgrind install uninstall deb
+.PHONY: all unit e2e test san lint fuzz fuzz-smoke clean valgrind install uninstall deb
 all: $(BUILD)/postie
 
 $(BUILD)/obj/%.o: src/%.c
@@ -107,6 +108,11 @@ test:
 
 fuzz:
 	$(MAKE) -C fuzz
+
+# Every fuzz target for FUZZ_SECS seconds (CI runs it: .ci/run).
+FUZZ_SECS ?= 30
+fuzz-smoke:
+	$(MAKE) -C fuzz -j2 smoke SECS=$(FUZZ_SECS)
 
 clean:
 	rm -rf build build-san fuzz/build
